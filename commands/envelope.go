@@ -1,0 +1,111 @@
+package commands
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// Envelope is a command with its metadata: what the log holds.
+type Envelope struct {
+	Seq     uint64    // position in the log: 1, 2, 3, … without gaps
+	ID      string    // idempotency key: the client's, or generated at accept
+	Name    string    // the command's name
+	Version uint32    // the command's version when it was accepted
+	Time    time.Time // when it was accepted (UTC, microseconds), the only clock Apply may read
+	Actor   string    // who submitted it
+	Cause   string    // what caused it (a reactor's source command), if anything
+	// Payload is the command's fields as a CBOR map keyed by their JSON names:
+	// generic, so old entries still decode after the Go type changes.
+	Payload []byte
+}
+
+// formatVersion is the version of the record layout below.
+const formatVersion = 1
+
+// record is the log value of an envelope. Integer keys keep entries small;
+// the seq is the log key, not part of the value.
+type record struct {
+	Format  uint8           `cbor:"0,keyasint"`
+	Name    string          `cbor:"1,keyasint"`
+	Version uint32          `cbor:"2,keyasint"`
+	ID      string          `cbor:"3,keyasint"`
+	Time    int64           `cbor:"4,keyasint"`
+	Actor   string          `cbor:"5,keyasint,omitempty"`
+	Cause   string          `cbor:"6,keyasint,omitempty"`
+	Payload cbor.RawMessage `cbor:"7,keyasint"`
+}
+
+var (
+	encMode cbor.EncMode
+	decMode cbor.DecMode
+)
+
+func init() {
+	var err error
+	// Core deterministic encoding: the same envelope always has the same bytes.
+	if encMode, err = cbor.CoreDetEncOptions().EncMode(); err != nil {
+		panic(err)
+	}
+	// Log entries are outside bytes on replay: limit what they may ask for.
+	decMode, err = cbor.DecOptions{
+		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
+		MaxNestedLevels:  32,
+		MaxArrayElements: 1 << 20,
+		MaxMapPairs:      1 << 20,
+		IndefLength:      cbor.IndefLengthForbidden,
+		UTF8:             cbor.UTF8RejectInvalid,
+	}.DecMode()
+	if err != nil {
+		panic(err)
+	}
+}
+
+// EncodePayload encodes a command's fields as a CBOR map by JSON names.
+func EncodePayload(cmd Command) ([]byte, error) {
+	b, err := encMode.Marshal(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("commands: encode payload: %w", err)
+	}
+	return b, nil
+}
+
+// DecodePayload decodes a payload into a new command of definition d.
+func DecodePayload(d *Definition, payload []byte) (Command, error) {
+	cmd := d.New()
+	if err := decMode.Unmarshal(payload, cmd); err != nil {
+		return nil, fmt.Errorf("commands: decode %s payload: %w", d.Name, err)
+	}
+	return cmd, nil
+}
+
+// EncodeEnvelope encodes the log value of env (everything but Seq).
+func EncodeEnvelope(env *Envelope) ([]byte, error) {
+	b, err := encMode.Marshal(record{
+		Format: formatVersion, Name: env.Name, Version: env.Version, ID: env.ID,
+		Time: env.Time.UnixNano(), Actor: env.Actor, Cause: env.Cause, Payload: env.Payload,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("commands: encode envelope: %w", err)
+	}
+	return b, nil
+}
+
+// DecodeEnvelope decodes the log value stored at seq.
+func DecodeEnvelope(seq uint64, data []byte) (Envelope, error) {
+	var r record
+	if err := decMode.Unmarshal(data, &r); err != nil {
+		return Envelope{}, fmt.Errorf("commands: log entry %d: %w", seq, err)
+	}
+	if r.Format != formatVersion {
+		return Envelope{}, fmt.Errorf("commands: log entry %d: format version %d, this build reads %d", seq, r.Format, formatVersion)
+	}
+	if r.Name == "" {
+		return Envelope{}, fmt.Errorf("commands: log entry %d: no command name", seq)
+	}
+	return Envelope{
+		Seq: seq, ID: r.ID, Name: r.Name, Version: r.Version, Time: time.Unix(0, r.Time).UTC(),
+		Actor: r.Actor, Cause: r.Cause, Payload: []byte(r.Payload),
+	}, nil
+}

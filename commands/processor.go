@@ -1,0 +1,449 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/imagodb/imago/memdb"
+	"github.com/imagodb/imago/wal"
+)
+
+// Config configures a Processor.
+type Config struct {
+	Image      *memdb.Image
+	Log        *wal.Log
+	Registry   *Registry
+	Durability Durability
+	// MaxBatch bounds the commands applied and logged together. Default 1024.
+	MaxBatch int
+	// Strict makes a command that fails on replay fatal instead of skipped.
+	Strict bool
+	// Now is the clock that stamps envelopes at accept. Default time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Meta is what a submitter says about a command besides its payload.
+type Meta struct {
+	ID    string // idempotency key; generated when empty
+	Actor string
+	Cause string
+}
+
+// Result is the answer to a durable command.
+type Result struct {
+	Seq   uint64
+	Value any // what Apply returned
+}
+
+// View is a published image: a snapshot and the seq of the last command in it.
+// Everything in a View is durable (in durability mode always).
+type View struct {
+	Snapshot *memdb.Snapshot
+	Seq      uint64
+}
+
+// ReplayStats describe the replay done by Start.
+type ReplayStats struct {
+	Commands uint64        // log entries replayed
+	Skipped  uint64        // entries whose Apply failed on replay and were skipped
+	Duration time.Duration // time the replay took
+}
+
+// WriterStats count the writer's work since start.
+type WriterStats struct {
+	Commands uint64 // durable commands
+	Refused  uint64
+	Batches  uint64 // log appends (one fsync each in mode always)
+}
+
+// Processor is the single writer of an image.
+type Processor struct {
+	cfg     Config
+	in      chan *pending
+	mu      sync.RWMutex // guards closed against Submit's send
+	closed  bool
+	stopped chan struct{}
+	failed  atomic.Pointer[error]
+	view    atomic.Pointer[View]
+	lastSeq uint64 // writer goroutine only (and Start before it)
+	replay  ReplayStats
+	stats   struct{ commands, refused, batches atomic.Uint64 }
+	stopBg  chan struct{}
+	bgDone  sync.WaitGroup
+}
+
+// pending is one command on its way through the writer.
+type pending struct {
+	env    Envelope
+	cmd    Command
+	value  []byte // the encoded envelope: the log value
+	result any
+	err    error
+	done   chan struct{}
+}
+
+// Start replays the log into the (empty) image and starts the writer.
+func Start(cfg Config) (*Processor, error) {
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 1024
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	p := &Processor{cfg: cfg, in: make(chan *pending, 4*cfg.MaxBatch), stopped: make(chan struct{}), stopBg: make(chan struct{})}
+	if err := p.replayLog(cfg.Log.LastSeq()); err != nil {
+		return nil, err
+	}
+	p.view.Store(&View{Snapshot: cfg.Image.Snapshot(), Seq: p.lastSeq})
+	go p.run()
+	if cfg.Durability.Mode == Interval {
+		p.bgDone.Add(1)
+		go p.syncEvery(cfg.Durability.Interval)
+	}
+	return p, nil
+}
+
+// View returns the current published image.
+func (p *Processor) View() *View { return p.view.Load() }
+
+// Replay reports what Start replayed.
+func (p *Processor) Replay() ReplayStats { return p.replay }
+
+// Stats reports the writer's counters.
+func (p *Processor) Stats() WriterStats {
+	return WriterStats{Commands: p.stats.commands.Load(), Refused: p.stats.refused.Load(), Batches: p.stats.batches.Load()}
+}
+
+// Err is the reason the processor failed stop, or nil.
+func (p *Processor) Err() error {
+	if e := p.failed.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// Submit validates cmd, stamps its envelope and waits until it is durable
+// (or, in mode interval or none, applied and logged). It returns the command's
+// seq and result, an *InvalidError, a *RefusedError, or ErrNotAccepting.
+// If ctx ends first, Submit returns ctx.Err() and the command may still be applied.
+func (p *Processor) Submit(ctx context.Context, cmd Command, meta Meta) (Result, error) {
+	def, err := p.cfg.Registry.Of(cmd)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := cmd.Validate(); err != nil {
+		return Result{}, &InvalidError{Command: def.Name, Err: err}
+	}
+	pd, err := p.accept(def, cmd, meta)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := p.enqueue(ctx, pd); err != nil {
+		return Result{}, err
+	}
+	select {
+	case <-pd.done:
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+	if pd.err != nil {
+		return Result{}, pd.err
+	}
+	return Result{Seq: pd.env.Seq, Value: pd.result}, nil
+}
+
+// accept stamps the envelope and encodes it, in the submitter's goroutine so
+// that the writer only applies and logs.
+func (p *Processor) accept(def *Definition, cmd Command, meta Meta) (*pending, error) {
+	payload, err := EncodePayload(cmd)
+	if err != nil {
+		return nil, err
+	}
+	if meta.ID == "" {
+		meta.ID = uuid.NewString()
+	}
+	env := Envelope{
+		ID: meta.ID, Name: def.Name, Version: def.Version, Actor: meta.Actor, Cause: meta.Cause,
+		// Microseconds: what DATETIME(6) holds, so a time stored by Apply reads back equal.
+		Time:    p.cfg.Now().UTC().Truncate(time.Microsecond),
+		Payload: payload,
+	}
+	value, err := EncodeEnvelope(&env)
+	if err != nil {
+		return nil, err
+	}
+	return &pending{env: env, cmd: cmd, value: value, done: make(chan struct{})}, nil
+}
+
+func (p *Processor) enqueue(ctx context.Context, pd *pending) error {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
+		return fmt.Errorf("%w: the processor is closed", ErrNotAccepting)
+	}
+	if err := p.Err(); err != nil {
+		return fmt.Errorf("%w: %w", ErrNotAccepting, err)
+	}
+	select {
+	case p.in <- pd:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops accepting commands, finishes those already queued, syncs the
+// log and stops the writer. It does not close the log.
+func (p *Processor) Close() error {
+	p.mu.Lock()
+	if !p.closed {
+		p.closed = true
+		close(p.in)
+	}
+	p.mu.Unlock()
+	<-p.stopped
+	close(p.stopBg)
+	p.bgDone.Wait()
+	if err := p.Err(); err != nil {
+		return err
+	}
+	return p.cfg.Log.Sync()
+}
+
+// run is the writer loop: take what has arrived, up to MaxBatch, as one batch.
+func (p *Processor) run() {
+	defer close(p.stopped)
+	batch := make([]*pending, 0, p.cfg.MaxBatch)
+	for first := range p.in {
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < p.cfg.MaxBatch {
+			select {
+			case pd, ok := <-p.in:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, pd)
+			default:
+				break drain
+			}
+		}
+		p.process(batch)
+	}
+}
+
+// process applies, logs and publishes one batch, then answers its submitters.
+func (p *Processor) process(batch []*pending) {
+	defer func() {
+		for _, pd := range batch {
+			close(pd.done)
+		}
+	}()
+	if err := p.Err(); err != nil {
+		p.failAll(batch, err)
+		return
+	}
+	applied := p.applyAll(batch, true)
+	if len(applied) == 0 {
+		return
+	}
+	entries := make([]wal.Entry, len(applied))
+	for i, pd := range applied {
+		entries[i] = wal.Entry{Seq: pd.env.Seq, Data: pd.value}
+	}
+	if err := p.cfg.Log.Append(entries, p.cfg.Durability.Mode == Always); err != nil {
+		p.failStop(err)
+		p.failAll(applied, err)
+		return
+	}
+	p.lastSeq = applied[len(applied)-1].env.Seq
+	// Publish only now: readers never see what the log does not hold.
+	p.view.Store(&View{Snapshot: p.cfg.Image.Snapshot(), Seq: p.lastSeq})
+	p.stats.commands.Add(uint64(len(applied)))
+	p.stats.batches.Add(1)
+}
+
+// failStop resets the working image to the last published one and refuses
+// all further writes: nothing unlogged becomes visible, and only a restart
+// (which replays the log) can tell what reached the disk.
+// Writer goroutine only: it owns the working image.
+func (p *Processor) failStop(err error) {
+	p.cfg.Image.Reset(p.view.Load().Snapshot)
+	p.setFailed(err)
+}
+
+func (p *Processor) setFailed(err error) {
+	err = fmt.Errorf("the command log failed, writes are refused until restart: %w", err)
+	if p.failed.CompareAndSwap(nil, &err) {
+		p.cfg.Logger.Error("command log failed; refusing writes until restart", "err", err)
+	}
+}
+
+func (p *Processor) failAll(batch []*pending, err error) {
+	for _, pd := range batch {
+		if pd.err == nil {
+			pd.err = fmt.Errorf("%w: %w", ErrNotAccepting, err)
+		}
+	}
+}
+
+// applyAll applies the batch in one image transaction and commits it. A
+// command whose Apply fails gets its err set and leaves no trace: the
+// transaction is aborted and the others are applied again without it (Apply
+// is deterministic, so they produce the same effects). With assign, the
+// successful commands get consecutive seqs after lastSeq; otherwise (replay)
+// their seqs are already set. It returns the applied commands in order.
+func (p *Processor) applyAll(batch []*pending, assign bool) []*pending {
+	for {
+		tx := p.cfg.Image.Txn()
+		seq := p.lastSeq
+		applied := make([]*pending, 0, len(batch))
+		refusedAt := -1
+		for i, pd := range batch {
+			if pd.err != nil {
+				continue
+			}
+			if assign {
+				seq++
+				pd.env.Seq = seq
+			}
+			result, err := safeApply(pd.cmd, tx, &pd.env)
+			if err != nil {
+				pd.err = &RefusedError{Command: pd.env.Name, Err: err}
+				p.stats.refused.Add(1)
+				refusedAt = i
+				break
+			}
+			pd.result = result
+			applied = append(applied, pd)
+		}
+		if refusedAt >= 0 {
+			tx.Abort()
+			continue
+		}
+		if err := tx.Commit(); err != nil {
+			// Only the row-count bookkeeping can fail here: a bug, not input.
+			p.cfg.Logger.Error("image commit failed", "err", err)
+			p.failAll(batch, err)
+			return nil
+		}
+		return applied
+	}
+}
+
+// safeApply runs Apply, turning a panic into a refusal: a bug in one command
+// must not take the writer down.
+func safeApply(cmd Command, tx *memdb.Txn, env *Envelope) (result any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic in Apply: %v", r)
+		}
+	}()
+	return cmd.Apply(tx, env)
+}
+
+// Replay applies the logged commands with seq <= to to cfg.Image without starting a writer, and returns the resulting
+// snapshot. Verification uses it: a fresh replay must equal the published image.
+func Replay(cfg Config, to uint64) (*memdb.Snapshot, ReplayStats, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	p := &Processor{cfg: cfg}
+	if err := p.replayLog(to); err != nil {
+		return nil, ReplayStats{}, err
+	}
+	return cfg.Image.Snapshot(), p.replay, nil
+}
+
+// replayLog applies the logged commands up to seq to to the image, in batches.
+func (p *Processor) replayLog(to uint64) error {
+	start := time.Now()
+	const chunk = 1024
+	batch := make([]*pending, 0, chunk)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		p.applyAll(batch, false)
+		for _, pd := range batch {
+			if pd.err != nil {
+				if p.cfg.Strict {
+					return fmt.Errorf("replay of seq %d (%s) failed: %w", pd.env.Seq, pd.env.Name, pd.err)
+				}
+				p.replay.Skipped++
+				p.cfg.Logger.Warn("replay skipped a command that failed", "seq", pd.env.Seq, "command", pd.env.Name, "err", pd.err)
+			}
+		}
+		p.lastSeq = batch[len(batch)-1].env.Seq
+		p.replay.Commands += uint64(len(batch))
+		batch = batch[:0]
+		return nil
+	}
+	err := p.cfg.Log.Read(1, to, func(e wal.Entry) error {
+		pd, err := p.decodeEntry(e)
+		if err != nil {
+			return err
+		}
+		batch = append(batch, pd)
+		if len(batch) == chunk {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return fmt.Errorf("commands: replay: %w", err)
+	}
+	p.replay.Duration = time.Since(start)
+	return nil
+}
+
+// decodeEntry turns a log entry back into a command. An entry this build
+// cannot decode is a failed command on replay (skipped, or fatal if strict).
+func (p *Processor) decodeEntry(e wal.Entry) (*pending, error) {
+	env, err := DecodeEnvelope(e.Seq, e.Data)
+	if err != nil {
+		return nil, err
+	}
+	pd := &pending{env: env}
+	def, ok := p.cfg.Registry.Lookup(env.Name)
+	if !ok {
+		pd.err = fmt.Errorf("%w: %q is not registered in this build", ErrUnknownCommand, env.Name)
+		return pd, nil
+	}
+	if pd.cmd, err = DecodePayload(def, env.Payload); err != nil {
+		pd.err = err
+	}
+	return pd, nil
+}
+
+func (p *Processor) syncEvery(d time.Duration) {
+	defer p.bgDone.Done()
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if err := p.cfg.Log.Sync(); err != nil {
+				// What was published stays published (mode interval acknowledges
+				// before the sync); the writer refuses every later batch.
+				p.setFailed(err)
+				return
+			}
+		case <-p.stopBg:
+			return
+		}
+	}
+}

@@ -1,0 +1,88 @@
+// Package workload generates shop commands for tests, benchmarks and the
+// demo: a catalogue and customers to start with, then a random mix of orders,
+// payments, shipments, cancellations and catalogue changes, some of which the
+// shop refuses (sold-out stock, wrong amounts, orders in the wrong state).
+package workload
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/examples/shop"
+)
+
+// Generator produces commands. It is not safe for concurrent use: give each
+// goroutine its own, with a distinct name so their order ids do not collide.
+type Generator struct {
+	name      string
+	rng       *rand.Rand
+	customers int
+	products  int
+	orders    []string // ids of orders this generator placed (or tried to)
+	next      int
+}
+
+// New returns a generator over a catalogue of products SKUs and customers.
+func New(name string, seed uint64, customers, products int) *Generator {
+	return &Generator{name: name, rng: rand.New(rand.NewPCG(seed, 0x1a60)), customers: customers, products: products}
+}
+
+// Setup returns the commands that create the customers and products.
+func Setup(customers, products int) []commands.Command {
+	var cmds []commands.Command
+	for i := 0; i < products; i++ {
+		cmds = append(cmds, &shop.AddProduct{
+			SKU: SKU(i), Name: fmt.Sprintf("Product %d", i), Category: fmt.Sprintf("category-%d", i%10),
+			PriceCents: int64(100 + i%50*25), Stock: 1000,
+		})
+	}
+	countries := []string{"DE", "FR", "US", "JP", "BR", "NL", "IT", "ES"}
+	for i := 0; i < customers; i++ {
+		cmds = append(cmds, &shop.RegisterCustomer{
+			CustomerID: CustomerID(i), Name: fmt.Sprintf("Customer %d", i),
+			Email: fmt.Sprintf("customer%d@example.com", i), Country: countries[i%len(countries)],
+		})
+	}
+	return cmds
+}
+
+// SKU is the sku of product i.
+func SKU(i int) string { return fmt.Sprintf("sku-%05d", i) }
+
+// CustomerID is the id of customer i.
+func CustomerID(i int) string { return fmt.Sprintf("c-%06d", i) }
+
+// Next returns the next command of the mix.
+func (g *Generator) Next() commands.Command {
+	switch r := g.rng.IntN(100); {
+	case r < 50 || len(g.orders) == 0:
+		return g.PlaceOrder()
+	case r < 70:
+		// Pay the right amount most of the time; the shop knows the total,
+		// the generator does not, so some payments are refused.
+		return &shop.PayOrder{OrderID: g.someOrder(), AmountCents: int64(100 + g.rng.IntN(50)*25)}
+	case r < 80:
+		return &shop.ShipOrder{OrderID: g.someOrder()}
+	case r < 88:
+		return &shop.CancelOrder{OrderID: g.someOrder(), Reason: "changed my mind"}
+	case r < 95:
+		return &shop.Restock{SKU: SKU(g.rng.IntN(g.products)), Quantity: int64(1 + g.rng.IntN(100))}
+	default:
+		return &shop.ChangePrice{SKU: SKU(g.rng.IntN(g.products)), PriceCents: int64(100 + g.rng.IntN(50)*25)}
+	}
+}
+
+// PlaceOrder returns a new order of one to three lines.
+func (g *Generator) PlaceOrder() *shop.PlaceOrder {
+	g.next++
+	id := fmt.Sprintf("o-%s-%d", g.name, g.next)
+	g.orders = append(g.orders, id)
+	lines := make([]shop.OrderItem, 1+g.rng.IntN(3))
+	for i := range lines {
+		lines[i] = shop.OrderItem{SKU: SKU(g.rng.IntN(g.products)), Quantity: int64(1 + g.rng.IntN(5))}
+	}
+	return &shop.PlaceOrder{OrderID: id, CustomerID: CustomerID(g.rng.IntN(g.customers)), Lines: lines}
+}
+
+func (g *Generator) someOrder() string { return g.orders[g.rng.IntN(len(g.orders))] }

@@ -1,0 +1,173 @@
+// Package imago is a memory-image database: an application's whole state
+// lives in memory (package memdb), and what is persisted is the log of the
+// commands that produced it (package wal). Open replays the log; Submit
+// applies a command, logs it and publishes the new state once it is durable.
+//
+// An application is a value: its tables and its commands.
+//
+//	db, err := imago.Open("./data", shop.App(), imago.Options{})
+//	res, err := db.Submit(ctx, &shop.PlaceOrder{...})
+//	view := db.View() // an immutable snapshot of the published state
+//
+// The HTTP write API (package api) and the MySQL read server (package sql)
+// are optional parts a program starts over a DB.
+package imago
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/memdb"
+	"github.com/imagodb/imago/wal"
+)
+
+// App declares an application: its name (the SQL database name), its tables
+// and its commands.
+type App struct {
+	Name string
+	// ProjectionVersion is bumped when Apply functions change what they do
+	// with the same commands, so state derived from the log is rebuilt.
+	ProjectionVersion int
+	Tables            []*memdb.Table
+	Commands          []commands.Definition
+}
+
+// Options configure Open. The zero value is the production default:
+// durability always.
+type Options struct {
+	Durability commands.Durability
+	// Strict makes a logged command that fails on replay fatal.
+	Strict bool
+	Logger *slog.Logger
+	// Now stamps envelopes; default time.Now.
+	Now func() time.Time
+	// LogFS replaces the file system under the log (fault-injection tests).
+	LogFS vfs.FS
+}
+
+// DB is an open Imago database.
+type DB struct {
+	app      *App
+	dir      string
+	registry *commands.Registry
+	image    *memdb.Image
+	log      *wal.Log
+	proc     *commands.Processor
+}
+
+// Open opens the database in dir (created if missing) and replays its log.
+func Open(dir string, app *App, opts Options) (*DB, error) {
+	if app == nil || app.Name == "" {
+		return nil, fmt.Errorf("imago: the app needs a name")
+	}
+	registry, err := commands.NewRegistry(app.Commands...)
+	if err != nil {
+		return nil, fmt.Errorf("imago: app %s: %w", app.Name, err)
+	}
+	image, err := memdb.NewImage(app.Tables...)
+	if err != nil {
+		return nil, fmt.Errorf("imago: app %s: %w", app.Name, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("imago: %w", err)
+	}
+	log, err := wal.Open(filepath.Join(dir, "log"), wal.Options{FS: opts.LogFS})
+	if err != nil {
+		return nil, fmt.Errorf("imago: %w", err)
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	proc, err := commands.Start(commands.Config{
+		Image: image, Log: log, Registry: registry, Durability: opts.Durability,
+		Strict: opts.Strict, Now: opts.Now, Logger: logger,
+	})
+	if err != nil {
+		log.Close()
+		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
+	}
+	return &DB{app: app, dir: dir, registry: registry, image: image, log: log, proc: proc}, nil
+}
+
+// Submit applies cmd and returns once it is durable (see commands.Processor.Submit).
+func (db *DB) Submit(ctx context.Context, cmd commands.Command) (commands.Result, error) {
+	return db.proc.Submit(ctx, cmd, commands.Meta{})
+}
+
+// SubmitMeta is Submit with an idempotency key, actor and cause.
+func (db *DB) SubmitMeta(ctx context.Context, cmd commands.Command, meta commands.Meta) (commands.Result, error) {
+	return db.proc.Submit(ctx, cmd, meta)
+}
+
+// View is the published state: an immutable snapshot and its seq.
+func (db *DB) View() *commands.View { return db.proc.View() }
+
+// App is the application the database serves.
+func (db *DB) App() *App { return db.app }
+
+// Registry holds the app's command definitions.
+func (db *DB) Registry() *commands.Registry { return db.registry }
+
+// Tables are the app's tables.
+func (db *DB) Tables() []*memdb.Table { return db.image.Tables() }
+
+// Recovery reports what Open replayed.
+func (db *DB) Recovery() commands.ReplayStats { return db.proc.Replay() }
+
+// Stats reports the writer's counters.
+func (db *DB) Stats() commands.WriterStats { return db.proc.Stats() }
+
+// Err is the reason the database stopped accepting writes, or nil.
+func (db *DB) Err() error { return db.proc.Err() }
+
+// Log is the command log, for reading.
+func (db *DB) Log() *wal.Log { return db.log }
+
+// VerifyReplay checks the invariant of the write path: the published image
+// equals a fresh replay of the durable log up to the published seq. It
+// replays the whole log into a second image, so it costs a full recovery.
+func (db *DB) VerifyReplay() error {
+	view := db.View()
+	want, err := view.Snapshot.Hash()
+	if err != nil {
+		return err
+	}
+	image, err := memdb.NewImage(db.app.Tables...)
+	if err != nil {
+		return err
+	}
+	snap, _, err := commands.Replay(commands.Config{Image: image, Log: db.log, Registry: db.registry, Logger: slog.New(slog.DiscardHandler)}, view.Seq)
+	if err != nil {
+		return fmt.Errorf("imago: verify: %w", err)
+	}
+	got, err := snap.Hash()
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("imago: verify: the published image at seq %d (hash %x) differs from a replay of the log (hash %x)", view.Seq, want[:8], got[:8])
+	}
+	return nil
+}
+
+// Close stops accepting commands, finishes the batch in flight, syncs and
+// closes the log.
+func (db *DB) Close() error {
+	perr := db.proc.Close()
+	lerr := db.log.Close()
+	if perr != nil {
+		return fmt.Errorf("imago: close: %w", perr)
+	}
+	if lerr != nil {
+		return fmt.Errorf("imago: close: %w", lerr)
+	}
+	return nil
+}

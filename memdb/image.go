@@ -1,0 +1,358 @@
+package memdb
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	gomemdb "github.com/hashicorp/go-memdb"
+)
+
+// Row is one row of a table: a value per column, in column order, each of the
+// Go type of its column's kind (or nil for NULL). Rows held by the image are
+// shared by every snapshot that contains them and must never be modified:
+// an update stores a new Row.
+type Row []any
+
+// countsTable is the go-memdb table that holds the row count of every table,
+// written once per transaction commit, so counts are part of each snapshot.
+const countsTable = "_imago_counts"
+
+type countEntry struct {
+	Table string
+	N     int64
+}
+
+// Image is an application's working image: the tables, and the go-memdb
+// database that holds their rows. One writer at a time changes it through a
+// Txn; readers use Snapshots.
+type Image struct {
+	tables []*Table
+	byName map[string]*Table
+	db     *gomemdb.MemDB
+}
+
+// NewImage creates an empty image of the given tables.
+func NewImage(tables ...*Table) (*Image, error) {
+	schema := &gomemdb.DBSchema{Tables: map[string]*gomemdb.TableSchema{
+		countsTable: {Name: countsTable, Indexes: map[string]*gomemdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &gomemdb.StringFieldIndex{Field: "Table"}},
+		}},
+	}}
+	im := &Image{tables: tables, byName: make(map[string]*Table, len(tables))}
+	for _, t := range tables {
+		if _, dup := im.byName[t.Name()]; dup {
+			return nil, fmt.Errorf("memdb: table %s declared twice", t.Name())
+		}
+		im.byName[t.Name()] = t
+		ts := &gomemdb.TableSchema{Name: t.Name(), Indexes: map[string]*gomemdb.IndexSchema{}}
+		for _, ix := range append([]*Index{t.primary}, t.indexes...) {
+			// Every go-memdb index is declared unique: our keys are made
+			// distinct by appending the primary key where needed (Index.Key),
+			// which keeps the key order ours and the upper-bound check simple.
+			ts.Indexes[ix.memdbName()] = &gomemdb.IndexSchema{Name: ix.memdbName(), Unique: true, Indexer: keyIndexer{ix}}
+		}
+		schema.Tables[t.Name()] = ts
+	}
+	db, err := gomemdb.NewMemDB(schema)
+	if err != nil {
+		return nil, fmt.Errorf("memdb: %w", err)
+	}
+	im.db = db
+	return im, nil
+}
+
+// Tables are the image's tables in declaration order.
+func (im *Image) Tables() []*Table { return im.tables }
+
+// Table returns the table with the given name.
+func (im *Image) Table(name string) (*Table, bool) {
+	t, ok := im.byName[name]
+	return t, ok
+}
+
+// Snapshot returns an immutable view of the image's committed state. O(1).
+func (im *Image) Snapshot() *Snapshot {
+	return &Snapshot{reader{im: im, db: im.db.Snapshot()}}
+}
+
+// Reset makes the working image the state of s, dropping everything
+// committed after it. The writer uses it when the log could not be synced.
+func (im *Image) Reset(s *Snapshot) {
+	im.db = s.db.Snapshot()
+}
+
+// Txn starts the write transaction. Only one may be open at a time; it must
+// end with Commit or Abort.
+func (im *Image) Txn() *Txn {
+	return &Txn{reader: reader{im: im, db: im.db, tx: im.db.Txn(true)}, deltas: map[*Table]int64{}}
+}
+
+// keyIndexer is the go-memdb indexer of one of our indexes: the key of a row
+// is its order-preserving encoding; lookups pass keys already encoded.
+type keyIndexer struct{ ix *Index }
+
+func (k keyIndexer) FromObject(obj any) (bool, []byte, error) {
+	key, err := k.ix.Key(obj.(Row))
+	return err == nil, key, err
+}
+
+func (k keyIndexer) FromArgs(args ...any) ([]byte, error) {
+	if len(args) != 1 {
+		return nil, fmt.Errorf("memdb: index %s takes one encoded key", k.ix.Name)
+	}
+	key, ok := args[0].([]byte)
+	if !ok {
+		return nil, fmt.Errorf("memdb: index %s takes an encoded key, got %T", k.ix.Name, args[0])
+	}
+	return key, nil
+}
+
+// reader is the read side shared by Snapshot and Txn.
+type reader struct {
+	im *Image
+	db *gomemdb.MemDB
+	tx *gomemdb.Txn // nil for a Snapshot: each read opens its own read transaction
+}
+
+func (r *reader) txn() *gomemdb.Txn {
+	if r.tx != nil {
+		return r.tx
+	}
+	return r.db.Txn(false)
+}
+
+// Tables are the image's tables.
+func (r *reader) Tables() []*Table { return r.im.tables }
+
+// Table returns the table with the given name.
+func (r *reader) Table(name string) (*Table, bool) { return r.im.Table(name) }
+
+// Get returns the row of t whose primary key is pk.
+func (r *reader) Get(t *Table, pk ...any) (Row, bool, error) {
+	key, err := t.primary.KeyPrefix(pk...)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(pk) != len(t.primary.cols) {
+		return nil, false, fmt.Errorf("memdb: table %s: primary key has %d columns, got %d values", t.Name(), len(t.primary.cols), len(pk))
+	}
+	return r.getKey(t.primary, key)
+}
+
+func (r *reader) getKey(ix *Index, key []byte) (Row, bool, error) {
+	obj, err := r.txn().First(ix.table.Name(), ix.memdbName(), key)
+	if err != nil || obj == nil {
+		return nil, false, err
+	}
+	return obj.(Row), true, nil
+}
+
+// First returns the first row, in index order, whose leading index columns
+// equal vals: for a unique index with all its columns given, the one row.
+func (r *reader) First(ix *Index, vals ...any) (Row, bool, error) {
+	prefix, err := ix.KeyPrefix(vals...)
+	if err != nil {
+		return nil, false, err
+	}
+	it, err := r.Scan(ix, prefix)
+	if err != nil {
+		return nil, false, err
+	}
+	row, key := it.Next()
+	if row == nil || !bytes.HasPrefix(key, prefix) {
+		return nil, false, nil
+	}
+	return row, true, nil
+}
+
+// Scan iterates the rows of ix's table in index order from the first row
+// whose key is at or after from. Callers stop where their range ends.
+func (r *reader) Scan(ix *Index, from []byte) (*Iterator, error) {
+	it, err := r.txn().LowerBound(ix.table.Name(), ix.memdbName(), from)
+	if err != nil {
+		return nil, fmt.Errorf("memdb: scan %s.%s: %w", ix.table.Name(), ix.Name, err)
+	}
+	return &Iterator{ix: ix, it: it}, nil
+}
+
+// Count is the number of rows in t. O(1).
+func (r *reader) Count(t *Table) int64 {
+	obj, err := r.txn().First(countsTable, "id", t.Name())
+	if err != nil || obj == nil {
+		return 0
+	}
+	return obj.(*countEntry).N
+}
+
+// Iterator walks rows in index order.
+type Iterator struct {
+	ix  *Index
+	it  gomemdb.ResultIterator
+	key []byte
+}
+
+// Next returns the next row and its index key, or nil at the end. The key is
+// valid until the following call.
+func (it *Iterator) Next() (Row, []byte) {
+	obj := it.it.Next()
+	if obj == nil {
+		return nil, nil
+	}
+	row := obj.(Row)
+	// Keys of stored rows always encode: they were checked on insert.
+	it.key, _ = it.ix.appendKeyTo(it.key[:0], row)
+	return row, it.key
+}
+
+// Snapshot is an immutable, consistent view of the image at one point.
+// It is safe for concurrent use; reads take no locks.
+type Snapshot struct{ reader }
+
+// Txn is the image's write transaction. Every change is checked against the
+// table's declaration and constraints; a failed change leaves the transaction
+// as it was, and Abort drops everything the transaction did.
+type Txn struct {
+	reader
+	deltas map[*Table]int64
+	done   bool
+}
+
+// ConstraintError reports a primary-key or unique-index violation, or a
+// missing row.
+type ConstraintError struct {
+	Table string
+	Index string
+	Key   []any
+	Msg   string
+}
+
+func (e *ConstraintError) Error() string {
+	return fmt.Sprintf("memdb: table %s, index %s, key %v: %s", e.Table, e.Index, e.Key, e.Msg)
+}
+
+// ErrConstraint matches every *ConstraintError with errors.Is.
+var ErrConstraint = errors.New("memdb: constraint violated")
+
+// Is lets errors.Is(err, ErrConstraint) match.
+func (e *ConstraintError) Is(target error) bool { return target == ErrConstraint }
+
+func (ix *Index) values(row Row) []any {
+	vals := make([]any, len(ix.cols))
+	for i, p := range ix.cols {
+		vals[i] = row[p]
+	}
+	return vals
+}
+
+// Insert adds a new row. It fails if the primary key or a unique key is taken.
+func (t *Txn) Insert(tb *Table, row Row) error {
+	if err := tb.checkRow(row); err != nil {
+		return err
+	}
+	if _, found, err := t.getKey(tb.primary, mustKey(tb.primary, row)); err != nil {
+		return err
+	} else if found {
+		return &ConstraintError{Table: tb.Name(), Index: "PRIMARY", Key: tb.primary.values(row), Msg: "duplicate primary key"}
+	}
+	if err := t.checkUnique(tb, row); err != nil {
+		return err
+	}
+	if err := t.tx.Insert(tb.Name(), row); err != nil {
+		return fmt.Errorf("memdb: insert into %s: %w", tb.Name(), err)
+	}
+	t.deltas[tb]++
+	return nil
+}
+
+// Update replaces the row with the same primary key. It fails if there is no
+// such row or a unique key of the new row is taken by another row.
+func (t *Txn) Update(tb *Table, row Row) error {
+	if err := tb.checkRow(row); err != nil {
+		return err
+	}
+	if _, found, err := t.getKey(tb.primary, mustKey(tb.primary, row)); err != nil {
+		return err
+	} else if !found {
+		return &ConstraintError{Table: tb.Name(), Index: "PRIMARY", Key: tb.primary.values(row), Msg: "no such row"}
+	}
+	if err := t.checkUnique(tb, row); err != nil {
+		return err
+	}
+	if err := t.tx.Insert(tb.Name(), row); err != nil {
+		return fmt.Errorf("memdb: update %s: %w", tb.Name(), err)
+	}
+	return nil
+}
+
+// Delete removes the row with primary key pk. It fails if there is none.
+func (t *Txn) Delete(tb *Table, pk ...any) error {
+	row, found, err := t.Get(tb, pk...)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return &ConstraintError{Table: tb.Name(), Index: "PRIMARY", Key: pk, Msg: "no such row"}
+	}
+	if err := t.tx.Delete(tb.Name(), row); err != nil {
+		return fmt.Errorf("memdb: delete from %s: %w", tb.Name(), err)
+	}
+	t.deltas[tb]--
+	return nil
+}
+
+// checkUnique fails if another row (another primary key) holds one of row's
+// unique keys. go-memdb does not enforce uniqueness itself.
+func (t *Txn) checkUnique(tb *Table, row Row) error {
+	for _, ix := range tb.indexes {
+		if !ix.Unique {
+			continue
+		}
+		key := mustKey(ix, row)
+		other, found, err := t.getKey(ix, key)
+		if err != nil {
+			return err
+		}
+		if found && !bytes.Equal(mustKey(tb.primary, other), mustKey(tb.primary, row)) {
+			return &ConstraintError{Table: tb.Name(), Index: ix.Name, Key: ix.values(row), Msg: "duplicate value for unique index"}
+		}
+	}
+	return nil
+}
+
+// mustKey encodes the key of a row that checkRow accepted, so it cannot fail.
+func mustKey(ix *Index, row Row) []byte {
+	key, err := ix.Key(row)
+	if err != nil {
+		panic(fmt.Sprintf("memdb: key of a checked row: %v", err))
+	}
+	return key
+}
+
+// Commit makes the transaction's changes the image's committed state.
+func (t *Txn) Commit() error {
+	if t.done {
+		return errors.New("memdb: transaction already ended")
+	}
+	for tb, d := range t.deltas {
+		if d == 0 {
+			continue
+		}
+		n := t.Count(tb) + d
+		if err := t.tx.Insert(countsTable, &countEntry{Table: tb.Name(), N: n}); err != nil {
+			t.Abort()
+			return fmt.Errorf("memdb: row count of %s: %w", tb.Name(), err)
+		}
+	}
+	t.done = true
+	t.tx.Commit()
+	return nil
+}
+
+// Abort drops the transaction's changes. Safe after Commit.
+func (t *Txn) Abort() {
+	if !t.done {
+		t.done = true
+		t.tx.Abort()
+	}
+}
