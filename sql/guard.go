@@ -1,0 +1,125 @@
+package sql
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	gsql "github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/server"
+	"github.com/dolthub/vitess/go/mysql"
+	"github.com/dolthub/vitess/go/sqltypes"
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+	"github.com/dolthub/vitess/go/vt/sqlparser"
+)
+
+// ReadOnlyMessage is what a client that tries to change anything is told.
+const ReadOnlyMessage = "Imago's SQL interface is read-only: change data by submitting commands " +
+	"to the HTTP write API (POST /v1/commands/{name}; GET /v1/commands lists them)"
+
+// errReadOnly is MySQL's ER_OPTION_PREVENTS_STATEMENT (1290), which clients
+// know as the read-only refusal, with our message.
+func errReadOnly(what string) error {
+	return mysql.NewSQLError(mysql.EROptionPreventsStatement, mysql.SSUnknownSQLState, "%s refused. %s", what, ReadOnlyMessage)
+}
+
+// readOnlyGuard refuses what GMS's own read-only mode lets through (SET
+// GLOBAL, ANALYZE, LOAD_FILE, SELECT ... INTO OUTFILE) before it runs, and
+// turns GMS's read-only errors into errReadOnly.
+type readOnlyGuard struct{}
+
+var _ server.Interceptor = readOnlyGuard{}
+
+func (readOnlyGuard) Priority() int { return 0 }
+
+func (readOnlyGuard) Query(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, callback func(*sqltypes.Result, bool) error) error {
+	if stmt, err := sqlparser.Parse(query); err == nil {
+		if err := refuse(stmt); err != nil {
+			return err
+		}
+	}
+	return translate(chain.ComQuery(ctx, c, query, callback))
+}
+
+func (readOnlyGuard) ParsedQuery(chain server.Chain, c *mysql.Conn, query string, parsed sqlparser.Statement, callback func(*sqltypes.Result, bool) error) error {
+	if err := refuse(parsed); err != nil {
+		return err
+	}
+	return translate(chain.ComQuery(context.Background(), c, query, callback))
+}
+
+func (readOnlyGuard) MultiQuery(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, callback func(*sqltypes.Result, bool) error) (string, error) {
+	if stmt, _, err := sqlparser.ParseOne(ctx, query); err == nil {
+		if err := refuse(stmt); err != nil {
+			return "", err
+		}
+	}
+	rest, err := chain.ComMultiQuery(ctx, c, query, callback)
+	return rest, translate(err)
+}
+
+func (readOnlyGuard) Prepare(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
+	if stmt, err := sqlparser.Parse(query); err == nil {
+		if err := refuse(stmt); err != nil {
+			return nil, err
+		}
+	}
+	fields, err := chain.ComPrepare(ctx, c, query, prepare)
+	return fields, translate(err)
+}
+
+func (readOnlyGuard) StmtExecute(ctx context.Context, chain server.Chain, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
+	return translate(chain.ComStmtExecute(ctx, c, prepare, callback))
+}
+
+// refuse returns errReadOnly for statements that must not run here.
+func refuse(stmt sqlparser.Statement) error {
+	switch s := stmt.(type) {
+	case *sqlparser.Set:
+		for _, e := range s.Exprs {
+			switch e.Scope {
+			case sqlparser.SetScope_Global, sqlparser.SetScope_Persist, sqlparser.SetScope_PersistOnly:
+				return errReadOnly("SET GLOBAL")
+			}
+		}
+		return nil
+	case *sqlparser.Load:
+		return errReadOnly("LOAD DATA")
+	case *sqlparser.Analyze:
+		return errReadOnly("ANALYZE (statistics are kept by Imago)")
+	}
+	var refused error
+	_ = sqlparser.Walk(func(node sqlparser.SQLNode) (bool, error) {
+		switch n := node.(type) {
+		case *sqlparser.Into:
+			if n.Outfile != "" || n.Dumpfile != "" {
+				refused = errReadOnly("SELECT ... INTO OUTFILE/DUMPFILE")
+			}
+		case *sqlparser.FuncExpr:
+			if n.Name.Lowered() == "load_file" {
+				refused = errReadOnly("LOAD_FILE")
+			}
+		}
+		return refused == nil, nil
+	}, stmt)
+	return refused
+}
+
+// translate turns GMS's refusals of writes into errReadOnly.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if gsql.ErrReadOnly.Is(err) || gsql.ErrReadOnlyTransaction.Is(err) || isReadOnlyText(err) {
+		return errReadOnly("Writing")
+	}
+	return err
+}
+
+func isReadOnlyText(err error) bool {
+	var se *mysql.SQLError
+	if errors.As(err, &se) {
+		return strings.Contains(se.Message, gsql.ErrReadOnly.Message) || strings.Contains(se.Message, gsql.ErrReadOnlyTransaction.Message)
+	}
+	return false
+}

@@ -1,0 +1,143 @@
+package sql
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+
+	sqle "github.com/dolthub/go-mysql-server"
+	gsql "github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/analyzer"
+	"github.com/dolthub/go-mysql-server/server"
+	"github.com/sirupsen/logrus"
+
+	"github.com/imagodb/imago/memdb"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Addr is the TCP address to listen on, e.g. 127.0.0.1:3306.
+	Addr string
+	// Database is the SQL name of the app's schema.
+	Database string
+	Tables   []*memdb.Table
+	Source   Source
+	// Version is the Imago version reported in @@version_comment.
+	Version string
+	Logger  *slog.Logger
+}
+
+// Server is the read-only MySQL server over the published image.
+type Server struct {
+	srv    *server.Server
+	engine *sqle.Engine
+	ln     net.Listener
+}
+
+// secureFilePriv points LOAD_FILE and SELECT ... INTO OUTFILE, should they get
+// past the statement guard, at a directory that cannot exist (/dev/null is
+// not a directory), so no file can be read or written through SQL.
+const secureFilePriv = "/dev/null/imago-no-file-access"
+
+// NewServer builds the engine and listens on cfg.Addr; Serve accepts clients.
+func NewServer(cfg Config) (*Server, error) {
+	engine := NewEngine(cfg)
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("sql: listen %s: %w", cfg.Addr, err)
+	}
+	var chain server.InterceptorChain
+	chain.WithInterceptor(readOnlyGuard{})
+	srv, err := server.NewServer(server.Config{
+		Protocol: "tcp", Address: cfg.Addr, Listener: ln,
+		Version: "8.0.33-imago-" + cfg.Version,
+		Options: []server.Option{chain.Option()},
+	}, engine, gsql.NewContext, newSessionBuilder(cfg.Source), nil)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("sql: server: %w", err)
+	}
+	return &Server{srv: srv, engine: engine, ln: ln}, nil
+}
+
+// NewEngine builds the read-only GMS engine over the app's tables. Tests and
+// embedders that do not need the network use it directly.
+func NewEngine(cfg Config) *sqle.Engine {
+	configureGlobals(cfg)
+	db := newDatabase(cfg.Database, cfg.Source, cfg.Tables)
+	engine := sqle.New(analyzer.NewDefault(newProvider(db)), &sqle.Config{IsReadOnly: true})
+	return engine
+}
+
+func configureGlobals(cfg Config) {
+	// GMS logs through the global logrus logger: one line per connection at
+	// info. Keep it to warnings; our own logs say what matters.
+	logrus.SetLevel(logrus.WarnLevel)
+	ctx := gsql.NewEmptyContext()
+	// GMS system variables are process-global; these are the same for every server.
+	for name, v := range map[string]any{
+		"version_comment":  "Imago " + cfg.Version + " (memory image, read-only SQL)",
+		"secure_file_priv": secureFilePriv,
+	} {
+		if err := gsql.SystemVariables.SetGlobal(ctx, name, v); err != nil {
+			slogger(cfg).Warn("cannot set system variable", "name", name, "err", err)
+		}
+	}
+}
+
+func slogger(cfg Config) *slog.Logger {
+	if cfg.Logger != nil {
+		return cfg.Logger
+	}
+	return slog.Default()
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Serve accepts connections until Close.
+func (s *Server) Serve() error {
+	err := s.srv.Start()
+	if err != nil && strings.Contains(err.Error(), "use of closed network connection") {
+		return nil
+	}
+	return err
+}
+
+// Close stops accepting and closes every connection.
+func (s *Server) Close() error { return s.srv.Close() }
+
+// provider lists the app's database; GMS adds information_schema itself.
+type provider struct{ dbs map[string]gsql.Database }
+
+func newProvider(dbs ...*database) *provider {
+	p := &provider{dbs: map[string]gsql.Database{}}
+	for _, d := range dbs {
+		p.dbs[strings.ToLower(d.name)] = d
+	}
+	return p
+}
+
+func (p *provider) Database(_ *gsql.Context, name string) (gsql.Database, error) {
+	if d, ok := p.dbs[strings.ToLower(name)]; ok {
+		return d, nil
+	}
+	return nil, gsql.ErrDatabaseNotFound.New(name)
+}
+
+func (p *provider) HasDatabase(_ *gsql.Context, name string) bool {
+	_, ok := p.dbs[strings.ToLower(name)]
+	return ok
+}
+
+func (p *provider) AllDatabases(*gsql.Context) []gsql.Database {
+	all := make([]gsql.Database, 0, len(p.dbs))
+	for _, d := range p.dbs {
+		all = append(all, d)
+	}
+	return all
+}
+
+var _ context.Context = (*gsql.Context)(nil)

@@ -1,0 +1,60 @@
+package sql
+
+import (
+	"context"
+
+	gsql "github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/imagodb/imago/memdb"
+)
+
+// session is a client connection's session. It is a GMS TransactionSession
+// only to pin snapshots: GMS starts a transaction for every statement (or at
+// BEGIN), and the transaction is the published view of that moment.
+type session struct {
+	*gsql.BaseSession
+	src Source
+}
+
+var _ gsql.TransactionSession = (*session)(nil)
+
+func newSessionBuilder(src Source) func(context.Context, *mysql.Conn, string) (gsql.Session, error) {
+	return func(_ context.Context, conn *mysql.Conn, addr string) (gsql.Session, error) {
+		host, user := "", ""
+		if u, ok := conn.UserData.(gsql.MysqlConnectionUser); ok {
+			host, user = u.Host, u.User
+		}
+		client := gsql.Client{Address: host, User: user, Capabilities: conn.Capabilities}
+		return &session{BaseSession: gsql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID), src: src}, nil
+	}
+}
+
+// snapshotTxn is a read-only transaction: the snapshot it pinned.
+type snapshotTxn struct{ snap *memdb.Snapshot }
+
+func (*snapshotTxn) String() string   { return "imago snapshot" }
+func (*snapshotTxn) IsReadOnly() bool { return true }
+
+func (s *session) StartTransaction(*gsql.Context, gsql.TransactionCharacteristic) (gsql.Transaction, error) {
+	return &snapshotTxn{snap: s.src.View().Snapshot}, nil
+}
+
+func (s *session) CommitTransaction(*gsql.Context, gsql.Transaction) error { return nil }
+func (s *session) Rollback(*gsql.Context, gsql.Transaction) error          { return nil }
+func (s *session) CreateSavepoint(*gsql.Context, gsql.Transaction, string) error {
+	return nil
+}
+func (s *session) RollbackToSavepoint(*gsql.Context, gsql.Transaction, string) error {
+	return nil
+}
+func (s *session) ReleaseSavepoint(*gsql.Context, gsql.Transaction, string) error { return nil }
+
+// snapshotOf is the snapshot the statement in ctx pinned, or the current
+// published one where GMS reads outside a transaction (e.g. internal contexts).
+func snapshotOf(ctx *gsql.Context, src Source) *memdb.Snapshot {
+	if tx, ok := ctx.GetTransaction().(*snapshotTxn); ok {
+		return tx.snap
+	}
+	return src.View().Snapshot
+}
