@@ -5,8 +5,8 @@ import (
 	"errors"
 	"strings"
 
-	gsql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/server"
+	gsql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
@@ -83,6 +83,10 @@ func refuse(stmt sqlparser.Statement) error {
 			}
 		}
 		return nil
+	case *sqlparser.Insert, *sqlparser.Update, *sqlparser.Delete:
+		return errReadOnly("Writing rows")
+	case *sqlparser.DDL, *sqlparser.DBDDL, *sqlparser.AlterTable, *sqlparser.CreateSpatialRefSys:
+		return errReadOnly("DDL")
 	case *sqlparser.Load:
 		return errReadOnly("LOAD DATA")
 	case *sqlparser.Analyze:
@@ -92,11 +96,11 @@ func refuse(stmt sqlparser.Statement) error {
 	_ = sqlparser.Walk(func(node sqlparser.SQLNode) (bool, error) {
 		switch n := node.(type) {
 		case *sqlparser.Into:
-			if n.Outfile != "" || n.Dumpfile != "" {
+			if n != nil && (n.Outfile != "" || n.Dumpfile != "") {
 				refused = errReadOnly("SELECT ... INTO OUTFILE/DUMPFILE")
 			}
 		case *sqlparser.FuncExpr:
-			if n.Name.Lowered() == "load_file" {
+			if n != nil && n.Name.Lowered() == "load_file" {
 				refused = errReadOnly("LOAD_FILE")
 			}
 		}

@@ -29,21 +29,21 @@ func newIndex(t *table, ix *memdb.Index) *index {
 	return idx
 }
 
-func (i *index) ID() string                                                { return i.ix.Name }
-func (i *index) Database() string                                          { return i.table.db.name }
-func (i *index) Table() string                                             { return i.table.t.Name() }
-func (i *index) Expressions() []string                                     { return i.exprs }
-func (i *index) IsUnique() bool                                            { return i.ix.Unique }
-func (i *index) IsSpatial() bool                                           { return false }
-func (i *index) IsFullText() bool                                          { return false }
-func (i *index) IsVector() bool                                            { return false }
-func (i *index) Comment() string                                           { return "" }
-func (i *index) IndexType() string                                         { return "BTREE" }
-func (i *index) IsGenerated() bool                                         { return false }
+func (i *index) ID() string                                                      { return i.ix.Name }
+func (i *index) Database() string                                                { return i.table.db.name }
+func (i *index) Table() string                                                   { return i.table.t.Name() }
+func (i *index) Expressions() []string                                           { return i.exprs }
+func (i *index) IsUnique() bool                                                  { return i.ix.Unique }
+func (i *index) IsSpatial() bool                                                 { return false }
+func (i *index) IsFullText() bool                                                { return false }
+func (i *index) IsVector() bool                                                  { return false }
+func (i *index) Comment() string                                                 { return "" }
+func (i *index) IndexType() string                                               { return "BTREE" }
+func (i *index) IsGenerated() bool                                               { return false }
 func (i *index) ColumnExpressionTypes(*gsql.Context) []gsql.ColumnExpressionType { return i.types }
-func (i *index) CanSupport(*gsql.Context, ...gsql.Range) bool              { return true }
-func (i *index) CanSupportOrderBy(gsql.Expression) bool                    { return false }
-func (i *index) PrefixLengths() []uint16                                   { return nil }
+func (i *index) CanSupport(*gsql.Context, ...gsql.Range) bool                    { return true }
+func (i *index) CanSupportOrderBy(gsql.Expression) bool                          { return false }
+func (i *index) PrefixLengths() []uint16                                         { return nil }
 
 // rangePartition is one range of an index lookup.
 type rangePartition struct {

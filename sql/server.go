@@ -8,9 +8,9 @@ import (
 	"strings"
 
 	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/server"
 	gsql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
-	"github.com/dolthub/go-mysql-server/server"
 	"github.com/sirupsen/logrus"
 
 	"github.com/imagodb/imago/memdb"
@@ -72,18 +72,19 @@ func NewEngine(cfg Config) *sqle.Engine {
 }
 
 func configureGlobals(cfg Config) {
-	// GMS logs through the global logrus logger: one line per connection at
-	// info. Keep it to warnings; our own logs say what matters.
-	logrus.SetLevel(logrus.WarnLevel)
-	ctx := gsql.NewEmptyContext()
-	// GMS system variables are process-global; these are the same for every server.
-	for name, v := range map[string]any{
+	// GMS logs through the global logrus logger: a line per connection at
+	// info and per failed client query at warning. Keep it to errors; the
+	// client gets its error, and our own logs say what matters.
+	logrus.SetLevel(logrus.ErrorLevel)
+	// GMS system variables are process-global; these are the same for every
+	// server. AssignValues sets them as startup configuration does, which is
+	// the only way to set variables that are read-only for clients.
+	err := gsql.SystemVariables.AssignValues(map[string]any{
 		"version_comment":  "Imago " + cfg.Version + " (memory image, read-only SQL)",
 		"secure_file_priv": secureFilePriv,
-	} {
-		if err := gsql.SystemVariables.SetGlobal(ctx, name, v); err != nil {
-			slogger(cfg).Warn("cannot set system variable", "name", name, "err", err)
-		}
+	})
+	if err != nil {
+		slogger(cfg).Warn("cannot set system variables", "err", err)
 	}
 }
 

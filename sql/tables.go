@@ -134,11 +134,11 @@ func newTable(db *database, t *memdb.Table) *table {
 	return tb
 }
 
-func (t *table) Name() string                                  { return t.t.Name() }
-func (t *table) String() string                                { return t.t.Name() }
-func (t *table) Schema(*gsql.Context) gsql.Schema              { return t.schema }
+func (t *table) Name() string                                         { return t.t.Name() }
+func (t *table) String() string                                       { return t.t.Name() }
+func (t *table) Schema(*gsql.Context) gsql.Schema                     { return t.schema }
 func (t *table) PrimaryKeySchema(*gsql.Context) gsql.PrimaryKeySchema { return t.pk }
-func (t *table) Collation() gsql.CollationID                   { return gsql.Collation_utf8mb4_0900_bin }
+func (t *table) Collation() gsql.CollationID                          { return gsql.Collation_utf8mb4_0900_bin }
 
 // Partitions: the whole table is one partition; GMS reads partitions one
 // after another anyway.
