@@ -230,4 +230,3 @@ func TestEnvelopeTimeIsTheOnlyClock(t *testing.T) {
 		t.Fatalf("registered_at %v, want %v", c.RegisteredAt, at)
 	}
 }
-

@@ -295,7 +295,9 @@ func orderLines(tx *memdb.Txn, orderID string) ([]OrderLine, error) {
 	return lines, nil
 }
 
-func hasPrefix(b, prefix []byte) bool { return len(b) >= len(prefix) && string(b[:len(prefix)]) == string(prefix) }
+func hasPrefix(b, prefix []byte) bool {
+	return len(b) >= len(prefix) && string(b[:len(prefix)]) == string(prefix)
+}
 
 // text checks a required string field and its length in characters.
 func text(field, v string, max int) error {

@@ -1,0 +1,221 @@
+// Package api is the HTTP interface of Imago: the write API that accepts
+// commands, the command catalogue with a JSON Schema per command, and the
+// health endpoints.
+//
+//	POST /v1/commands/{name}   JSON body -> 200 {"seq":N,"result":...}
+//	GET  /v1/commands          {"commands":[{"name","version","schema"}]}
+//	GET  /healthz              the process is up
+//	GET  /readyz               the database accepts writes
+//
+// Every error is {"error":{"code":"...","message":"..."}}: 400 malformed
+// body, 404 unknown command, 413 body too large, 422 the command is invalid
+// or was refused, 503 not accepting writes. A request that fails changes
+// nothing and logs nothing.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/imagodb/imago/commands"
+)
+
+// DefaultMaxBody is the default limit of a command's JSON body: 1 MiB.
+const DefaultMaxBody = 1 << 20
+
+// Backend is what the API needs of a database; *imago.DB implements it.
+type Backend interface {
+	Registry() *commands.Registry
+	SubmitMeta(ctx context.Context, cmd commands.Command, meta commands.Meta) (commands.Result, error)
+	View() *commands.View
+	Err() error
+}
+
+// Config configures the handler.
+type Config struct {
+	// MaxBody limits a command body in bytes; 0 means DefaultMaxBody.
+	MaxBody int64
+	Logger  *slog.Logger
+}
+
+type handler struct {
+	db      Backend
+	maxBody int64
+	log     *slog.Logger
+	catalog []byte // GET /v1/commands, computed once: the registry is fixed
+}
+
+// NewHandler returns the HTTP handler of the API.
+func NewHandler(db Backend, cfg Config) (http.Handler, error) {
+	h := &handler{db: db, maxBody: cfg.MaxBody, log: cfg.Logger}
+	if h.maxBody <= 0 {
+		h.maxBody = DefaultMaxBody
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	catalog, err := json.Marshal(catalogOf(db.Registry()))
+	if err != nil {
+		return nil, fmt.Errorf("api: command catalogue: %w", err)
+	}
+	h.catalog = catalog
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/commands/{name}", h.submit)
+	mux.HandleFunc("GET /v1/commands", h.list)
+	mux.HandleFunc("GET /healthz", h.healthz)
+	mux.HandleFunc("GET /readyz", h.readyz)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s; commands are POST /v1/commands/{name}", r.Method, r.URL.Path))
+	})
+	return mux, nil
+}
+
+// Error codes of the error body.
+const (
+	codeMalformed      = "malformed_request"
+	codeUnknownCommand = "unknown_command"
+	codeTooLarge       = "too_large"
+	codeInvalid        = "invalid_command"
+	codeRefused        = "refused"
+	codeNotAccepting   = "not_accepting_writes"
+	codeInternal       = "internal"
+)
+
+func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	def, ok := h.db.Registry().Lookup(name)
+	if !ok {
+		writeError(w, http.StatusNotFound, codeUnknownCommand, fmt.Sprintf("no command named %q; GET /v1/commands lists them", name))
+		return
+	}
+	cmd := def.New()
+	if status, code, msg := h.decode(w, r, def.Name, cmd); status != 0 {
+		writeError(w, status, code, msg)
+		return
+	}
+	meta := commands.Meta{ID: r.Header.Get("Idempotency-Key"), Actor: r.Header.Get("Imago-Actor")}
+	if meta.Actor == "" {
+		meta.Actor = "anonymous"
+	}
+	res, err := h.db.SubmitMeta(r.Context(), cmd, meta)
+	if err != nil {
+		status, code, msg := classify(err)
+		if status == http.StatusInternalServerError {
+			h.log.Error("submit failed", "command", def.Name, "err", err)
+		}
+		writeError(w, status, code, msg)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"seq": res.Seq, "result": res.Value})
+}
+
+// decode reads the body into cmd strictly: one JSON object, known fields
+// only, each of its declared type. It returns a status of 0 on success, or
+// the status, code and message of the problem.
+func (h *handler) decode(w http.ResponseWriter, r *http.Request, name string, cmd commands.Command) (int, string, string) {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, h.maxBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(cmd)
+	if err == nil {
+		// Exactly one value: anything after the object is a malformed body.
+		if _, err2 := dec.Token(); err2 != io.EOF {
+			err = errTrailing
+		}
+	}
+	if err == nil {
+		return 0, "", ""
+	}
+	var tooLarge *http.MaxBytesError
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &tooLarge):
+		return http.StatusRequestEntityTooLarge, codeTooLarge, fmt.Sprintf("the body is larger than the limit of %d bytes", tooLarge.Limit)
+	case errors.Is(err, io.EOF):
+		return http.StatusBadRequest, codeMalformed, fmt.Sprintf("empty body: send the %s command as a JSON object", name)
+	case errors.As(err, &syntax):
+		return http.StatusBadRequest, codeMalformed, fmt.Sprintf("malformed JSON at byte %d: %v", syntax.Offset, syntax)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return http.StatusBadRequest, codeMalformed, "malformed JSON: the body ends in the middle of a value"
+	case errors.As(err, &typ) && typ.Field == "":
+		return http.StatusBadRequest, codeMalformed, fmt.Sprintf("the body must be a JSON object, not a JSON %s", typ.Value)
+	case errors.As(err, &typ):
+		return http.StatusBadRequest, codeMalformed, fmt.Sprintf("field %q of %s must be %s, not a JSON %s", typ.Field, name, jsonTypeName(typ.Type.String()), typ.Value)
+	case errors.Is(err, errTrailing):
+		return http.StatusBadRequest, codeMalformed, "malformed JSON: data after the command object"
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		return http.StatusBadRequest, codeMalformed, fmt.Sprintf("unknown field %s for command %s; GET /v1/commands shows its schema", field, name)
+	}
+	return http.StatusBadRequest, codeMalformed, "malformed body: " + err.Error()
+}
+
+var errTrailing = errors.New("trailing data")
+
+func jsonTypeName(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"):
+		return "an integer (" + goType + ")"
+	case strings.HasPrefix(goType, "float"):
+		return "a number"
+	case goType == "string":
+		return "a string"
+	case goType == "bool":
+		return "a boolean"
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	}
+	return "an object"
+}
+
+// classify maps a Submit error to its HTTP status, code and message.
+func classify(err error) (int, string, string) {
+	var invalid *commands.InvalidError
+	var refused *commands.RefusedError
+	switch {
+	case errors.As(err, &invalid):
+		return http.StatusUnprocessableEntity, codeInvalid, strings.ReplaceAll(invalid.Err.Error(), "\n", "; ")
+	case errors.As(err, &refused):
+		return http.StatusUnprocessableEntity, codeRefused, refused.Err.Error()
+	case errors.Is(err, commands.ErrNotAccepting):
+		return http.StatusServiceUnavailable, codeNotAccepting, err.Error()
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable, codeNotAccepting, "the request ended before the command was durable; it may still be applied"
+	}
+	return http.StatusInternalServerError, codeInternal, err.Error()
+}
+
+func (h *handler) list(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(h.catalog)
+}
+
+func (h *handler) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+}
+
+func (h *handler) readyz(w http.ResponseWriter, _ *http.Request) {
+	if err := h.db.Err(); err != nil {
+		writeError(w, http.StatusServiceUnavailable, codeNotAccepting, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "seq": h.db.View().Seq})
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		slog.Debug("api: write response", "err", err)
+	}
+}
