@@ -171,3 +171,6 @@ func (db *DB) Close() error {
 	}
 	return nil
 }
+
+// Version is the Imago release.
+const Version = "0.1.0"

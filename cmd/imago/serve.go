@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imagodb/imago"
+	"github.com/imagodb/imago/api"
+	"github.com/imagodb/imago/commands"
+	imagosql "github.com/imagodb/imago/sql"
+)
+
+type serveFlags struct {
+	data       string
+	mysqlAddr  string
+	httpAddr   string
+	durability string
+	app        string
+	logFormat  string
+}
+
+func serveCommand() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve an application: HTTP write API and read-only MySQL",
+		Long: `Serve opens the data directory, replays the command log into memory and
+serves the application: commands through the HTTP write API, SQL reads over
+the MySQL protocol. Every flag can also be set as IMAGO_<FLAG>, e.g.
+IMAGO_MYSQL_ADDR=127.0.0.1:3307.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := bindEnv(cmd); err != nil {
+				return err
+			}
+			return serve(f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.data, "data", "./imago-data", "data directory (created if missing)")
+	fl.StringVar(&f.mysqlAddr, "mysql-addr", "127.0.0.1:3306", "address of the read-only MySQL server")
+	fl.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:8080", "address of the HTTP write API")
+	fl.StringVar(&f.durability, "durability", "always", "always | interval=<duration> | none")
+	fl.StringVar(&f.app, "app", "shop", "application to serve: "+appNames())
+	fl.StringVar(&f.logFormat, "log-format", "text", "text | json")
+	return cmd
+}
+
+func newLogger(format string) (*slog.Logger, error) {
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, nil)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+func serve(f serveFlags) error {
+	logger, err := newLogger(f.logFormat)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(logger)
+	newApp, ok := apps[f.app]
+	if !ok {
+		return fmt.Errorf("--app %q: no such application; choose one of %s", f.app, appNames())
+	}
+	durability, err := commands.ParseDurability(f.durability)
+	if err != nil {
+		return fmt.Errorf("--durability: %w", err)
+	}
+	app := newApp()
+	db, err := imago.Open(f.data, app, imago.Options{Durability: durability, Logger: logger})
+	if err != nil {
+		return err
+	}
+	sqlSrv, err := imagosql.NewServer(imagosql.Config{
+		Addr: f.mysqlAddr, Database: app.Name, Tables: db.Tables(), Source: db, Version: imago.Version, Logger: logger,
+	})
+	if err != nil {
+		db.Close()
+		return err
+	}
+	handler, err := api.NewHandler(db, api.Config{Logger: logger})
+	if err != nil {
+		return errors.Join(err, sqlSrv.Close(), db.Close())
+	}
+	httpLn, err := net.Listen("tcp", f.httpAddr)
+	if err != nil {
+		return errors.Join(fmt.Errorf("--http-addr: %w", err), sqlSrv.Close(), db.Close())
+	}
+	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+
+	errs := make(chan error, 2)
+	go func() { errs <- sqlSrv.Serve() }()
+	go func() { errs <- httpSrv.Serve(httpLn) }()
+	rec := db.Recovery()
+	logger.Info("imago started", "app", app.Name, "http", httpLn.Addr().String(), "mysql", sqlSrv.Addr(),
+		"data", f.data, "durability", durability.String(), "recovered_seq", db.View().Seq,
+		"recovered_commands", rec.Commands, "skipped_commands", rec.Skipped, "recovery_ms", rec.Duration.Milliseconds())
+
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	var serveErr error
+	select {
+	case sig := <-stop:
+		logger.Info("imago stopping", "signal", sig.String())
+	case serveErr = <-errs:
+		logger.Error("a server failed; stopping", "err", serveErr)
+	}
+	return errors.Join(serveErr, shutdown(logger, httpSrv, sqlSrv, db))
+}
+
+// shutdown stops accepting HTTP requests and waits for those in flight (their
+// commands finish), closes the database (the batch in flight is applied and
+// synced) and then the SQL server.
+func shutdown(logger *slog.Logger, httpSrv *http.Server, sqlSrv *imagosql.Server, db *imago.DB) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	herr := httpSrv.Shutdown(ctx)
+	derr := db.Close()
+	serr := sqlSrv.Close()
+	if err := errors.Join(herr, derr, serr); err != nil {
+		return err
+	}
+	logger.Info("imago stopped", "seq", db.View().Seq)
+	return nil
+}
