@@ -1,0 +1,125 @@
+package imago_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/imagodb/imago"
+	"github.com/imagodb/imago/examples/shop"
+	"github.com/imagodb/imago/internal/latency"
+)
+
+// benchDir is where benchmarks write: a directory on the disk under test
+// (IMAGO_BENCH_DIR, else the system temp dir).
+func benchDir(b *testing.B) string {
+	base := os.Getenv("IMAGO_BENCH_DIR")
+	if base == "" {
+		return b.TempDir()
+	}
+	dir, err := os.MkdirTemp(base, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// openBenchShop opens a shop with one customer and products whose stock
+// never runs out, so every place_order is accepted.
+func openBenchShop(b *testing.B) *imago.DB {
+	db, err := imago.Open(benchDir(b), shop.App(), imago.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+	db.Submit(ctx, &shop.RegisterCustomer{CustomerID: "c1", Name: "Bench", Email: "bench@example.com", Country: "DE"})
+	for i := 0; i < 100; i++ {
+		db.Submit(ctx, &shop.AddProduct{SKU: fmt.Sprintf("sku-%03d", i), Name: "P", Category: "c", PriceCents: 100, Stock: 1 << 60})
+	}
+	return db
+}
+
+var orderSeq atomic.Int64
+
+// benchOrder is a place_order of three lines: the size the targets speak of.
+func benchOrder() *shop.PlaceOrder {
+	n := orderSeq.Add(1)
+	return &shop.PlaceOrder{OrderID: fmt.Sprintf("bench-%d", n), CustomerID: "c1", Lines: []shop.OrderItem{
+		{SKU: fmt.Sprintf("sku-%03d", n%100), Quantity: 1},
+		{SKU: fmt.Sprintf("sku-%03d", (n+33)%100), Quantity: 2},
+		{SKU: fmt.Sprintf("sku-%03d", (n+66)%100), Quantity: 3},
+	}}
+}
+
+// BenchmarkSubmit: durable (fsync before acknowledge) place_order commands
+// from 1 and 64 concurrent submitters. Reports commands/s, commands per
+// fsync and latency percentiles; compare p50 at 1 submitter with
+// BenchmarkRawFsync from the same run.
+func BenchmarkSubmit(b *testing.B) {
+	for _, submitters := range []int{1, 64} {
+		b.Run(fmt.Sprintf("submitters=%d", submitters), func(b *testing.B) {
+			db := openBenchShop(b)
+			before := db.Stats()
+			var rec latency.Recorder
+			var wg sync.WaitGroup
+			per := (b.N + submitters - 1) / submitters
+			b.ResetTimer()
+			start := time.Now()
+			for w := 0; w < submitters; w++ {
+				wg.Add(1)
+				s := rec.Series(per)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < per; i++ {
+						t0 := time.Now()
+						if _, err := db.Submit(context.Background(), benchOrder()); err != nil {
+							b.Error(err)
+							return
+						}
+						s.Add(time.Since(t0))
+					}
+				}()
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			rec.Report(b, per*submitters, elapsed)
+			after := db.Stats()
+			b.ReportMetric(float64(after.Commands-before.Commands)/float64(after.Batches-before.Batches), "cmds/fsync")
+		})
+	}
+}
+
+// BenchmarkRawFsync is the physical floor of one durable write on this disk:
+// a 200-byte write and fdatasync, one at a time.
+func BenchmarkRawFsync(b *testing.B) {
+	f, err := os.Create(filepath.Join(benchDir(b), "raw"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 200)
+	var rec latency.Recorder
+	s := rec.Series(b.N)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		if _, err := f.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+		if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+			b.Fatal(err)
+		}
+		s.Add(time.Since(t0))
+	}
+	rec.Report(b, b.N, time.Since(start))
+}
