@@ -13,6 +13,7 @@ import (
 
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/examples/shop"
+	"github.com/imagodb/imago/examples/shop/workload"
 	"github.com/imagodb/imago/internal/latency"
 )
 
@@ -31,33 +32,22 @@ func benchDir(b *testing.B) string {
 	return dir
 }
 
-// openBenchShop opens a shop with one customer and products whose stock
-// never runs out, so every place_order is accepted.
+// openBenchShop opens a shop where every workload.BenchOrder is accepted.
 func openBenchShop(b *testing.B) *imago.DB {
 	db, err := imago.Open(benchDir(b), shop.App(), imago.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	ctx := context.Background()
-	db.Submit(ctx, &shop.RegisterCustomer{CustomerID: "c1", Name: "Bench", Email: "bench@example.com", Country: "DE"})
-	for i := 0; i < 100; i++ {
-		db.Submit(ctx, &shop.AddProduct{SKU: fmt.Sprintf("sku-%03d", i), Name: "P", Category: "c", PriceCents: 100, Stock: 1 << 60})
+	for _, c := range workload.BenchSetup() {
+		if _, err := db.Submit(context.Background(), c); err != nil {
+			b.Fatal(err)
+		}
 	}
 	return db
 }
 
 var orderSeq atomic.Int64
-
-// benchOrder is a place_order of three lines: the size the targets speak of.
-func benchOrder() *shop.PlaceOrder {
-	n := orderSeq.Add(1)
-	return &shop.PlaceOrder{OrderID: fmt.Sprintf("bench-%d", n), CustomerID: "c1", Lines: []shop.OrderItem{
-		{SKU: fmt.Sprintf("sku-%03d", n%100), Quantity: 1},
-		{SKU: fmt.Sprintf("sku-%03d", (n+33)%100), Quantity: 2},
-		{SKU: fmt.Sprintf("sku-%03d", (n+66)%100), Quantity: 3},
-	}}
-}
 
 // BenchmarkSubmit: durable (fsync before acknowledge) place_order commands
 // from 1 and 64 concurrent submitters. Reports commands/s, commands per
@@ -80,7 +70,7 @@ func BenchmarkSubmit(b *testing.B) {
 					defer wg.Done()
 					for i := 0; i < per; i++ {
 						t0 := time.Now()
-						if _, err := db.Submit(context.Background(), benchOrder()); err != nil {
+						if _, err := db.Submit(context.Background(), workload.BenchOrder(orderSeq.Add(1))); err != nil {
 							b.Error(err)
 							return
 						}

@@ -86,3 +86,23 @@ func (g *Generator) PlaceOrder() *shop.PlaceOrder {
 }
 
 func (g *Generator) someOrder() string { return g.orders[g.rng.IntN(len(g.orders))] }
+
+// BenchSetup creates one customer and 100 products whose stock never runs
+// out, so that every BenchOrder is accepted: the setup of throughput benchmarks.
+func BenchSetup() []commands.Command {
+	cmds := []commands.Command{&shop.RegisterCustomer{CustomerID: "bench", Name: "Bench", Email: "bench@example.com", Country: "DE"}}
+	for i := 0; i < 100; i++ {
+		cmds = append(cmds, &shop.AddProduct{SKU: SKU(i), Name: "P", Category: "c", PriceCents: 100, Stock: 1 << 60})
+	}
+	return cmds
+}
+
+// BenchOrder is the n-th order of a benchmark after BenchSetup: three lines,
+// the size the write targets speak of. n must be unique per order.
+func BenchOrder(n int64) *shop.PlaceOrder {
+	return &shop.PlaceOrder{OrderID: fmt.Sprintf("bench-%d", n), CustomerID: "bench", Lines: []shop.OrderItem{
+		{SKU: SKU(int(n % 100)), Quantity: 1},
+		{SKU: SKU(int((n + 33) % 100)), Quantity: 2},
+		{SKU: SKU(int((n + 66) % 100)), Quantity: 3},
+	}}
+}
