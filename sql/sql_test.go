@@ -184,6 +184,10 @@ func TestReadOnly(t *testing.T) {
 	if v := f.scalar(t, "SELECT @@version_comment"); !strings.HasPrefix(v, "Imago") {
 		t.Fatalf("@@version_comment = %q", v)
 	}
+	// Defence in depth behind the guard: no directory is allowed for file I/O.
+	if v := f.scalar(t, "SELECT @@secure_file_priv"); v != "/dev/null/imago-no-file-access" {
+		t.Fatalf("@@secure_file_priv = %q", v)
+	}
 	// SQL reads hand stored rows to the engine; the invariant shows they were
 	// not modified in place.
 	if err := f.db.VerifyReplay(); err != nil {
