@@ -6,11 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/commands"
@@ -83,30 +81,10 @@ func BenchmarkSubmit(b *testing.B) {
 
 func runSubmitters(b *testing.B, db *imago.DB, submitters int, next func() commands.Command) {
 	before := db.Stats()
-	var rec latency.Recorder
-	var wg sync.WaitGroup
-	per := (b.N + submitters - 1) / submitters
-	b.ResetTimer()
-	start := time.Now()
-	for w := 0; w < submitters; w++ {
-		wg.Add(1)
-		s := rec.Series(per)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < per; i++ {
-				t0 := time.Now()
-				if _, err := db.Submit(context.Background(), next()); err != nil {
-					b.Error(err)
-					return
-				}
-				s.Add(time.Since(t0))
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	rec.Report(b, per*submitters, elapsed)
+	latency.Run(b, submitters, func() error {
+		_, err := db.Submit(context.Background(), next())
+		return err
+	})
 	after := db.Stats()
 	b.ReportMetric(float64(after.Commands-before.Commands)/float64(after.Batches-before.Batches), "cmds/fsync")
 }
@@ -120,19 +98,10 @@ func BenchmarkRawFsync(b *testing.B) {
 	}
 	defer f.Close()
 	buf := make([]byte, 200)
-	var rec latency.Recorder
-	s := rec.Series(b.N)
-	b.ResetTimer()
-	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		t0 := time.Now()
+	latency.Run(b, 1, func() error {
 		if _, err := f.Write(buf); err != nil {
-			b.Fatal(err)
+			return err
 		}
-		if err := syscall.Fdatasync(int(f.Fd())); err != nil {
-			b.Fatal(err)
-		}
-		s.Add(time.Since(t0))
-	}
-	rec.Report(b, b.N, time.Since(start))
+		return syscall.Fdatasync(int(f.Fd()))
+	})
 }

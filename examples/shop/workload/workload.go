@@ -19,13 +19,26 @@ type Generator struct {
 	rng       *rand.Rand
 	customers int
 	products  int
-	orders    []string // ids of orders this generator placed (or tried to)
+	orders    []string         // ids of orders this generator placed (or tried to)
+	totals    map[string]int64 // what each of those orders should cost
+	prices    map[int]int64    // the prices this generator believes products have
 	next      int
 }
 
 // New returns a generator over a catalogue of products SKUs and customers.
 func New(name string, seed uint64, customers, products int) *Generator {
-	return &Generator{name: name, rng: rand.New(rand.NewPCG(seed, 0x1a60)), customers: customers, products: products}
+	return &Generator{name: name, rng: rand.New(rand.NewPCG(seed, 0x1a60)), customers: customers, products: products,
+		totals: map[string]int64{}, prices: map[int]int64{}}
+}
+
+// initialPrice is the price Setup gives product i.
+func initialPrice(i int) int64 { return int64(100 + i%50*25) }
+
+func (g *Generator) price(i int) int64 {
+	if p, ok := g.prices[i]; ok {
+		return p
+	}
+	return initialPrice(i)
 }
 
 // Setup returns the commands that create the customers and products.
@@ -34,7 +47,7 @@ func Setup(customers, products int) []commands.Command {
 	for i := 0; i < products; i++ {
 		cmds = append(cmds, &shop.AddProduct{
 			SKU: SKU(i), Name: fmt.Sprintf("Product %d", i), Category: fmt.Sprintf("category-%d", i%10),
-			PriceCents: int64(100 + i%50*25), Stock: 1000,
+			PriceCents: initialPrice(i), Stock: 1000,
 		})
 	}
 	countries := []string{"DE", "FR", "US", "JP", "BR", "NL", "IT", "ES"}
@@ -59,9 +72,15 @@ func (g *Generator) Next() commands.Command {
 	case r < 50 || len(g.orders) == 0:
 		return g.PlaceOrder()
 	case r < 70:
-		// Pay the right amount most of the time; the shop knows the total,
-		// the generator does not, so some payments are refused.
-		return &shop.PayOrder{OrderID: g.someOrder(), AmountCents: int64(100 + g.rng.IntN(50)*25)}
+		// Pay what the generator believes the total is, and now and then a
+		// wrong amount. Price changes by other generators make some of those
+		// beliefs wrong too: the shop refuses those payments.
+		id := g.someOrder()
+		amount := g.totals[id]
+		if g.rng.IntN(10) == 0 {
+			amount++
+		}
+		return &shop.PayOrder{OrderID: id, AmountCents: amount}
 	case r < 80:
 		return &shop.ShipOrder{OrderID: g.someOrder()}
 	case r < 88:
@@ -69,7 +88,9 @@ func (g *Generator) Next() commands.Command {
 	case r < 95:
 		return &shop.Restock{SKU: SKU(g.rng.IntN(g.products)), Quantity: int64(1 + g.rng.IntN(100))}
 	default:
-		return &shop.ChangePrice{SKU: SKU(g.rng.IntN(g.products)), PriceCents: int64(100 + g.rng.IntN(50)*25)}
+		i := g.rng.IntN(g.products)
+		g.prices[i] = int64(100 + g.rng.IntN(50)*25)
+		return &shop.ChangePrice{SKU: SKU(i), PriceCents: g.prices[i]}
 	}
 }
 
@@ -80,7 +101,9 @@ func (g *Generator) PlaceOrder() *shop.PlaceOrder {
 	g.orders = append(g.orders, id)
 	lines := make([]shop.OrderItem, 1+g.rng.IntN(3))
 	for i := range lines {
-		lines[i] = shop.OrderItem{SKU: SKU(g.rng.IntN(g.products)), Quantity: int64(1 + g.rng.IntN(5))}
+		p, q := g.rng.IntN(g.products), int64(1+g.rng.IntN(5))
+		lines[i] = shop.OrderItem{SKU: SKU(p), Quantity: q}
+		g.totals[id] += g.price(p) * q
 	}
 	return &shop.PlaceOrder{OrderID: id, CustomerID: CustomerID(g.rng.IntN(g.customers)), Lines: lines}
 }
