@@ -14,6 +14,7 @@
 package memdb
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"time"
@@ -392,6 +393,9 @@ func checkValue(c Column, v any) error {
 		if s, ok = v.(string); ok {
 			if !utf8.ValidString(s) {
 				return fmt.Errorf("value is not valid UTF-8")
+			}
+			if c.Type.Kind == KindJSON && !json.Valid([]byte(s)) {
+				return fmt.Errorf("value is not a JSON text")
 			}
 			if n := utf8.RuneCountInString(s); c.Type.Length > 0 && n > c.Type.Length {
 				return fmt.Errorf("value of %d characters is longer than %s", n, c.Type)
