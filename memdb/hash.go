@@ -19,7 +19,7 @@ func (s *Snapshot) Hash() ([32]byte, error) {
 		if err != nil {
 			return [32]byte{}, err
 		}
-		for row, _ := it.Next(); row != nil; row, _ = it.Next() {
+		for row := it.NextRow(); row != nil; row = it.NextRow() {
 			buf = buf[:0]
 			for i, c := range t.def.Columns {
 				buf = appendHashValue(buf, c.Type.Kind, row[i])

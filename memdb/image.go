@@ -151,19 +151,27 @@ func (r *reader) getKey(ix *Index, key []byte) (Row, bool, error) {
 // First returns the first row, in index order, whose leading index columns
 // equal vals: for a unique index with all its columns given, the one row.
 func (r *reader) First(ix *Index, vals ...any) (Row, bool, error) {
-	prefix, err := ix.KeyPrefix(vals...)
+	it, err := r.Prefix(ix, vals...)
 	if err != nil {
 		return nil, false, err
+	}
+	row, _ := it.Next()
+	return row, row != nil, nil
+}
+
+// Prefix iterates, in index order, the rows whose leading index columns
+// equal vals (all rows for no vals).
+func (r *reader) Prefix(ix *Index, vals ...any) (*Iterator, error) {
+	prefix, err := ix.KeyPrefix(vals...)
+	if err != nil {
+		return nil, err
 	}
 	it, err := r.Scan(ix, prefix)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	row, key := it.Next()
-	if row == nil || !bytes.HasPrefix(key, prefix) {
-		return nil, false, nil
-	}
-	return row, true, nil
+	it.prefix = prefix
+	return it, nil
 }
 
 // Scan iterates the rows of ix's table in index order from the first row
@@ -187,23 +195,42 @@ func (r *reader) Count(t *Table) int64 {
 
 // Iterator walks rows in index order.
 type Iterator struct {
-	ix  *Index
-	it  gomemdb.ResultIterator
-	key []byte
+	ix     *Index
+	it     gomemdb.ResultIterator
+	key    []byte
+	prefix []byte // set by Prefix: the iteration ends where keys stop having it
 }
 
 // Next returns the next row and its index key, or nil at the end. The key is
 // valid until the following call.
 func (it *Iterator) Next() (Row, []byte) {
-	obj := it.it.Next()
-	if obj == nil {
+	row := it.NextRow()
+	if row == nil {
 		return nil, nil
 	}
-	row := obj.(Row)
 	// Keys of stored rows always encode: they were checked on insert.
 	it.key, _ = it.ix.appendKeyTo(it.key[:0], row)
+	if it.prefix != nil && !bytes.HasPrefix(it.key, it.prefix) {
+		it.prefix, it.it = nil, emptyResults{}
+		return nil, nil
+	}
 	return row, it.key
 }
+
+// NextRow returns the next row without its key (cheaper, for full scans of
+// iterators without a prefix), or nil at the end.
+func (it *Iterator) NextRow() Row {
+	obj := it.it.Next()
+	if obj == nil {
+		return nil
+	}
+	return obj.(Row)
+}
+
+type emptyResults struct{}
+
+func (emptyResults) WatchCh() <-chan struct{} { return nil }
+func (emptyResults) Next() any                { return nil }
 
 // Snapshot is an immutable, consistent view of the image at one point.
 // It is safe for concurrent use; reads take no locks.

@@ -149,6 +149,7 @@ func (b *Typed[T]) Value(row Row) T {
 type Reader interface {
 	Get(t *Table, pk ...any) (Row, bool, error)
 	First(ix *Index, vals ...any) (Row, bool, error)
+	Prefix(ix *Index, vals ...any) (*Iterator, error)
 	Scan(ix *Index, from []byte) (*Iterator, error)
 	Count(t *Table) int64
 }

@@ -1,7 +1,6 @@
 package sql
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -84,15 +83,12 @@ func configureGlobals(cfg Config) {
 		"secure_file_priv": secureFilePriv,
 	})
 	if err != nil {
-		slogger(cfg).Warn("cannot set system variables", "err", err)
+		logger := cfg.Logger
+		if logger == nil {
+			logger = slog.Default()
+		}
+		logger.Warn("cannot set system variables", "err", err)
 	}
-}
-
-func slogger(cfg Config) *slog.Logger {
-	if cfg.Logger != nil {
-		return cfg.Logger
-	}
-	return slog.Default()
 }
 
 // Addr is the address the server listens on.
@@ -140,5 +136,3 @@ func (p *provider) AllDatabases(*gsql.Context) []gsql.Database {
 	}
 	return all
 }
-
-var _ context.Context = (*gsql.Context)(nil)

@@ -212,7 +212,13 @@ type rowIter struct {
 
 func (r *rowIter) Next(ctx *gsql.Context) (gsql.Row, error) {
 	for {
-		row, key := r.it.Next()
+		var row memdb.Row
+		var key []byte
+		if r.scan == nil {
+			row = r.it.NextRow()
+		} else {
+			row, key = r.it.Next()
+		}
 		if row == nil {
 			return nil, io.EOF
 		}
