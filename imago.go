@@ -15,10 +15,12 @@ package imago
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -27,6 +29,9 @@ import (
 	"github.com/imagodb/imago/memdb"
 	"github.com/imagodb/imago/wal"
 )
+
+// Version is the Imago release.
+const Version = "0.1.0"
 
 // App declares an application: its name (the SQL database name), its tables
 // and its commands.
@@ -60,6 +65,9 @@ type DB struct {
 	image    *memdb.Image
 	log      *wal.Log
 	proc     *commands.Processor
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Open opens the database in dir (created if missing) and replays its log.
@@ -159,18 +167,12 @@ func (db *DB) VerifyReplay() error {
 }
 
 // Close stops accepting commands, finishes the batch in flight, syncs and
-// closes the log.
+// closes the log. Calling it again returns the first call's result.
 func (db *DB) Close() error {
-	perr := db.proc.Close()
-	lerr := db.log.Close()
-	if perr != nil {
-		return fmt.Errorf("imago: close: %w", perr)
-	}
-	if lerr != nil {
-		return fmt.Errorf("imago: close: %w", lerr)
-	}
-	return nil
+	db.closeOnce.Do(func() {
+		if err := errors.Join(db.proc.Close(), db.log.Close()); err != nil {
+			db.closeErr = fmt.Errorf("imago: close: %w", err)
+		}
+	})
+	return db.closeErr
 }
-
-// Version is the Imago release.
-const Version = "0.1.0"

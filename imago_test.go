@@ -265,3 +265,16 @@ func TestDurabilityModes(t *testing.T) {
 		})
 	}
 }
+
+func TestCloseTwice(t *testing.T) {
+	db := open(t, t.TempDir(), dictionary.App())
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := db.Submit(context.Background(), &dictionary.Set{Key: "k"}); !errors.Is(err, commands.ErrNotAccepting) {
+		t.Fatalf("submit after close: %v, want ErrNotAccepting", err)
+	}
+}

@@ -65,18 +65,19 @@ type WriterStats struct {
 
 // Processor is the single writer of an image.
 type Processor struct {
-	cfg     Config
-	in      chan *pending
-	mu      sync.RWMutex // guards closed against Submit's send
-	closed  bool
-	stopped chan struct{}
-	failed  atomic.Pointer[error]
-	view    atomic.Pointer[View]
-	lastSeq uint64 // writer goroutine only (and Start before it)
-	replay  ReplayStats
-	stats   struct{ commands, refused, batches atomic.Uint64 }
-	stopBg  chan struct{}
-	bgDone  sync.WaitGroup
+	cfg       Config
+	in        chan *pending
+	mu        sync.RWMutex // guards closed against Submit's send
+	closed    bool
+	stopped   chan struct{}
+	failed    atomic.Pointer[error]
+	view      atomic.Pointer[View]
+	lastSeq   uint64 // writer goroutine only (and Start before it)
+	replay    ReplayStats
+	stats     struct{ commands, refused, batches atomic.Uint64 }
+	stopBg    chan struct{}
+	bgDone    sync.WaitGroup
+	closeOnce sync.Once
 }
 
 // pending is one command on its way through the writer.
@@ -203,17 +204,17 @@ func (p *Processor) enqueue(ctx context.Context, pd *pending) error {
 }
 
 // Close stops accepting commands, finishes those already queued, syncs the
-// log and stops the writer. It does not close the log.
+// log and stops the writer. It does not close the log. Safe to call again.
 func (p *Processor) Close() error {
-	p.mu.Lock()
-	if !p.closed {
+	p.closeOnce.Do(func() {
+		p.mu.Lock()
 		p.closed = true
 		close(p.in)
-	}
-	p.mu.Unlock()
-	<-p.stopped
-	close(p.stopBg)
-	p.bgDone.Wait()
+		p.mu.Unlock()
+		<-p.stopped
+		close(p.stopBg)
+		p.bgDone.Wait()
+	})
 	if err := p.Err(); err != nil {
 		return err
 	}
