@@ -309,8 +309,8 @@ func (p *Processor) applyAll(batch []*pending, assign bool) []*pending {
 		tx := p.cfg.Image.Txn()
 		seq := p.lastSeq
 		applied := make([]*pending, 0, len(batch))
-		refusedAt := -1
-		for i, pd := range batch {
+		refused := false
+		for _, pd := range batch {
 			if pd.err != nil {
 				continue
 			}
@@ -322,13 +322,13 @@ func (p *Processor) applyAll(batch []*pending, assign bool) []*pending {
 			if err != nil {
 				pd.err = &RefusedError{Command: pd.env.Name, Err: err}
 				p.stats.refused.Add(1)
-				refusedAt = i
+				refused = true
 				break
 			}
 			pd.result = result
 			applied = append(applied, pd)
 		}
-		if refusedAt >= 0 {
+		if refused {
 			tx.Abort()
 			continue
 		}

@@ -273,41 +273,34 @@ func (ix *Index) values(row Row) []any {
 }
 
 // Insert adds a new row. It fails if the primary key or a unique key is taken.
-func (t *Txn) Insert(tb *Table, row Row) error {
-	if err := tb.checkRow(row); err != nil {
-		return err
-	}
-	if _, found, err := t.getKey(tb.primary, mustKey(tb.primary, row)); err != nil {
-		return err
-	} else if found {
-		return &ConstraintError{Table: tb.Name(), Index: "PRIMARY", Key: tb.primary.values(row), Msg: "duplicate primary key"}
-	}
-	if err := t.checkUnique(tb, row); err != nil {
-		return err
-	}
-	if err := t.tx.Insert(tb.Name(), row); err != nil {
-		return fmt.Errorf("memdb: insert into %s: %w", tb.Name(), err)
-	}
-	t.deltas[tb]++
-	return nil
-}
+func (t *Txn) Insert(tb *Table, row Row) error { return t.put(tb, row, false) }
 
 // Update replaces the row with the same primary key. It fails if there is no
 // such row or a unique key of the new row is taken by another row.
-func (t *Txn) Update(tb *Table, row Row) error {
+func (t *Txn) Update(tb *Table, row Row) error { return t.put(tb, row, true) }
+
+func (t *Txn) put(tb *Table, row Row, update bool) error {
 	if err := tb.checkRow(row); err != nil {
 		return err
 	}
-	if _, found, err := t.getKey(tb.primary, mustKey(tb.primary, row)); err != nil {
+	pk := mustKey(tb.primary, row)
+	_, found, err := t.getKey(tb.primary, pk)
+	switch {
+	case err != nil:
 		return err
-	} else if !found {
+	case found && !update:
+		return &ConstraintError{Table: tb.Name(), Index: "PRIMARY", Key: tb.primary.values(row), Msg: "duplicate primary key"}
+	case !found && update:
 		return &ConstraintError{Table: tb.Name(), Index: "PRIMARY", Key: tb.primary.values(row), Msg: "no such row"}
 	}
-	if err := t.checkUnique(tb, row); err != nil {
+	if err := t.checkUnique(tb, row, pk); err != nil {
 		return err
 	}
 	if err := t.tx.Insert(tb.Name(), row); err != nil {
-		return fmt.Errorf("memdb: update %s: %w", tb.Name(), err)
+		return fmt.Errorf("memdb: write %s: %w", tb.Name(), err)
+	}
+	if !update {
+		t.deltas[tb]++
 	}
 	return nil
 }
@@ -328,9 +321,9 @@ func (t *Txn) Delete(tb *Table, pk ...any) error {
 	return nil
 }
 
-// checkUnique fails if another row (another primary key) holds one of row's
-// unique keys. go-memdb does not enforce uniqueness itself.
-func (t *Txn) checkUnique(tb *Table, row Row) error {
+// checkUnique fails if another row (another primary key than pk) holds one
+// of row's unique keys. go-memdb does not enforce uniqueness itself.
+func (t *Txn) checkUnique(tb *Table, row Row, pk []byte) error {
 	for _, ix := range tb.indexes {
 		if !ix.Unique {
 			continue
@@ -340,7 +333,7 @@ func (t *Txn) checkUnique(tb *Table, row Row) error {
 		if err != nil {
 			return err
 		}
-		if found && !bytes.Equal(mustKey(tb.primary, other), mustKey(tb.primary, row)) {
+		if found && !bytes.Equal(mustKey(tb.primary, other), pk) {
 			return &ConstraintError{Table: tb.Name(), Index: ix.Name, Key: ix.values(row), Msg: "duplicate value for unique index"}
 		}
 	}
