@@ -1,7 +1,9 @@
 package commands
 
 import (
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
@@ -56,6 +58,9 @@ func init() {
 		MaxMapPairs:      1 << 20,
 		IndefLength:      cbor.IndefLengthForbidden,
 		UTF8:             cbor.UTF8RejectInvalid,
+		// Payloads are maps by JSON names: nested maps decode with string
+		// keys too, so generic values render as JSON.
+		DefaultMapType: reflect.TypeOf(map[string]any(nil)),
 	}.DecMode()
 	if err != nil {
 		panic(err)
@@ -108,4 +113,19 @@ func DecodeEnvelope(seq uint64, data []byte) (Envelope, error) {
 		Seq: seq, ID: r.ID, Name: r.Name, Version: r.Version, Time: time.Unix(0, r.Time).UTC(),
 		Actor: r.Actor, Cause: r.Cause, Payload: []byte(r.Payload),
 	}, nil
+}
+
+// PayloadJSON renders a payload as a JSON object, without its Go type: log
+// entries of commands this build no longer knows still render. Byte strings
+// become base64 strings, as encoding/json renders []byte.
+func PayloadJSON(payload []byte) ([]byte, error) {
+	var m map[string]any
+	if err := decMode.Unmarshal(payload, &m); err != nil {
+		return nil, fmt.Errorf("commands: payload: %w", err)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("commands: payload to JSON: %w", err)
+	}
+	return b, nil
 }

@@ -8,42 +8,53 @@ import (
 	"github.com/imagodb/imago/memdb"
 )
 
-// index exposes a memdb index (primary or secondary) to GMS.
+// indexInfo describes an index to GMS: what it covers, not how it is read.
+type indexInfo struct {
+	db, table, id string
+	unique        bool
+	exprs         []string
+	types         []gsql.ColumnExpressionType
+}
+
+func newIndexInfo(db, table, id string, unique bool, schema gsql.Schema, cols ...int) *indexInfo {
+	info := &indexInfo{db: db, table: table, id: id, unique: unique}
+	for _, p := range cols {
+		expr := table + "." + schema[p].Name
+		info.exprs = append(info.exprs, expr)
+		info.types = append(info.types, gsql.ColumnExpressionType{Expression: expr, Type: schema[p].Type})
+	}
+	return info
+}
+
+var _ gsql.Index = (*indexInfo)(nil)
+
+func (i *indexInfo) ID() string                                                      { return i.id }
+func (i *indexInfo) Database() string                                                { return i.db }
+func (i *indexInfo) Table() string                                                   { return i.table }
+func (i *indexInfo) Expressions() []string                                           { return i.exprs }
+func (i *indexInfo) IsUnique() bool                                                  { return i.unique }
+func (i *indexInfo) IsSpatial() bool                                                 { return false }
+func (i *indexInfo) IsFullText() bool                                                { return false }
+func (i *indexInfo) IsVector() bool                                                  { return false }
+func (i *indexInfo) Comment() string                                                 { return "" }
+func (i *indexInfo) IndexType() string                                               { return "BTREE" }
+func (i *indexInfo) IsGenerated() bool                                               { return false }
+func (i *indexInfo) ColumnExpressionTypes(*gsql.Context) []gsql.ColumnExpressionType { return i.types }
+func (i *indexInfo) CanSupport(*gsql.Context, ...gsql.Range) bool                    { return true }
+func (i *indexInfo) CanSupportOrderBy(gsql.Expression) bool                          { return false }
+func (i *indexInfo) PrefixLengths() []uint16                                         { return nil }
+
+// index is a memdb index (primary or secondary) of an app table.
 type index struct {
+	*indexInfo
 	table *table
 	ix    *memdb.Index
-	exprs []string
-	types []gsql.ColumnExpressionType
 }
-
-var _ gsql.Index = (*index)(nil)
 
 func newIndex(t *table, ix *memdb.Index) *index {
-	idx := &index{table: t, ix: ix}
-	for _, p := range ix.Columns() {
-		col := t.schema[p]
-		expr := t.t.Name() + "." + col.Name
-		idx.exprs = append(idx.exprs, expr)
-		idx.types = append(idx.types, gsql.ColumnExpressionType{Expression: expr, Type: col.Type})
-	}
-	return idx
+	info := newIndexInfo(t.db.name, t.t.Name(), ix.Name, ix.Unique, t.schema, ix.Columns()...)
+	return &index{indexInfo: info, table: t, ix: ix}
 }
-
-func (i *index) ID() string                                                      { return i.ix.Name }
-func (i *index) Database() string                                                { return i.table.db.name }
-func (i *index) Table() string                                                   { return i.table.t.Name() }
-func (i *index) Expressions() []string                                           { return i.exprs }
-func (i *index) IsUnique() bool                                                  { return i.ix.Unique }
-func (i *index) IsSpatial() bool                                                 { return false }
-func (i *index) IsFullText() bool                                                { return false }
-func (i *index) IsVector() bool                                                  { return false }
-func (i *index) Comment() string                                                 { return "" }
-func (i *index) IndexType() string                                               { return "BTREE" }
-func (i *index) IsGenerated() bool                                               { return false }
-func (i *index) ColumnExpressionTypes(*gsql.Context) []gsql.ColumnExpressionType { return i.types }
-func (i *index) CanSupport(*gsql.Context, ...gsql.Range) bool                    { return true }
-func (i *index) CanSupportOrderBy(gsql.Expression) bool                          { return false }
-func (i *index) PrefixLengths() []uint16                                         { return nil }
 
 // rangePartition is one range of an index lookup.
 type rangePartition struct {

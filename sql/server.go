@@ -1,10 +1,12 @@
 package sql
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
 	"strings"
+	"time"
 
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/server"
@@ -23,9 +25,22 @@ type Config struct {
 	Database string
 	Tables   []*memdb.Table
 	Source   Source
+	// Log, when set, is served as imago.commands.
+	Log CommandLog
+	// Status, when set, adds rows to imago.status.
+	Status func() []StatusRow
 	// Version is the Imago version reported in @@version_comment.
 	Version string
 	Logger  *slog.Logger
+
+	// Users are the accounts; none: DefaultUsers.
+	Users []User
+	// TLS, when set, lets clients encrypt (and caching_sha2_password work).
+	TLS *tls.Config
+	// MaxConnections bounds open client connections; 0: no bound.
+	MaxConnections int
+	// QueryTimeout bounds each statement's run time; 0: no bound.
+	QueryTimeout time.Duration
 }
 
 // Server is the read-only MySQL server over the published image.
@@ -41,17 +56,33 @@ type Server struct {
 const secureFilePriv = "/dev/null/imago-no-file-access"
 
 // NewServer builds the engine and listens on cfg.Addr; Serve accepts clients.
+// It refuses accounts that would leave the server open (see checkUsers).
 func NewServer(cfg Config) (*Server, error) {
-	engine := NewEngine(cfg)
+	if len(cfg.Users) == 0 {
+		cfg.Users = DefaultUsers
+	}
+	if err := checkUsers(cfg.Addr, cfg.Users, cfg.TLS); err != nil {
+		return nil, err
+	}
+	engine, err := NewEngine(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := installUsers(engine.Analyzer.Catalog.MySQLDb, cfg.Users); err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("sql: listen %s: %w", cfg.Addr, err)
 	}
 	var chain server.InterceptorChain
 	chain.WithInterceptor(readOnlyGuard{})
+	if cfg.QueryTimeout > 0 {
+		chain.WithInterceptor(timeLimit{cfg.QueryTimeout})
+	}
 	srv, err := server.NewServer(server.Config{
-		Protocol: "tcp", Address: cfg.Addr, Listener: ln,
-		Version: "8.0.33-imago-" + cfg.Version,
+		Protocol: "tcp", Address: cfg.Addr, Listener: limitConnections(ln, cfg.MaxConnections),
+		Version: "8.0.33-imago-" + cfg.Version, TLSConfig: cfg.TLS,
 		Options: []server.Option{chain.Option()},
 	}, engine, gsql.NewContext, newSessionBuilder(cfg.Source), nil)
 	if err != nil {
@@ -61,13 +92,17 @@ func NewServer(cfg Config) (*Server, error) {
 	return &Server{srv: srv, engine: engine, ln: ln}, nil
 }
 
-// NewEngine builds the read-only GMS engine over the app's tables. Tests and
-// embedders that do not need the network use it directly.
-func NewEngine(cfg Config) *sqle.Engine {
+// NewEngine builds the read-only GMS engine over the app's tables and the
+// imago schema. Tests and embedders that do not need the network use it
+// directly; it has no accounts (GMS then admits anyone).
+func NewEngine(cfg Config) (*sqle.Engine, error) {
+	if strings.EqualFold(cfg.Database, SystemDatabase) {
+		return nil, fmt.Errorf("sql: the app cannot be named %q: that schema is Imago's own", SystemDatabase)
+	}
 	configureGlobals(cfg)
-	db := newDatabase(cfg.Database, cfg.Source, cfg.Tables)
-	engine := sqle.New(analyzer.NewDefault(newProvider(db)), &sqle.Config{IsReadOnly: true})
-	return engine
+	app := newDatabase(cfg.Database, cfg.Source, cfg.Tables)
+	engine := sqle.New(analyzer.NewDefault(newProvider(app, newSystemDatabase(cfg))), &sqle.Config{IsReadOnly: true})
+	return engine, nil
 }
 
 func configureGlobals(cfg Config) {

@@ -6,6 +6,7 @@ import (
 	gsql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
 
+	"github.com/imagodb/imago/commands"
 	"github.com/imagodb/imago/memdb"
 )
 
@@ -30,14 +31,14 @@ func newSessionBuilder(src Source) func(context.Context, *mysql.Conn, string) (g
 	}
 }
 
-// snapshotTxn is a read-only transaction: the snapshot it pinned.
-type snapshotTxn struct{ snap *memdb.Snapshot }
+// snapshotTxn is a read-only transaction: the published view it pinned.
+type snapshotTxn struct{ view *commands.View }
 
 func (*snapshotTxn) String() string   { return "imago snapshot" }
 func (*snapshotTxn) IsReadOnly() bool { return true }
 
 func (s *session) StartTransaction(*gsql.Context, gsql.TransactionCharacteristic) (gsql.Transaction, error) {
-	return &snapshotTxn{snap: s.src.View().Snapshot}, nil
+	return &snapshotTxn{view: s.src.View()}, nil
 }
 
 func (s *session) CommitTransaction(*gsql.Context, gsql.Transaction) error { return nil }
@@ -50,11 +51,16 @@ func (s *session) RollbackToSavepoint(*gsql.Context, gsql.Transaction, string) e
 }
 func (s *session) ReleaseSavepoint(*gsql.Context, gsql.Transaction, string) error { return nil }
 
-// snapshotOf is the snapshot the statement in ctx pinned, or the current
-// published one where GMS reads outside a transaction (e.g. internal contexts).
-func snapshotOf(ctx *gsql.Context, src Source) *memdb.Snapshot {
+// viewOf is the view the statement in ctx pinned, or the current published
+// one where GMS reads outside a transaction (e.g. internal contexts).
+func viewOf(ctx *gsql.Context, src Source) *commands.View {
 	if tx, ok := ctx.GetTransaction().(*snapshotTxn); ok {
-		return tx.snap
+		return tx.view
 	}
-	return src.View().Snapshot
+	return src.View()
+}
+
+// snapshotOf is the image snapshot of viewOf.
+func snapshotOf(ctx *gsql.Context, src Source) *memdb.Snapshot {
+	return viewOf(ctx, src).Snapshot
 }

@@ -63,23 +63,32 @@ func sqlType(t memdb.Type) gsql.Type {
 	panic(fmt.Sprintf("sql: no SQL type for %s", t))
 }
 
-// database is the app's schema: one table per memdb table.
+// database is a schema: the app's (one table per memdb table) or Imago's own.
 type database struct {
+	noObjects
 	name   string
 	src    Source
-	tables map[string]*table // by lower-case name
+	tables map[string]gsql.Table // by lower-case name
 	names  []string
 }
 
 var _ gsql.Database = (*database)(nil)
 
+func newEmptyDatabase(name string, src Source) *database {
+	return &database{name: name, src: src, tables: map[string]gsql.Table{}}
+}
+
 func newDatabase(name string, src Source, tables []*memdb.Table) *database {
-	db := &database{name: name, src: src, tables: map[string]*table{}}
+	db := newEmptyDatabase(name, src)
 	for _, t := range tables {
-		db.tables[strings.ToLower(t.Name())] = newTable(db, t)
-		db.names = append(db.names, t.Name())
+		db.add(newTable(db, t))
 	}
 	return db
+}
+
+func (d *database) add(t gsql.Table) {
+	d.tables[strings.ToLower(t.Name())] = t
+	d.names = append(d.names, t.Name())
 }
 
 func (d *database) Name() string { return d.name }

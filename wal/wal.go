@@ -201,6 +201,31 @@ func (l *Log) commit(b *pebble.Batch, sync bool) (err error) {
 // Read calls fn for each entry with from <= seq <= to, in order, stopping at
 // LastSeq. Data passed to fn is valid only during the call.
 func (l *Log) Read(from, to uint64, fn func(Entry) error) error {
+	it, err := l.Iter(from, to)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for e, ok := it.Next(); ok; e, ok = it.Next() {
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return it.Err()
+}
+
+// Iterator walks entries in seq order; see Iter.
+type Iterator struct {
+	it         *pebble.Iterator // nil when the range is empty
+	want       uint64           // the seq the next entry must have
+	positioned bool             // whether First was called
+	done       bool
+	err        error
+}
+
+// Iter returns an iterator over the entries with from <= seq <= to, bounded
+// by LastSeq at the time of the call. It holds a Pebble iterator: Close it.
+func (l *Log) Iter(from, to uint64) (*Iterator, error) {
 	if last := l.last.Load(); to > last {
 		to = last
 	}
@@ -208,36 +233,67 @@ func (l *Log) Read(from, to uint64, fn func(Entry) error) error {
 		from = 1
 	}
 	if from > to {
-		return nil
+		return &Iterator{done: true}, nil
 	}
 	// to <= LastSeq < MaxUint64, so to+1 does not overflow.
 	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: entryKey(from), UpperBound: entryKey(to + 1)})
 	if err != nil {
-		return fmt.Errorf("wal: read: %w", err)
+		return nil, fmt.Errorf("wal: read: %w", err)
 	}
-	defer it.Close()
-	want := from
-	for ok := it.First(); ok; ok = it.Next() {
-		seq, err := decodeKey(it.Key())
-		if err != nil {
-			return err
-		}
-		if seq != want {
-			return fmt.Errorf("wal: log has a gap: found seq %d, expected %d", seq, want)
-		}
-		want++
-		val, err := it.ValueAndErr()
-		if err != nil {
-			return fmt.Errorf("wal: read seq %d: %w", seq, err)
-		}
-		if err := fn(Entry{Seq: seq, Data: val}); err != nil {
-			return err
-		}
+	return &Iterator{it: it, want: from}, nil
+}
+
+// Next returns the next entry, or false at the end or on an error (see Err).
+// Entry.Data is valid until the following call to Next or Close.
+func (i *Iterator) Next() (Entry, bool) {
+	if i.done {
+		return Entry{}, false
 	}
-	if err := it.Error(); err != nil {
-		return fmt.Errorf("wal: read: %w", err)
+	var ok bool
+	if i.positioned {
+		ok = i.it.Next()
+	} else {
+		ok, i.positioned = i.it.First(), true
 	}
-	return nil
+	if !ok {
+		return i.fail(i.it.Error())
+	}
+	seq, err := decodeKey(i.it.Key())
+	if err != nil {
+		return i.fail(err)
+	}
+	if seq != i.want {
+		return i.fail(fmt.Errorf("log has a gap: found seq %d, expected %d", seq, i.want))
+	}
+	val, err := i.it.ValueAndErr()
+	if err != nil {
+		return i.fail(fmt.Errorf("seq %d: %w", seq, err))
+	}
+	i.want++
+	return Entry{Seq: seq, Data: val}, true
+}
+
+// fail ends the iteration, with err (if not nil) for Err.
+func (i *Iterator) fail(err error) (Entry, bool) {
+	i.done = true
+	if err != nil {
+		i.err = fmt.Errorf("wal: read: %w", err)
+	}
+	return Entry{}, false
+}
+
+// Err is the error that ended the iteration, if any.
+func (i *Iterator) Err() error { return i.err }
+
+// Close releases the iterator.
+func (i *Iterator) Close() error {
+	i.done = true
+	if i.it == nil {
+		return nil
+	}
+	err := i.it.Close()
+	i.it = nil
+	return err
 }
 
 // Close syncs everything appended (unless the log failed) and closes it.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -27,6 +29,14 @@ type serveFlags struct {
 	durability string
 	app        string
 	logFormat  string
+
+	mysqlUser      string
+	mysqlPassword  string
+	mysqlUsersFile string
+	tlsCert        string
+	tlsKey         string
+	maxConns       int
+	queryTimeout   time.Duration
 }
 
 func serveCommand() *cobra.Command {
@@ -52,6 +62,13 @@ IMAGO_MYSQL_ADDR=127.0.0.1:3307.`,
 	fl.StringVar(&f.durability, "durability", "always", "always | interval=<duration> | none")
 	fl.StringVar(&f.app, "app", "shop", "application to serve: "+appNames())
 	fl.StringVar(&f.logFormat, "log-format", "text", "text | json")
+	fl.StringVar(&f.mysqlUser, "mysql-user", "root", "MySQL account with every (read-only) privilege")
+	fl.StringVar(&f.mysqlPassword, "mysql-password", "", "its password; required unless --mysql-addr is a loopback address")
+	fl.StringVar(&f.mysqlUsersFile, "mysql-users-file", "", `more read-only accounts, one per line: "<user> <password> [mysql_native_password|caching_sha2_password]"`)
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate for MySQL TLS (with --tls-key)")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "PEM private key for MySQL TLS (with --tls-cert)")
+	fl.IntVar(&f.maxConns, "mysql-max-connections", 151, "most MySQL connections open at once (0: no limit)")
+	fl.DurationVar(&f.queryTimeout, "mysql-query-timeout", 0, "longest a SQL statement may run, e.g. 30s (0: no limit)")
 	return cmd
 }
 
@@ -66,6 +83,7 @@ func newLogger(format string) (*slog.Logger, error) {
 }
 
 func serve(f serveFlags) error {
+	started := time.Now()
 	logger, err := newLogger(f.logFormat)
 	if err != nil {
 		return err
@@ -84,9 +102,15 @@ func serve(f serveFlags) error {
 	if err != nil {
 		return err
 	}
-	sqlSrv, err := imagosql.NewServer(imagosql.Config{
-		Addr: f.mysqlAddr, Database: app.Name, Tables: db.Tables(), Source: db, Version: imago.Version, Logger: logger,
-	})
+	sqlCfg, err := mysqlConfig(f)
+	if err != nil {
+		db.Close()
+		return err
+	}
+	sqlCfg.Database, sqlCfg.Tables, sqlCfg.Source, sqlCfg.Log = app.Name, db.Tables(), db, db.Log()
+	sqlCfg.Version, sqlCfg.Logger = imago.Version, logger
+	sqlCfg.Status = statusRows(db, durability, started)
+	sqlSrv, err := imagosql.NewServer(sqlCfg)
 	if err != nil {
 		db.Close()
 		return err
@@ -119,6 +143,52 @@ func serve(f serveFlags) error {
 		logger.Error("a server failed; stopping", "err", serveErr)
 	}
 	return errors.Join(serveErr, shutdown(logger, httpSrv, sqlSrv, db))
+}
+
+// mysqlConfig is the MySQL server's network and account configuration.
+func mysqlConfig(f serveFlags) (imagosql.Config, error) {
+	cfg := imagosql.Config{Addr: f.mysqlAddr, MaxConnections: f.maxConns, QueryTimeout: f.queryTimeout}
+	cfg.Users = []imagosql.User{{Name: f.mysqlUser, Password: f.mysqlPassword, Admin: true}}
+	if f.mysqlUsersFile != "" {
+		more, err := imagosql.LoadUsers(f.mysqlUsersFile)
+		if err != nil {
+			return cfg, fmt.Errorf("--mysql-users-file: %w", err)
+		}
+		cfg.Users = append(cfg.Users, more...)
+	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return cfg, fmt.Errorf("--tls-cert and --tls-key go together: give both or neither")
+	}
+	if f.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+		if err != nil {
+			return cfg, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		cfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	return cfg, nil
+}
+
+// statusRows are the rows of imago.status that describe this process.
+func statusRows(db *imago.DB, durability commands.Durability, started time.Time) func() []imagosql.StatusRow {
+	return func() []imagosql.StatusRow {
+		rec := db.Recovery()
+		accepting := "yes"
+		if err := db.Err(); err != nil {
+			accepting = "no: " + err.Error()
+		}
+		return []imagosql.StatusRow{
+			{Name: "version", Value: imago.Version},
+			{Name: "app", Value: db.App().Name},
+			{Name: "durability", Value: durability.String()},
+			{Name: "accepting_writes", Value: accepting},
+			{Name: "started_at", Value: started.UTC().Format(time.RFC3339Nano)},
+			{Name: "uptime_s", Value: strconv.FormatInt(int64(time.Since(started).Seconds()), 10)},
+			{Name: "recovered_commands", Value: strconv.FormatUint(rec.Commands, 10)},
+			{Name: "skipped_commands", Value: strconv.FormatUint(rec.Skipped, 10)},
+			{Name: "recovery_ms", Value: strconv.FormatInt(rec.Duration.Milliseconds(), 10)},
+		}
+	}
 }
 
 // shutdown stops accepting HTTP requests and waits for those in flight (their

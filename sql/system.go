@@ -1,0 +1,274 @@
+package sql
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+
+	gsql "github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/sqltypes"
+
+	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/wal"
+)
+
+// SystemDatabase is the schema Imago serves beside the app's: the command log
+// as a table and the server's status.
+const SystemDatabase = "imago"
+
+// CommandLog is the log imago.commands reads.
+type CommandLog interface {
+	Iter(from, to uint64) (*wal.Iterator, error)
+}
+
+// StatusRow is one row of imago.status.
+type StatusRow struct{ Name, Value string }
+
+func newSystemDatabase(cfg Config) *database {
+	db := newEmptyDatabase(SystemDatabase, cfg.Source)
+	if cfg.Log != nil {
+		db.add(newCommandsTable(cfg.Source, cfg.Log))
+	}
+	db.add(&statusTable{src: cfg.Source, rows: cfg.Status})
+	return db
+}
+
+func varchar(n int64) gsql.Type {
+	return types.MustCreateString(sqltypes.VarChar, n, gsql.Collation_utf8mb4_0900_bin)
+}
+
+// Columns of imago.commands, in order.
+const (
+	cmdSeq = iota
+	cmdID
+	cmdName
+	cmdVersion
+	cmdTime
+	cmdActor
+	cmdCause
+	cmdPayload
+)
+
+// commandsTable is the command log as a table. Rows are read from the log
+// for each query, never copied into memory, and only up to the seq of the
+// statement's snapshot, so that the log and the image agree within a query.
+// Its indexes exist to push conditions down: a range on seq bounds the log
+// iterator, and a condition on name is checked before the payload is
+// decoded (the log has no index by name; the scan is still a full one).
+type commandsTable struct {
+	src     Source
+	log     CommandLog
+	schema  gsql.Schema
+	indexes []gsql.Index
+}
+
+var (
+	_ gsql.IndexAddressable = (*commandsTable)(nil)
+	_ gsql.StatisticsTable  = (*commandsTable)(nil)
+)
+
+func newCommandsTable(src Source, log CommandLog) *commandsTable {
+	t := &commandsTable{src: src, log: log}
+	col := func(name string, typ gsql.Type, nullable bool) *gsql.Column {
+		return &gsql.Column{Name: name, Type: typ, Nullable: nullable, Source: "commands", DatabaseSource: SystemDatabase}
+	}
+	t.schema = gsql.Schema{
+		col("seq", types.Uint64, false),
+		col("id", varchar(255), false),
+		col("name", varchar(255), false),
+		col("version", types.Uint32, false),
+		col("time", types.DatetimeMaxPrecision, false),
+		col("actor", varchar(255), false),
+		col("cause", varchar(255), true),
+		col("payload", types.JSON, false),
+	}
+	t.schema[cmdSeq].PrimaryKey = true
+	t.indexes = []gsql.Index{
+		newIndexInfo(SystemDatabase, "commands", "PRIMARY", true, t.schema, cmdSeq),
+		newIndexInfo(SystemDatabase, "commands", "name", false, t.schema, cmdName),
+	}
+	return t
+}
+
+func (t *commandsTable) Name() string                                   { return "commands" }
+func (t *commandsTable) String() string                                 { return "commands" }
+func (t *commandsTable) Schema(*gsql.Context) gsql.Schema               { return t.schema }
+func (t *commandsTable) Collation() gsql.CollationID                    { return gsql.Collation_utf8mb4_0900_bin }
+func (t *commandsTable) PreciseMatch() bool                             { return true }
+func (t *commandsTable) GetIndexes(*gsql.Context) ([]gsql.Index, error) { return t.indexes, nil }
+
+func (t *commandsTable) IndexedAccess(*gsql.Context, gsql.IndexLookup) gsql.IndexedTable {
+	return &indexedCommands{t}
+}
+
+// RowCount: every seq up to the snapshot's is in the log.
+func (t *commandsTable) RowCount(ctx *gsql.Context) (uint64, bool, error) {
+	return viewOf(ctx, t.src).Seq, true, nil
+}
+
+func (t *commandsTable) DataLength(ctx *gsql.Context) (uint64, error) {
+	n, _, err := t.RowCount(ctx)
+	return n * 200, err
+}
+
+func (t *commandsTable) Partitions(*gsql.Context) (gsql.PartitionIter, error) {
+	return gsql.PartitionsToPartitionIter(&logRange{from: 1, to: math.MaxUint64}), nil
+}
+
+func (t *commandsTable) PartitionRows(ctx *gsql.Context, p gsql.Partition) (gsql.RowIter, error) {
+	r := p.(*logRange)
+	to := min(r.to, viewOf(ctx, t.src).Seq)
+	it, err := t.log.Iter(r.from, to)
+	if err != nil {
+		return nil, err
+	}
+	return &commandRows{it: it, rng: r}, nil
+}
+
+type indexedCommands struct{ *commandsTable }
+
+func (t *indexedCommands) LookupPartitions(ctx *gsql.Context, lookup gsql.IndexLookup) (gsql.PartitionIter, error) {
+	ranges, ok := lookup.Ranges.(gsql.MySQLRangeCollection)
+	if !ok {
+		return nil, fmt.Errorf("sql: unsupported range collection %T", lookup.Ranges)
+	}
+	col := cmdName
+	if lookup.Index.ID() == "PRIMARY" {
+		col = cmdSeq
+	}
+	parts := make([]gsql.Partition, 0, len(ranges))
+	for _, r := range ranges {
+		rce := r[0]
+		p := &logRange{from: 1, to: math.MaxUint64, col: col, rce: &rce}
+		if col == cmdSeq {
+			p.from, p.to = seqBounds(ctx, rce)
+		}
+		parts = append(parts, p)
+	}
+	return gsql.PartitionsToPartitionIter(parts...), nil
+}
+
+// logRange is a partition of imago.commands: the seqs from..to, and the
+// condition rce on column col that each row must meet (nil: none).
+type logRange struct {
+	from, to uint64
+	col      int
+	rce      *gsql.MySQLRangeColumnExpr
+}
+
+func (r *logRange) Key() []byte { return []byte(fmt.Sprintf("%d-%d", r.from, r.to)) }
+
+// seqBounds are the seqs a range on seq can match, wide where a bound is not
+// a whole number: rows are checked against the range exactly anyway.
+func seqBounds(ctx *gsql.Context, rce gsql.MySQLRangeColumnExpr) (from, to uint64) {
+	switch rce.LowerBound.(type) {
+	case gsql.AboveAll:
+		return 1, 0
+	}
+	switch rce.UpperBound.(type) {
+	case gsql.BelowNull, gsql.AboveNull: // only NULLs, and seq is never NULL
+		return 1, 0
+	}
+	from, to = 1, math.MaxUint64
+	if gsql.MySQLRangeCutIsBinding(rce.LowerBound) {
+		if f, ok := asFloat(ctx, gsql.GetMySQLRangeCutKey(rce.LowerBound)); ok && f > 1 {
+			from = uint64(min(math.Floor(f), 1<<63))
+		}
+	}
+	if gsql.MySQLRangeCutIsBinding(rce.UpperBound) {
+		if f, ok := asFloat(ctx, gsql.GetMySQLRangeCutKey(rce.UpperBound)); ok && f < 1<<63 {
+			to = uint64(max(math.Ceil(f), 0))
+		}
+	}
+	return from, to
+}
+
+func asFloat(ctx *gsql.Context, v any) (float64, bool) {
+	f, _, err := types.Float64.Convert(ctx, v)
+	x, ok := f.(float64)
+	return x, err == nil && ok && !math.IsNaN(x)
+}
+
+// commandRows decodes log entries into rows of imago.commands.
+type commandRows struct {
+	it  *wal.Iterator
+	rng *logRange
+	n   int
+}
+
+func (r *commandRows) Next(ctx *gsql.Context) (gsql.Row, error) {
+	for {
+		if r.n++; r.n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		e, ok := r.it.Next()
+		if !ok {
+			if err := r.it.Err(); err != nil {
+				return nil, err
+			}
+			return nil, io.EOF
+		}
+		env, err := commands.DecodeEnvelope(e.Seq, e.Data)
+		if err != nil {
+			return nil, err
+		}
+		row := gsql.Row{env.Seq, env.ID, env.Name, env.Version, env.Time, env.Actor, nil, nil}
+		if env.Cause != "" {
+			row[cmdCause] = env.Cause
+		}
+		if r.rng.rce != nil {
+			if ok, err := inRange(ctx, *r.rng.rce, row[r.rng.col]); err != nil || !ok {
+				if err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		// The payload is decoded last: rows the conditions reject never pay for it.
+		js, err := commands.PayloadJSON(env.Payload)
+		if err != nil {
+			return nil, fmt.Errorf("sql: imago.commands seq %d: %w", env.Seq, err)
+		}
+		if row[cmdPayload], _, err = types.JSON.Convert(ctx, js); err != nil {
+			return nil, fmt.Errorf("sql: imago.commands seq %d: %w", env.Seq, err)
+		}
+		return row, nil
+	}
+}
+
+func (r *commandRows) Close(*gsql.Context) error { return r.it.Close() }
+
+// statusTable is imago.status: name/value rows about the running server.
+// last_seq is the statement's snapshot's; the rest come from Config.Status.
+type statusTable struct {
+	src  Source
+	rows func() []StatusRow
+}
+
+var statusSchema = gsql.Schema{
+	{Name: "name", Type: varchar(64), Source: "status", DatabaseSource: SystemDatabase, PrimaryKey: true},
+	{Name: "value", Type: varchar(1024), Source: "status", DatabaseSource: SystemDatabase},
+}
+
+func (t *statusTable) Name() string                     { return "status" }
+func (t *statusTable) String() string                   { return "status" }
+func (t *statusTable) Schema(*gsql.Context) gsql.Schema { return statusSchema }
+func (t *statusTable) Collation() gsql.CollationID      { return gsql.Collation_utf8mb4_0900_bin }
+
+func (t *statusTable) Partitions(*gsql.Context) (gsql.PartitionIter, error) {
+	return gsql.PartitionsToPartitionIter(scanPartition{}), nil
+}
+
+func (t *statusTable) PartitionRows(ctx *gsql.Context, _ gsql.Partition) (gsql.RowIter, error) {
+	rows := []gsql.Row{{"last_seq", strconv.FormatUint(viewOf(ctx, t.src).Seq, 10)}}
+	if t.rows != nil {
+		for _, r := range t.rows() {
+			rows = append(rows, gsql.Row{r.Name, r.Value})
+		}
+	}
+	return gsql.RowsToRowIter(rows...), nil
+}

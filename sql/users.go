@@ -1,0 +1,146 @@
+package sql
+
+import (
+	"bufio"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	gsql "github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/mysql_db"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/vitess/go/mysql"
+)
+
+// User is a MySQL account. Every account only reads: the SQL surface has no
+// writes to grant.
+type User struct {
+	Name     string
+	Password string
+	// Plugin is the authentication plugin: mysql_native_password (the
+	// default) or caching_sha2_password, which needs TLS.
+	Plugin string
+	// Admin accounts hold every privilege, as MySQL's root does: they see the
+	// mysql schema (account hashes) and every client's processlist entry.
+	// Others may SELECT, SHOW DATABASES and see their own processes.
+	Admin bool
+}
+
+// DefaultUsers is the account when none is configured: root without a
+// password, which NewServer allows only on a loopback address.
+var DefaultUsers = []User{{Name: "root", Admin: true}}
+
+// LoadUsers reads a users file: one account per line, "<user> <password>
+// [plugin]"; blank lines and lines starting with # are skipped. Passwords
+// cannot contain spaces.
+func LoadUsers(path string) ([]User, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("sql: users file: %w", err)
+	}
+	defer f.Close()
+	users, err := ParseUsers(f)
+	if err != nil {
+		return nil, fmt.Errorf("sql: users file %s: %w", path, err)
+	}
+	return users, nil
+}
+
+// ParseUsers reads accounts in the users file format (see LoadUsers).
+func ParseUsers(r io.Reader) ([]User, error) {
+	var users []User
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 2 || len(f) > 3 {
+			return nil, fmt.Errorf("line %d: want \"<user> <password> [plugin]\", got %d fields", n, len(f))
+		}
+		u := User{Name: f[0], Password: f[1]}
+		if len(f) == 3 {
+			u.Plugin = f[2]
+		}
+		users = append(users, u)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	return users, nil
+}
+
+// checkUsers refuses accounts that cannot work or would expose the server:
+// duplicates, unknown plugins, caching_sha2_password without TLS, and an
+// account without a password on an address other hosts can reach.
+func checkUsers(addr string, users []User, tlsConfig *tls.Config) error {
+	seen := map[string]bool{}
+	for _, u := range users {
+		if u.Name == "" {
+			return fmt.Errorf("sql: an account has no user name")
+		}
+		if seen[u.Name] {
+			return fmt.Errorf("sql: account %q is declared twice", u.Name)
+		}
+		seen[u.Name] = true
+		switch u.Plugin {
+		case "", string(mysql.MysqlNativePassword):
+		case string(mysql.CachingSha2Password):
+			if tlsConfig == nil {
+				return fmt.Errorf("sql: account %q uses caching_sha2_password, which clients complete only over TLS: set --tls-cert and --tls-key, or use mysql_native_password", u.Name)
+			}
+		default:
+			return fmt.Errorf("sql: account %q: unknown authentication plugin %q (mysql_native_password or caching_sha2_password)", u.Name, u.Plugin)
+		}
+		if u.Password == "" && !isLoopback(addr) {
+			return fmt.Errorf("sql: account %q has no password and the MySQL listener %s is reachable from other hosts: set a password (--mysql-password or a users file) or listen on a loopback address such as 127.0.0.1", u.Name, addr)
+		}
+	}
+	return nil
+}
+
+// isLoopback reports whether addr's host only accepts local connections.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// installUsers turns GMS's account system on with exactly these accounts.
+func installUsers(db *mysql_db.MySQLDb, users []User) error {
+	db.SetPersister(&mysql_db.NoopPersister{}) // accounts live in the config, not in GMS
+	ed := db.Editor()
+	defer ed.Close()
+	db.SetEnabled(true)
+	for _, u := range users {
+		var auth plan.Authentication = plan.AuthenticationMysqlNativePassword(u.Password)
+		if u.Plugin == string(mysql.CachingSha2Password) {
+			auth = plan.NewCachingSha2PasswordAuthentication(u.Password)
+		}
+		authString, err := auth.AuthString()
+		if err != nil {
+			return fmt.Errorf("sql: account %q: %w", u.Name, err)
+		}
+		privs := mysql_db.NewPrivilegeSetWithAllPrivileges()
+		if !u.Admin {
+			privs = mysql_db.NewPrivilegeSet()
+			privs.AddGlobalStatic(gsql.PrivilegeType_Select, gsql.PrivilegeType_ShowDB, gsql.PrivilegeType_ShowView)
+		}
+		ed.PutUser(&mysql_db.User{
+			User: u.Name, Host: "%", PrivilegeSet: privs, Plugin: auth.Plugin(), AuthString: authString,
+			PasswordLastChanged: time.Unix(1, 0).UTC(), IsSuperUser: u.Admin,
+		})
+	}
+	return nil
+}
