@@ -68,7 +68,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := installUsers(engine.Analyzer.Catalog.MySQLDb, cfg.Users); err != nil {
+	if err := installUsers(engine.Analyzer.Catalog.MySQLDb, cfg.Users, cfg.Database, SystemDatabase); err != nil {
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -77,6 +77,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	var chain server.InterceptorChain
 	chain.WithInterceptor(readOnlyGuard{})
+	chain.WithInterceptor(newReaderGrants(cfg.Users, cfg.Database, SystemDatabase))
 	if cfg.QueryTimeout > 0 {
 		chain.WithInterceptor(timeLimit{cfg.QueryTimeout})
 	}

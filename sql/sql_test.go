@@ -20,10 +20,13 @@ import (
 // reached through go-sql-driver/mysql.
 type fixture struct {
 	db   *imago.DB
+	addr string
 	conn *gosql.DB
 }
 
-func newFixture(t *testing.T) *fixture {
+// newFixture serves the shop as root without a password; configure changes
+// the server's configuration first.
+func newFixture(t *testing.T, configure ...func(*imagosql.Config)) *fixture {
 	t.Helper()
 	db, err := imago.Open(t.TempDir(), shop.App(), imago.Options{})
 	if err != nil {
@@ -40,18 +43,34 @@ func newFixture(t *testing.T) *fixture {
 	for i := 0; i < 300; i++ {
 		db.Submit(ctx, g.Next()) // refusals are part of the mix
 	}
-	srv, err := imagosql.NewServer(imagosql.Config{Addr: "127.0.0.1:0", Database: "shop", Tables: db.Tables(), Source: db, Version: "test"})
+	cfg := imagosql.Config{Addr: "127.0.0.1:0", Database: "shop", Tables: db.Tables(), Source: db, Log: db.Log(), Version: "test"}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	srv, err := imagosql.NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	go srv.Serve()
 	t.Cleanup(func() { srv.Close() })
-	conn, err := gosql.Open("mysql", fmt.Sprintf("root@tcp(%s)/shop?parseTime=true", srv.Addr()))
+	f := &fixture{db: db, addr: srv.Addr()}
+	f.conn = f.open(t, "root", "")
+	return f
+}
+
+// open connects as user with password to the shop database.
+func (f *fixture) open(t *testing.T, user, password string, params ...string) *gosql.DB {
+	t.Helper()
+	dsn := fmt.Sprintf("%s:%s@tcp(%s)/shop?parseTime=true", user, password, f.addr)
+	for _, p := range params {
+		dsn += "&" + p
+	}
+	conn, err := gosql.Open("mysql", dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &fixture{db: db, conn: conn}
+	return conn
 }
 
 func (f *fixture) scalar(t *testing.T, query string, args ...any) string {
@@ -124,6 +143,10 @@ func TestExplainShowsIndexAccess(t *testing.T) {
 		{"SELECT * FROM customers WHERE country = 'DE'", "[customers.country]"},
 		{"SELECT * FROM orders WHERE placed_at >= '2026-01-01' AND placed_at < '2027-01-01'", "[orders.placed_at]"},
 		{"SELECT * FROM order_lines WHERE order_id = 'o-t-1'", "[order_lines.order_id,order_lines.line_no]"},
+		// imago.commands reads the log: a seq range bounds the log iterator,
+		// a condition on name is checked before payloads are decoded.
+		{"SELECT * FROM imago.commands WHERE seq BETWEEN 5 AND 9", "[commands.seq]"},
+		{"SELECT seq FROM imago.commands WHERE name = 'pay_order'", "[commands.name]"},
 	} {
 		rows, err := f.conn.Query("EXPLAIN PLAN " + q.query)
 		if err != nil {
@@ -211,6 +234,18 @@ func TestStatementSeesOneSnapshot(t *testing.T) {
 	}
 	if inTx != before || outside != before+1 {
 		t.Fatalf("in transaction %d (want %d), outside %d (want %d)", inTx, before, outside, before+1)
+	}
+	// The log as a table stops at the transaction's snapshot too: customers
+	// are only ever added by register_customer, refusals are not logged.
+	const logged = `SELECT COUNT(*), (SELECT value FROM imago.status WHERE name = 'last_seq'),
+		(SELECT COUNT(*) FROM imago.commands) FROM imago.commands WHERE name = 'register_customer'`
+	var registered, lastSeq, entries int
+	if err := tx.QueryRow(logged).Scan(&registered, &lastSeq, &entries); err != nil {
+		t.Fatal(err)
+	}
+	if registered != before || entries != lastSeq || uint64(lastSeq) != f.db.View().Seq-1 {
+		t.Fatalf("in transaction: %d register_customer entries (want %d), last_seq %d, %d entries (want %d)",
+			registered, before, lastSeq, entries, f.db.View().Seq-1)
 	}
 }
 

@@ -2,6 +2,7 @@ package sql
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -11,9 +12,13 @@ import (
 	"time"
 
 	gsql "github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/server"
 	"github.com/dolthub/go-mysql-server/sql/mysql_db"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/vitess/go/mysql"
+	"github.com/dolthub/vitess/go/sqltypes"
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+	"github.com/dolthub/vitess/go/vt/sqlparser"
 )
 
 // User is a MySQL account. Every account only reads: the SQL surface has no
@@ -26,7 +31,7 @@ type User struct {
 	Plugin string
 	// Admin accounts hold every privilege, as MySQL's root does: they see the
 	// mysql schema (account hashes) and every client's processlist entry.
-	// Others may SELECT, SHOW DATABASES and see their own processes.
+	// Others may read the app's schema and imago, and see their own processes.
 	Admin bool
 }
 
@@ -118,7 +123,9 @@ func isLoopback(addr string) bool {
 }
 
 // installUsers turns GMS's account system on with exactly these accounts.
-func installUsers(db *mysql_db.MySQLDb, users []User) error {
+// Accounts that are not Admin may read the served schemas only: a global
+// SELECT would include the mysql schema and its password hashes.
+func installUsers(db *mysql_db.MySQLDb, users []User, schemas ...string) error {
 	db.SetPersister(&mysql_db.NoopPersister{}) // accounts live in the config, not in GMS
 	ed := db.Editor()
 	defer ed.Close()
@@ -135,7 +142,9 @@ func installUsers(db *mysql_db.MySQLDb, users []User) error {
 		privs := mysql_db.NewPrivilegeSetWithAllPrivileges()
 		if !u.Admin {
 			privs = mysql_db.NewPrivilegeSet()
-			privs.AddGlobalStatic(gsql.PrivilegeType_Select, gsql.PrivilegeType_ShowDB, gsql.PrivilegeType_ShowView)
+			for _, s := range schemas {
+				privs.AddDatabase(s, gsql.PrivilegeType_Select, gsql.PrivilegeType_ShowView)
+			}
 		}
 		ed.PutUser(&mysql_db.User{
 			User: u.Name, Host: "%", PrivilegeSet: privs, Plugin: auth.Plugin(), AuthString: authString,
@@ -143,4 +152,76 @@ func installUsers(db *mysql_db.MySQLDb, users []User) error {
 		})
 	}
 	return nil
+}
+
+// readerGrants answers SHOW GRANTS for accounts that are not Admin. MySQL lets
+// every account see its own grants; GMS requires SELECT on the mysql schema,
+// which would expose every account's password hash.
+type readerGrants struct {
+	readers map[string]bool
+	schemas []string
+}
+
+var _ server.Interceptor = (*readerGrants)(nil)
+
+func newReaderGrants(users []User, schemas ...string) *readerGrants {
+	g := &readerGrants{readers: map[string]bool{}, schemas: schemas}
+	for _, u := range users {
+		if !u.Admin {
+			g.readers[u.Name] = true
+		}
+	}
+	return g
+}
+
+func (*readerGrants) Priority() int { return 1 }
+
+// answer is the result of stmt if it asks a reader's own grants, else nil.
+func (g *readerGrants) answer(c *mysql.Conn, query string) *sqltypes.Result {
+	if !g.readers[c.User] {
+		return nil
+	}
+	stmt, err := sqlparser.Parse(query)
+	if err != nil {
+		return nil
+	}
+	sg, ok := stmt.(*sqlparser.ShowGrants)
+	if !ok || (sg.For != nil && !sg.CurrentUser && sg.For.Name != c.User) {
+		return nil
+	}
+	account := "`" + c.User + "`@`%`"
+	res := &sqltypes.Result{Fields: []*querypb.Field{{Name: "Grants for " + c.User + "@%", Type: sqltypes.VarChar, Charset: 255}}}
+	res.Rows = append(res.Rows, []sqltypes.Value{sqltypes.NewVarChar("GRANT USAGE ON *.* TO " + account)})
+	for _, s := range g.schemas {
+		res.Rows = append(res.Rows, []sqltypes.Value{sqltypes.NewVarChar("GRANT SELECT, SHOW VIEW ON `" + s + "`.* TO " + account)})
+	}
+	return res
+}
+
+func (g *readerGrants) Query(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, callback func(*sqltypes.Result, bool) error) error {
+	if res := g.answer(c, query); res != nil {
+		return callback(res, false)
+	}
+	return chain.ComQuery(ctx, c, query, callback)
+}
+
+func (g *readerGrants) ParsedQuery(chain server.Chain, c *mysql.Conn, query string, _ sqlparser.Statement, callback func(*sqltypes.Result, bool) error) error {
+	return g.Query(context.Background(), chain, c, query, callback)
+}
+
+func (g *readerGrants) MultiQuery(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, callback func(*sqltypes.Result, bool) error) (string, error) {
+	if stmt, rest, err := sqlparser.SplitStatement(query); err == nil {
+		if res := g.answer(c, stmt); res != nil {
+			return rest, callback(res, rest != "")
+		}
+	}
+	return chain.ComMultiQuery(ctx, c, query, callback)
+}
+
+func (g *readerGrants) Prepare(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
+	return chain.ComPrepare(ctx, c, query, prepare)
+}
+
+func (g *readerGrants) StmtExecute(ctx context.Context, chain server.Chain, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
+	return chain.ComStmtExecute(ctx, c, prepare, callback)
 }

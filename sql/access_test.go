@@ -1,0 +1,242 @@
+package sql_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	gosql "database/sql"
+	"errors"
+	"math/big"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/imagodb/imago"
+	"github.com/imagodb/imago/examples/shop"
+	imagosql "github.com/imagodb/imago/sql"
+)
+
+func TestParseUsers(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want []imagosql.User
+		err  string
+	}{
+		{in: "", want: nil},
+		{in: "# analysts\n\nana pw\n  bo p2 caching_sha2_password  \n", want: []imagosql.User{
+			{Name: "ana", Password: "pw"}, {Name: "bo", Password: "p2", Plugin: "caching_sha2_password"}}},
+		{in: "ana\n", err: "line 1"},
+		{in: "ok pw\nana pw plugin extra\n", err: "line 2"},
+	} {
+		got, err := imagosql.ParseUsers(strings.NewReader(c.in))
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%q: error %v, want one naming %q", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%q: got %+v, %v; want %+v", c.in, got, err, c.want)
+		}
+	}
+}
+
+func TestServerRefusesUnsafeAccounts(t *testing.T) {
+	db, err := imago.Open(t.TempDir(), shop.App(), imago.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, c := range []struct {
+		name string
+		cfg  imagosql.Config
+		want string
+	}{
+		{"default root on all interfaces", imagosql.Config{Addr: "0.0.0.0:0"}, `"root" has no password`},
+		{"passwordless account on an IP", imagosql.Config{Addr: "192.0.2.1:0", Users: []imagosql.User{{Name: "x"}}}, `"x" has no password`},
+		{"caching_sha2 without TLS", imagosql.Config{Addr: "127.0.0.1:0", Users: []imagosql.User{{Name: "x", Password: "p", Plugin: "caching_sha2_password"}}}, "only over TLS"},
+		{"unknown plugin", imagosql.Config{Addr: "127.0.0.1:0", Users: []imagosql.User{{Name: "x", Password: "p", Plugin: "pam"}}}, `unknown authentication plugin "pam"`},
+		{"duplicate account", imagosql.Config{Addr: "127.0.0.1:0", Users: []imagosql.User{{Name: "x", Password: "p"}, {Name: "x", Password: "q"}}}, "declared twice"},
+		{"app named imago", imagosql.Config{Addr: "127.0.0.1:0", Database: "Imago"}, "Imago's own"},
+	} {
+		cfg := c.cfg
+		if cfg.Database == "" {
+			cfg.Database = "shop"
+		}
+		cfg.Tables, cfg.Source = db.Tables(), db
+		srv, err := imagosql.NewServer(cfg)
+		if err == nil {
+			srv.Close()
+			t.Errorf("%s: server started", c.name)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want it to say %q", c.name, err, c.want)
+		}
+	}
+}
+
+func TestAccounts(t *testing.T) {
+	mysql.RegisterTLSConfig("imago-test", &tls.Config{InsecureSkipVerify: true})
+	f := newFixture(t, func(c *imagosql.Config) {
+		c.TLS = selfSignedTLS(t)
+		c.Users = []imagosql.User{
+			{Name: "root", Password: "rootpw", Admin: true},
+			{Name: "analyst", Password: "s3cret"},
+			{Name: "bi", Password: "sha2pw", Plugin: "caching_sha2_password"},
+		}
+	})
+	for _, c := range []struct {
+		user, password string
+		params         []string
+		ok             bool
+	}{
+		{"root", "rootpw", nil, true},
+		{"root", "", nil, false},
+		{"analyst", "s3cret", nil, true},
+		{"analyst", "s3cret", []string{"tls=imago-test"}, true},
+		{"analyst", "wrong", nil, false},
+		{"nobody", "", nil, false},
+		{"bi", "sha2pw", []string{"tls=imago-test"}, true},
+		{"bi", "wrong", []string{"tls=imago-test"}, false},
+		{"bi", "sha2pw", nil, false}, // caching_sha2_password needs TLS
+	} {
+		conn := f.open(t, c.user, c.password, c.params...)
+		var user string
+		err := conn.QueryRow("SELECT CURRENT_USER()").Scan(&user)
+		switch {
+		case c.ok && err != nil:
+			t.Errorf("%s %v: %v", c.user, c.params, err)
+		case c.ok && user != c.user+"@%":
+			t.Errorf("%s: CURRENT_USER() = %q", c.user, user)
+		case !c.ok && err == nil:
+			t.Errorf("%s/%s %v: logged in", c.user, c.password, c.params)
+		case !c.ok && !isMySQLError(err, 1045):
+			t.Errorf("%s/%s %v: %v, want access denied (1045)", c.user, c.password, c.params, err)
+		}
+	}
+
+	analyst := f.open(t, "analyst", "s3cret")
+	var grants string
+	rows, err := analyst.Query("SHOW GRANTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var g string
+		rows.Scan(&g)
+		grants += g + "\n"
+	}
+	rows.Close()
+	if !strings.Contains(grants, "GRANT SELECT, SHOW VIEW ON `shop`.*") || !strings.Contains(grants, "ON `imago`.*") || strings.Contains(grants, "ALL") {
+		t.Errorf("SHOW GRANTS for analyst:\n%s", grants)
+	}
+	var schemas []string
+	rows, err = analyst.Query("SHOW DATABASES")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		rows.Scan(&s)
+		schemas = append(schemas, s)
+	}
+	rows.Close()
+	// GMS lists mysql to everyone; what matters is that its tables are closed (below).
+	if got := strings.Join(schemas, " "); got != "imago information_schema mysql shop" {
+		t.Errorf("analyst's SHOW DATABASES: %v", got)
+	}
+	var n int
+	if err := analyst.QueryRow("SELECT COUNT(*) FROM shop.orders o JOIN imago.commands c ON c.name = 'place_order' AND c.seq = 1").Scan(&n); err != nil {
+		t.Errorf("analyst reads the shop and the log: %v", err)
+	}
+	if err := analyst.QueryRow("SELECT COUNT(*) FROM mysql.user").Scan(&n); err == nil {
+		t.Error("analyst reads account hashes in mysql.user")
+	}
+	if _, err := analyst.Exec("CREATE USER evil IDENTIFIED BY 'x'"); err == nil {
+		t.Error("analyst created an account")
+	}
+}
+
+func TestConnectionLimit(t *testing.T) {
+	f := newFixture(t, func(c *imagosql.Config) { c.MaxConnections = 2 })
+	ctx := context.Background()
+	f.conn.SetMaxIdleConns(0)
+	held := make([]*gosql.Conn, 0, 2)
+	for range 2 {
+		c, err := f.conn.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.PingContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	extra := f.open(t, "root", "")
+	err := extra.Ping()
+	if !isMySQLError(err, 1040) || !strings.Contains(err.Error(), "--mysql-max-connections") {
+		t.Fatalf("connection beyond the limit: %v, want 1040 naming the flag", err)
+	}
+	if err := held[0].PingContext(ctx); err != nil {
+		t.Fatalf("a held connection broke: %v", err)
+	}
+	held[0].Close()
+	// The slot is free once the server sees the connection close.
+	deadline := time.Now().Add(5 * time.Second)
+	for err = extra.Ping(); err != nil && time.Now().Before(deadline); err = extra.Ping() {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("after a connection closed: %v", err)
+	}
+}
+
+func TestQueryTimeLimit(t *testing.T) {
+	f := newFixture(t, func(c *imagosql.Config) { c.QueryTimeout = 200 * time.Millisecond })
+	ctx := context.Background()
+	c, err := f.conn.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var v int
+	err = c.QueryRowContext(ctx, "SELECT SLEEP(3)").Scan(&v)
+	if !isMySQLError(err, 3024) || !strings.Contains(err.Error(), "--mysql-query-timeout") {
+		t.Fatalf("long query: %v, want 3024 naming the flag", err)
+	}
+	// A long scan is interrupted too, not only SLEEP.
+	err = c.QueryRowContext(ctx, "SELECT COUNT(*) FROM imago.commands a, imago.commands b, imago.commands c").Scan(&v)
+	if !isMySQLError(err, 3024) {
+		t.Fatalf("long scan: %v, want 3024", err)
+	}
+	if err := c.QueryRowContext(ctx, "SELECT 1").Scan(&v); err != nil || v != 1 {
+		t.Fatalf("the connection after a timeout: %v", err)
+	}
+}
+
+func isMySQLError(err error, code uint16) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == code
+}
+
+// selfSignedTLS is a server TLS config with a fresh self-signed certificate.
+func selfSignedTLS(t *testing.T) *tls.Config {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{"localhost"}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+}
