@@ -85,7 +85,16 @@ func refuse(stmt sqlparser.Statement) error {
 		return nil
 	case *sqlparser.Insert, *sqlparser.Update, *sqlparser.Delete:
 		return errReadOnly("Writing rows")
-	case *sqlparser.DDL, *sqlparser.DBDDL, *sqlparser.AlterTable, *sqlparser.CreateSpatialRefSys:
+	case *sqlparser.DDL:
+		if s.Temporary {
+			// MySQL's read_only mode allows temporary tables; here every table
+			// is the image's and GMS's read-only engine cannot hold session
+			// tables. Tools that probe for them (Tableau does, at connect) take
+			// the refusal as "no temporary tables" and query directly.
+			return errReadOnly("CREATE TEMPORARY TABLE (Imago has no session tables)")
+		}
+		return errReadOnly("DDL")
+	case *sqlparser.DBDDL, *sqlparser.AlterTable, *sqlparser.CreateSpatialRefSys:
 		return errReadOnly("DDL")
 	case *sqlparser.Load:
 		return errReadOnly("LOAD DATA")

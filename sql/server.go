@@ -83,7 +83,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	srv, err := server.NewServer(server.Config{
 		Protocol: "tcp", Address: cfg.Addr, Listener: limitConnections(ln, cfg.MaxConnections),
-		Version: "8.0.33-imago-" + cfg.Version, TLSConfig: cfg.TLS,
+		Version: mysqlVersion(cfg.Version), TLSConfig: cfg.TLS,
 		Options: []server.Option{chain.Option()},
 	}, engine, gsql.NewContext, newSessionBuilder(cfg.Source), nil)
 	if err != nil {
@@ -106,6 +106,10 @@ func NewEngine(cfg Config) (*sqle.Engine, error) {
 	return engine, nil
 }
 
+// mysqlVersion is the server version clients see in the handshake and in
+// @@version: the MySQL version whose dialect GMS speaks, then Imago's.
+func mysqlVersion(imagoVersion string) string { return "8.0.33-imago-" + imagoVersion }
+
 func configureGlobals(cfg Config) {
 	// GMS logs through the global logrus logger: a line per connection at
 	// info and per failed client query at warning. Keep it to errors; the
@@ -115,6 +119,7 @@ func configureGlobals(cfg Config) {
 	// server. AssignValues sets them as startup configuration does, which is
 	// the only way to set variables that are read-only for clients.
 	err := gsql.SystemVariables.AssignValues(map[string]any{
+		"version":          mysqlVersion(cfg.Version),
 		"version_comment":  "Imago " + cfg.Version + " (memory image, read-only SQL)",
 		"secure_file_priv": secureFilePriv,
 	})

@@ -180,6 +180,11 @@ func TestReadOnly(t *testing.T) {
 		"SELECT LOAD_FILE('/etc/passwd')",
 		"SELECT * FROM customers INTO OUTFILE '/tmp/imago-outfile-test'",
 		"ANALYZE TABLE customers",
+		"CREATE TEMPORARY TABLE scratch (id INT)",
+		"CREATE USER evil IDENTIFIED BY 'x'",
+		"GRANT ALL ON *.* TO root",
+		"CREATE VIEW v AS SELECT 1",
+		"CREATE PROCEDURE p() SELECT 1",
 	} {
 		_, err := f.conn.Exec(stmt)
 		if err == nil || !strings.Contains(err.Error(), "POST /v1/commands") || !strings.Contains(err.Error(), "1290") {

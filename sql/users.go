@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	gsql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/server"
+	gsql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/mysql_db"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/vitess/go/mysql"
@@ -31,7 +31,7 @@ type User struct {
 	Plugin string
 	// Admin accounts hold every privilege, as MySQL's root does: they see the
 	// mysql schema (account hashes) and every client's processlist entry.
-	// Others may read the app's schema and imago, and see their own processes.
+	// Others may read the app's schema and imago, and list sessions.
 	Admin bool
 }
 
@@ -142,6 +142,10 @@ func installUsers(db *mysql_db.MySQLDb, users []User, schemas ...string) error {
 		privs := mysql_db.NewPrivilegeSetWithAllPrivileges()
 		if !u.Admin {
 			privs = mysql_db.NewPrivilegeSet()
+			// PROCESS: GMS answers SHOW PROCESSLIST only with it (MySQL shows
+			// an account its own sessions without); it reveals other
+			// sessions' statements, which here can only be reads.
+			privs.AddGlobalStatic(gsql.PrivilegeType_Process)
 			for _, s := range schemas {
 				privs.AddDatabase(s, gsql.PrivilegeType_Select, gsql.PrivilegeType_ShowView)
 			}
@@ -191,7 +195,7 @@ func (g *readerGrants) answer(c *mysql.Conn, query string) *sqltypes.Result {
 	}
 	account := "`" + c.User + "`@`%`"
 	res := &sqltypes.Result{Fields: []*querypb.Field{{Name: "Grants for " + c.User + "@%", Type: sqltypes.VarChar, Charset: 255}}}
-	res.Rows = append(res.Rows, []sqltypes.Value{sqltypes.NewVarChar("GRANT USAGE ON *.* TO " + account)})
+	res.Rows = append(res.Rows, []sqltypes.Value{sqltypes.NewVarChar("GRANT PROCESS ON *.* TO " + account)})
 	for _, s := range g.schemas {
 		res.Rows = append(res.Rows, []sqltypes.Value{sqltypes.NewVarChar("GRANT SELECT, SHOW VIEW ON `" + s + "`.* TO " + account)})
 	}
