@@ -118,7 +118,9 @@ func refuse(stmt sqlparser.Statement) error {
 	return refused
 }
 
-// translate turns GMS's refusals of writes into errReadOnly.
+// translate turns GMS's refusals of writes into errReadOnly, and gives
+// common mistakes that GMS reports as 1105 (unknown error) MySQL's codes:
+// clients and ORMs branch on them.
 func translate(err error) error {
 	if err == nil {
 		return nil
@@ -126,7 +128,25 @@ func translate(err error) error {
 	if gsql.ErrReadOnly.Is(err) || gsql.ErrReadOnlyTransaction.Is(err) || isReadOnlyText(err) {
 		return errReadOnly("Writing")
 	}
+	var se *mysql.SQLError
+	if errors.As(err, &se) && se.Num == mysql.ERUnknownError {
+		for _, m := range mysqlCodes {
+			if strings.Contains(se.Message, m.text) {
+				return mysql.NewSQLError(m.code, m.state, "%s", se.Message)
+			}
+		}
+	}
 	return err
+}
+
+// mysqlCodes recognise GMS's messages for mistakes MySQL has a code for.
+var mysqlCodes = []struct {
+	text  string
+	code  int
+	state string
+}{
+	{"syntax error at position", mysql.ERParseError, mysql.SSClientError},
+	{"could not be found in any table in scope", mysql.ERBadFieldError, mysql.SSBadFieldError},
 }
 
 func isReadOnlyText(err error) bool {

@@ -3,12 +3,15 @@ package sql_test
 import (
 	"context"
 	gosql "database/sql"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
-	_ "github.com/go-sql-driver/mysql"
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/examples/shop"
@@ -292,5 +295,73 @@ func TestJoinsConsistentUnderWrites(t *testing.T) {
 	<-done
 	if f.db.View().Seq == seqBefore {
 		t.Fatal("no writes happened during the reads; the test proved nothing")
+	}
+}
+
+// TestBadInput: each mistake gets a MySQL error naming the problem, and the
+// connection keeps working afterwards.
+func TestBadInput(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c, err := f.conn.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, q := range []struct {
+		query string
+		code  uint16
+		says  string
+	}{
+		{"SELEC 1", 1064, "syntax error"},
+		{"SELECT * FROM nope", 1146, "nope"},
+		{"SELECT * FROM nodb.orders", 1049, "nodb"},
+		{"USE nodb", 1049, "nodb"},
+		{"SELECT nope FROM orders", 1054, "nope"},
+		{"SELECT JSON_EXTRACT('{not json', '$')", 3141, "JSON"},
+		{"SELECT * FROM orders WHERE placed_at > DATE_ADD('x', INTERVAL 'y' DAY) AND 1 = (SELECT 1, 2)", 1241, "1 column"},
+	} {
+		var v any
+		err := c.QueryRowContext(ctx, q.query).Scan(&v)
+		var me *mysql.MySQLError
+		if !errors.As(err, &me) || !strings.Contains(strings.ToLower(me.Message), strings.ToLower(q.says)) {
+			t.Errorf("%s: %v, want a MySQL error saying %q", q.query, err, q.says)
+		} else if me.Number != q.code {
+			t.Errorf("%s: error %d (%s), want %d", q.query, me.Number, me.Message, q.code)
+		}
+		var one int
+		if err := c.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+			t.Fatalf("after %s the connection broke: %v", q.query, err)
+		}
+	}
+}
+
+// TestMalformedPackets: garbage on the wire ends that connection only.
+func TestMalformedPackets(t *testing.T) {
+	f := newFixture(t)
+	for _, junk := range [][]byte{
+		[]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+		{0xff, 0xff, 0xff, 0x01, 0x00},                              // a 16 MiB packet that never comes
+		{0x01, 0x00, 0x00, 0x01, 0x03},                              // a handshake response of one byte
+		append([]byte{0x20, 0x00, 0x00, 0x01}, make([]byte, 32)...), // zeros
+	} {
+		nc, err := net.Dial("tcp", f.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.SetDeadline(time.Now().Add(5 * time.Second))
+		greeting := make([]byte, 4096)
+		if _, err := nc.Read(greeting); err != nil {
+			t.Fatalf("no handshake: %v", err)
+		}
+		nc.Write(junk)
+		if tcp, ok := nc.(*net.TCPConn); ok {
+			tcp.CloseWrite()
+		}
+		io.Copy(io.Discard, nc) // the server answers or hangs up; it must not hang
+		nc.Close()
+	}
+	if got := f.scalar(t, "SELECT COUNT(*) FROM orders"); got == "" {
+		t.Fatal("the server stopped serving after malformed packets")
 	}
 }

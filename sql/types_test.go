@@ -4,6 +4,7 @@ import (
 	"context"
 	gosql "database/sql"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,16 +52,17 @@ func (c *putRows) Apply(tx *memdb.Txn, env *commands.Envelope) (any, error) {
 	return nil, tx.Insert(every, memdb.Row{uint64(1000), nil, nil, nil, nil, nil, nil, nil, nil, nil})
 }
 
-// TestEveryTypeThroughMySQL: each column type reaches a MySQL client with
-// its value, NULLs included, and index ranges work on DOUBLE and DATETIME.
-func TestEveryTypeThroughMySQL(t *testing.T) {
+// serveEvery serves the every table with rows 0..4 and an all-NULL row 1000,
+// stamped at the returned time.
+func serveEvery(t *testing.T) (*gosql.DB, time.Time) {
+	t.Helper()
 	at := time.Date(2026, 3, 4, 5, 6, 7, 123456000, time.UTC)
 	app := &imago.App{Name: "types", Tables: []*memdb.Table{every}, Commands: []commands.Definition{commands.Define[putRows]("put_rows", 1)}}
 	db, err := imago.Open(t.TempDir(), app, imago.Options{Now: func() time.Time { return at }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	if _, err := db.Submit(context.Background(), &putRows{N: 5}); err != nil {
 		t.Fatal(err)
 	}
@@ -69,13 +71,19 @@ func TestEveryTypeThroughMySQL(t *testing.T) {
 		t.Fatal(err)
 	}
 	go srv.Serve()
-	defer srv.Close()
+	t.Cleanup(func() { srv.Close() })
 	conn, err := gosql.Open("mysql", fmt.Sprintf("root@tcp(%s)/types?parseTime=true", srv.Addr()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
+	return conn, at
+}
 
+// TestEveryTypeThroughMySQL: each column type reaches a MySQL client with
+// its value, NULLs included, and index ranges work on DOUBLE and DATETIME.
+func TestEveryTypeThroughMySQL(t *testing.T) {
+	conn, at := serveEvery(t)
 	var (
 		id        uint64
 		i         int32
@@ -86,7 +94,7 @@ func TestEveryTypeThroughMySQL(t *testing.T) {
 		txt, doc  string
 		when      time.Time
 	)
-	err = conn.QueryRow("SELECT id, i, d, amount, flag, bin, `blob`, txt, doc, at FROM every WHERE id = 3").
+	err := conn.QueryRow("SELECT id, i, d, amount, flag, bin, `blob`, txt, doc, at FROM every WHERE id = 3").
 		Scan(&id, &i, &d, &amount, &flag, &bin, &blob, &txt, &doc, &when)
 	if err != nil {
 		t.Fatal(err)
@@ -109,4 +117,76 @@ func TestEveryTypeThroughMySQL(t *testing.T) {
 	if err := conn.QueryRow("SELECT JSON_EXTRACT(doc, '$.n') FROM every WHERE id = 4").Scan(&n); err != nil || n != 4 {
 		t.Fatalf("JSON_EXTRACT: %d, %v", n, err)
 	}
+}
+
+// TestPreparedStatements: parameters of every type through the binary
+// protocol (go-sql-driver prepares unless told to interpolate), each
+// statement executed again with other values.
+func TestPreparedStatements(t *testing.T) {
+	conn, at := serveEvery(t)
+	for _, c := range []struct {
+		query string
+		runs  []struct {
+			args []any
+			want string
+		}
+	}{
+		{"SELECT id FROM every WHERE id = ?", runs(args(uint64(3)), "3", args(int64(4)), "4", args("2"), "2", args(uint64(99)), "")},
+		{"SELECT id FROM every WHERE i = ?", runs(args(int32(-2)), "2", args(int64(-4)), "4")},
+		{"SELECT id FROM every WHERE d BETWEEN ? AND ?", runs(args(-1.5, 0.5), "1,2,3", args(1.0, 10.0), "4")},
+		{"SELECT id FROM every WHERE amount = ?", runs(args("2.25"), "2", args(decimal.RequireFromString("4.25")), "4", args(1.25), "1")},
+		{"SELECT id FROM every WHERE amount > ?", runs(args("3.2"), "3,4")},
+		{"SELECT id FROM every WHERE flag = ?", runs(args(true), "1,3", args(false), "0,2,4")},
+		{"SELECT id FROM every WHERE bin = ?", runs(args([]byte{2, 0}), "2", args([]byte{9}), "")},
+		{"SELECT id FROM every WHERE txt = ? AND id < ?", runs(args("text ü", 2), "0,1", args("text", 9), "")},
+		{"SELECT id FROM every WHERE at = ?", runs(args(at.Add(3*time.Second)), "3", args(at.Add(3*time.Second+time.Microsecond)), "")},
+		{"SELECT id FROM every WHERE at >= ? AND at < ?", runs(args(at, at.Add(2*time.Second)), "0,1")},
+		{"SELECT id FROM every WHERE at > ?", runs(args("2026-03-04 05:06:10"), "3,4")},
+		{"SELECT id FROM every WHERE i <=> ?", runs(args(nil), "1000", args(int32(0)), "0")},
+		{"SELECT id FROM every WHERE JSON_EXTRACT(doc, '$.n') = ?", runs(args(4), "4")},
+		{"SELECT id FROM every WHERE id IN (?, ?, ?) ORDER BY id DESC LIMIT ?", runs(args(1, 2, 3, 2), "3,2")},
+	} {
+		stmt, err := conn.Prepare(c.query)
+		if err != nil {
+			t.Fatalf("prepare %s: %v", c.query, err)
+		}
+		for _, r := range c.runs {
+			rows, err := stmt.Query(r.args...)
+			if err != nil {
+				t.Errorf("%s %v: %v", c.query, r.args, err)
+				continue
+			}
+			var ids []string
+			for rows.Next() {
+				var id string
+				rows.Scan(&id)
+				ids = append(ids, id)
+			}
+			rows.Close()
+			if got := strings.Join(ids, ","); got != r.want {
+				t.Errorf("%s %v: ids %q, want %q", c.query, r.args, got, r.want)
+			}
+		}
+		stmt.Close()
+	}
+}
+
+func args(a ...any) []any { return a }
+
+// runs pairs argument lists with the ids they should select.
+func runs(pairs ...any) []struct {
+	args []any
+	want string
+} {
+	var out []struct {
+		args []any
+		want string
+	}
+	for i := 0; i < len(pairs); i += 2 {
+		out = append(out, struct {
+			args []any
+			want string
+		}{pairs[i].([]any), pairs[i+1].(string)})
+	}
+	return out
 }
