@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/imagodb/imago"
+	"github.com/imagodb/imago/bench/sbtest"
 	"github.com/imagodb/imago/examples/dictionary"
 	"github.com/imagodb/imago/examples/shop"
 )
@@ -20,6 +21,7 @@ import (
 var apps = map[string]func() *imago.App{
 	"shop":       shop.App,
 	"dictionary": dictionary.App,
+	"sbtest":     sbtest.App, // the sysbench comparison (bench/)
 }
 
 func main() {

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Imago against MariaDB with sysbench, same rows, same threads, same time.
+#
+#   bench/sysbench.sh            # ROWS=100000 THREADS=4 TIME=20 by default
+#
+# Installs what it needs (Debian mariadb-server, sysbench), starts Imago
+# (--app sbtest) and MariaDB on loopback ports in a temporary directory,
+# loads the same sbtest1 rows into both (bench/sbload), runs
+# oltp_point_select, oltp_read_only and a SELECT 1 loop against each, and
+# prints QPS/TPS, p95 latency and the Imago/MariaDB ratio.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=/usr/local/go/bin:$PATH
+
+ROWS=${ROWS:-100000}
+THREADS=${THREADS:-4}
+TIME=${TIME:-20}
+IMAGO_PORT=${IMAGO_PORT:-3316}
+PEER_PORT=${PEER_PORT:-3317}
+HTTP_PORT=${HTTP_PORT:-8096}
+
+need=()
+command -v sysbench >/dev/null || need+=(sysbench)
+command -v mariadbd >/dev/null || need+=(mariadb-server)
+if ((${#need[@]})); then
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+go build -o "$work/imago" ./cmd/imago
+go build -o "$work/sbload" ./bench/sbload
+
+"$work/imago" serve --app sbtest --data "$work/imago-data" --durability none \
+	--mysql-addr 127.0.0.1:$IMAGO_PORT --http-addr 127.0.0.1:$HTTP_PORT 2>"$work/imago.log" &
+pids+=($!)
+imago_pid=$!
+
+mariadb-install-db --no-defaults --datadir="$work/mariadb" --auth-root-authentication-method=normal \
+	--skip-test-db --user=root >"$work/mariadb-install.log" 2>&1
+mariadbd --no-defaults --datadir="$work/mariadb" --socket="$work/mariadb.sock" --port=$PEER_PORT \
+	--bind-address=127.0.0.1 --pid-file="$work/mariadb.pid" --user=root --skip-grant-tables \
+	--innodb-buffer-pool-size=512M --max-connections=200 2>"$work/mariadb.log" &
+pids+=($!)
+
+for _ in $(seq 100); do
+	if curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null &&
+		mariadb-admin --socket="$work/mariadb.sock" ping >/dev/null 2>&1; then
+		break
+	fi
+	sleep 0.2
+done
+
+"$work/sbload" -imago "http://127.0.0.1:$HTTP_PORT" -peer "root@tcp(127.0.0.1:$PEER_PORT)/" -rows "$ROWS"
+
+# sysbench_run PORT TEST -> "qps tps p95"
+sysbench_run() {
+	local port=$1 test=$2
+	local out
+	out=$(sysbench "$test" --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$port" \
+		--mysql-user=root --mysql-db=sbtest --tables=1 --table-size="$ROWS" \
+		--threads="$THREADS" --time="$TIME" --report-interval=0 --histogram=off run 2>&1) || {
+		echo "sysbench $test on port $port failed:" >&2
+		echo "$out" >&2
+		exit 1
+	}
+	local qps tps p95
+	qps=$(awk '/queries:/ {gsub(/[(]/, "", $3); print $3}' <<<"$out")
+	tps=$(awk '/transactions:/ {gsub(/[(]/, "", $3); print $3}' <<<"$out")
+	p95=$(awk '/95th percentile:/ {print $3}' <<<"$out")
+	echo "$qps $tps $p95"
+}
+
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+printf '\nsbtest1: %d rows, %d threads, %ds per run\n\n' "$ROWS" "$THREADS" "$TIME"
+printf '%-22s %12s %12s %8s\n' "" "Imago" "MariaDB" "ratio"
+report() { # name imago mariadb
+	printf '%-22s %12s %12s %8s\n' "$1" "$2" "$3" "$(awk -v a="$2" -v b="$3" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')"
+}
+for test in oltp_point_select oltp_read_only "$PWD/bench/select1.lua"; do
+	read -r iq it ip < <(sysbench_run $IMAGO_PORT "$test")
+	read -r mq mt mp < <(sysbench_run $PEER_PORT "$test")
+	name=$(basename "$test" .lua)
+	if [[ $name == oltp_read_only ]]; then
+		report "$name TPS" "$it" "$mt"
+	else
+		report "$name QPS" "$iq" "$mq"
+	fi
+	report "$name p95 ms" "$ip" "$mp"
+done
+
+# Memory: MariaDB's own figure for the table; Imago's resident set after
+# loading (the log's memtable included), and the image alone from the Go
+# benchmark (heap per row, the table and its two indexes).
+read -r mbytes < <(mariadb --socket="$work/mariadb.sock" -N -e \
+	"SELECT data_length + index_length FROM information_schema.tables WHERE table_schema = 'sbtest' AND table_name = 'sbtest1'")
+printf '\n%-22s %12s %12s\n' "bytes per row" "Imago" "MariaDB"
+image=$(go test -run '^$' -bench 'ImageMemory' -benchtime 1x ./bench/sbtest/ | awk '/bytes\/row/ {for (i = 1; i < NF; i++) if ($(i+1) == "bytes/row") print $i}')
+printf '%-22s %12s %12s\n' "table (image / InnoDB)" "${image%.*}" "$((mbytes / ROWS))"
+printf '%-22s %12s\n' "process RSS" "$(($(rss_kb $imago_pid) * 1024 / ROWS))"
