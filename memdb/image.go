@@ -71,9 +71,18 @@ func (im *Image) Table(name string) (*Table, bool) {
 	return t, ok
 }
 
-// Snapshot returns an immutable view of the image's committed state. O(1).
+// Snapshot returns an immutable view of the image's committed state: O(1)
+// in the size of the image, O(tables) for the row counts it reads once.
 func (im *Image) Snapshot() *Snapshot {
-	return &Snapshot{reader{im: im, db: im.db.Snapshot()}}
+	db := im.db.Snapshot()
+	// One read transaction serves every read of the snapshot: a go-memdb
+	// read transaction only reads immutable trees, so it is safe to share,
+	// and a snapshot's reads then allocate no transaction each.
+	s := &Snapshot{reader: reader{im: im, db: db, tx: db.Txn(false)}, counts: make(map[*Table]int64, len(im.tables))}
+	for _, t := range im.tables {
+		s.counts[t] = s.reader.Count(t)
+	}
+	return s
 }
 
 // Reset makes the working image the state of s, dropping everything
@@ -112,7 +121,7 @@ func (k keyIndexer) FromArgs(args ...any) ([]byte, error) {
 type reader struct {
 	im *Image
 	db *gomemdb.MemDB
-	tx *gomemdb.Txn // nil for a Snapshot: each read opens its own read transaction
+	tx *gomemdb.Txn // the write transaction, or a Snapshot's shared read transaction
 }
 
 func (r *reader) txn() *gomemdb.Txn {
@@ -234,7 +243,14 @@ func (emptyResults) Next() any                { return nil }
 
 // Snapshot is an immutable, consistent view of the image at one point.
 // It is safe for concurrent use; reads take no locks.
-type Snapshot struct{ reader }
+type Snapshot struct {
+	reader
+	counts map[*Table]int64 // read when the snapshot was taken
+}
+
+// Count is the number of rows in t: a map lookup, as the SQL planner asks
+// it several times per statement.
+func (s *Snapshot) Count(t *Table) int64 { return s.counts[t] }
 
 // Txn is the image's write transaction. Every change is checked against the
 // table's declaration and constraints; a failed change leaves the transaction

@@ -102,7 +102,9 @@ func NewEngine(cfg Config) (*sqle.Engine, error) {
 	}
 	configureGlobals(cfg)
 	app := newDatabase(cfg.Database, cfg.Source, cfg.Tables)
-	engine := sqle.New(analyzer.NewDefault(newProvider(app, newSystemDatabase(cfg))), &sqle.Config{IsReadOnly: true})
+	a := analyzer.NewDefault(newProvider(app, newSystemDatabase(cfg)))
+	a.Catalog.StatsProvider = newStatsProvider()
+	engine := sqle.New(a, &sqle.Config{IsReadOnly: true})
 	return engine, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -37,6 +38,7 @@ type serveFlags struct {
 	tlsKey         string
 	maxConns       int
 	queryTimeout   time.Duration
+	pprofAddr      string
 }
 
 func serveCommand() *cobra.Command {
@@ -69,6 +71,7 @@ IMAGO_MYSQL_ADDR=127.0.0.1:3307.`,
 	fl.StringVar(&f.tlsKey, "tls-key", "", "PEM private key for MySQL TLS (with --tls-cert)")
 	fl.IntVar(&f.maxConns, "mysql-max-connections", 151, "most MySQL connections open at once (0: no limit)")
 	fl.DurationVar(&f.queryTimeout, "mysql-query-timeout", 0, "longest a SQL statement may run, e.g. 30s (0: no limit)")
+	fl.StringVar(&f.pprofAddr, "pprof-addr", "", "address for Go's pprof endpoints, e.g. 127.0.0.1:6060 (empty: off)")
 	return cmd
 }
 
@@ -125,6 +128,11 @@ func serve(f serveFlags) error {
 	}
 	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 
+	if f.pprofAddr != "" {
+		if err := servePprof(f.pprofAddr, logger); err != nil {
+			return errors.Join(err, sqlSrv.Close(), db.Close())
+		}
+	}
 	errs := make(chan error, 2)
 	go func() { errs <- sqlSrv.Serve() }()
 	go func() { errs <- httpSrv.Serve(httpLn) }()
@@ -143,6 +151,29 @@ func serve(f serveFlags) error {
 		logger.Error("a server failed; stopping", "err", serveErr)
 	}
 	return errors.Join(serveErr, shutdown(logger, httpSrv, sqlSrv, db))
+}
+
+// servePprof serves net/http/pprof's endpoints on their own listener, so
+// that they are never reachable through the API's address.
+func servePprof(addr string, logger *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--pprof-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go func() {
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		if err := srv.Serve(ln); err != nil {
+			logger.Error("pprof server stopped", "err", err)
+		}
+	}()
+	logger.Info("pprof listening", "addr", ln.Addr().String())
+	return nil
 }
 
 // mysqlConfig is the MySQL server's network and account configuration.
