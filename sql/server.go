@@ -64,7 +64,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if err := checkUsers(cfg.Addr, cfg.Users, cfg.TLS); err != nil {
 		return nil, err
 	}
-	engine, err := NewEngine(cfg)
+	engine, app, err := newEngine(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -78,6 +78,7 @@ func NewServer(cfg Config) (*Server, error) {
 	var chain server.InterceptorChain
 	chain.WithInterceptor(readOnlyGuard{})
 	chain.WithInterceptor(newReaderGrants(cfg.Users, cfg.Database, SystemDatabase))
+	chain.WithInterceptor(newPointGets(app))
 	if cfg.QueryTimeout > 0 {
 		chain.WithInterceptor(timeLimit{cfg.QueryTimeout})
 	}
@@ -97,15 +98,20 @@ func NewServer(cfg Config) (*Server, error) {
 // imago schema. Tests and embedders that do not need the network use it
 // directly; it has no accounts (GMS then admits anyone).
 func NewEngine(cfg Config) (*sqle.Engine, error) {
+	engine, _, err := newEngine(cfg)
+	return engine, err
+}
+
+func newEngine(cfg Config) (*sqle.Engine, *database, error) {
 	if strings.EqualFold(cfg.Database, SystemDatabase) {
-		return nil, fmt.Errorf("sql: the app cannot be named %q: that schema is Imago's own", SystemDatabase)
+		return nil, nil, fmt.Errorf("sql: the app cannot be named %q: that schema is Imago's own", SystemDatabase)
 	}
 	configureGlobals(cfg)
 	app := newDatabase(cfg.Database, cfg.Source, cfg.Tables)
 	a := analyzer.NewDefault(newProvider(app, newSystemDatabase(cfg)))
 	a.Catalog.StatsProvider = newStatsProvider()
 	engine := sqle.New(a, &sqle.Config{IsReadOnly: true})
-	return engine, nil
+	return engine, app, nil
 }
 
 // mysqlVersion is the server version clients see in the handshake and in

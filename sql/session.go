@@ -27,7 +27,9 @@ func newSessionBuilder(src Source) func(context.Context, *mysql.Conn, string) (g
 			host, user = u.Host, u.User
 		}
 		client := gsql.Client{Address: host, User: user, Capabilities: conn.Capabilities}
-		return &session{BaseSession: gsql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID), src: src}, nil
+		s := &session{BaseSession: gsql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID), src: src}
+		conn.ClientData = s // for interceptors: see pointGets
+		return s, nil
 	}
 }
 

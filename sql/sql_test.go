@@ -233,6 +233,29 @@ func TestStatementSeesOneSnapshot(t *testing.T) {
 	if _, err := f.db.Submit(context.Background(), &shop.RegisterCustomer{CustomerID: "late", Name: "L", Email: "late@example.com", Country: "DE"}); err != nil {
 		t.Fatal(err)
 	}
+	// A prepared primary-key lookup (pointGets' fast path from its second
+	// run) reads the transaction's snapshot too.
+	lookup, err := tx.Prepare("SELECT name FROM customers WHERE customer_id = ?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for run := 0; run < 3; run++ {
+		var name string
+		if err := lookup.QueryRow("late").Scan(&name); err != gosql.ErrNoRows {
+			t.Fatalf("run %d: the transaction sees a later customer: %q, %v", run, name, err)
+		}
+	}
+	outsideLookup, err := f.conn.Prepare("SELECT name FROM customers WHERE customer_id = ?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outsideLookup.Close()
+	for run := 0; run < 3; run++ {
+		var name string
+		if err := outsideLookup.QueryRow("late").Scan(&name); err != nil || name != "L" {
+			t.Fatalf("run %d outside the transaction: %q, %v", run, name, err)
+		}
+	}
 	var inTx, outside int
 	if err := tx.QueryRow("SELECT COUNT(*) FROM customers").Scan(&inTx); err != nil {
 		t.Fatal(err)

@@ -190,3 +190,63 @@ func runs(pairs ...any) []struct {
 	}
 	return out
 }
+
+// TestPreparedPointGets: primary-key lookups take the fast path after their
+// first execution (see pointGets); every later answer must equal GMS's, which
+// a client that interpolates parameters (text protocol) still gets.
+func TestPreparedPointGets(t *testing.T) {
+	conn, _ := serveEvery(t)
+	const q = "SELECT id, i, d, amount, flag, bin, `blob`, txt, doc, at, every.id FROM every WHERE id = ?"
+	stmt, err := conn.Prepare(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stmt.Close()
+	for _, arg := range []any{uint64(3), int64(1), "4", uint64(1000), int64(-1), "x", 3.0, uint64(77)} {
+		for run := 0; run < 2; run++ { // the first run goes through GMS
+			got, err := scanAll(stmt.Query(arg))
+			if err != nil {
+				t.Fatalf("%v: %v", arg, err)
+			}
+			want, err := scanAll(conn.Query(strings.Replace(q, "?", sqlLiteral(arg), 1)))
+			if err != nil {
+				t.Fatalf("%v: %v", arg, err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("id = %v (run %d): prepared %v, text %v", arg, run, got, want)
+			}
+		}
+	}
+}
+
+func sqlLiteral(v any) string {
+	if s, ok := v.(string); ok {
+		return "'" + s + "'"
+	}
+	return fmt.Sprint(v)
+}
+
+func scanAll(rows *gosql.Rows, err error) ([][]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out [][]string
+	for rows.Next() {
+		vals := make([]gosql.RawBytes, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		row := make([]string, len(cols))
+		for i, v := range vals {
+			row[i] = fmt.Sprintf("%q", v)
+		}
+		out = append(out, row)
+	}
+	return out, rows.Err()
+}
