@@ -1,21 +1,31 @@
-# The two commands of the README. Both need only Go; modules are fetched on
-# first use.
+# The two commands of the README. Run needs only Go; test also installs the
+# clients of the compatibility suite (Debian packages, npm) when missing.
 
-.PHONY: run test bench fuzz
+.PHONY: run test gotest compat bench sysbench fuzz
 
 # Run Imago: the demo shop on embedded defaults (HTTP :8080, MySQL :3306).
 run:
 	go run ./cmd/imago serve
 
-# Run the tests (unit, SQL over a real MySQL client, end-to-end crash tests).
-test:
+# Run the tests: unit, SQL over a real MySQL client, end-to-end crash tests,
+# and the client compatibility suite (mysql client, pandas, Node mysql2, Go).
+test: gotest compat
+
+gotest:
 	go test -count=1 ./...
+
+compat:
+	bash compat/run.sh
 
 # The write-path benchmarks whose figures the README quotes.
 bench:
 	go test -run XXX -bench 'Submit|RawFsync' -benchtime 3s .
 	go test -run XXX -bench HTTPSubmit -benchtime 20000x ./api/
 	go test -run XXX -bench AppendSync -benchtime 3s ./wal/
+
+# Imago against MariaDB with sysbench (point select, read-only, SELECT 1).
+sysbench:
+	bash bench/sysbench.sh
 
 # A short run of every fuzzer.
 fuzz:
