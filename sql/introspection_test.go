@@ -136,7 +136,11 @@ func (f *fixture) scalarColumn(t *testing.T, col int, query string) string {
 
 // queryStrings runs a query and returns every row as strings (NULL as "NULL").
 func queryStrings(conn *gosql.DB, query string, args ...any) ([][]string, error) {
-	rows, err := conn.Query(query, args...)
+	return rowStrings(conn.Query(query, args...))
+}
+
+// rowStrings reads every row as strings (NULL as "NULL") and closes rows.
+func rowStrings(rows *gosql.Rows, err error) ([][]string, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -204,11 +204,11 @@ func TestPreparedPointGets(t *testing.T) {
 	defer stmt.Close()
 	for _, arg := range []any{uint64(3), int64(1), "4", uint64(1000), int64(-1), "x", 3.0, uint64(77)} {
 		for run := 0; run < 2; run++ { // the first run goes through GMS
-			got, err := scanAll(stmt.Query(arg))
+			got, err := rowStrings(stmt.Query(arg))
 			if err != nil {
 				t.Fatalf("%v: %v", arg, err)
 			}
-			want, err := scanAll(conn.Query(strings.Replace(q, "?", sqlLiteral(arg), 1)))
+			want, err := rowStrings(conn.Query(strings.Replace(q, "?", sqlLiteral(arg), 1)))
 			if err != nil {
 				t.Fatalf("%v: %v", arg, err)
 			}
@@ -224,29 +224,4 @@ func sqlLiteral(v any) string {
 		return "'" + s + "'"
 	}
 	return fmt.Sprint(v)
-}
-
-func scanAll(rows *gosql.Rows, err error) ([][]string, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var out [][]string
-	for rows.Next() {
-		vals := make([]gosql.RawBytes, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		row := make([]string, len(cols))
-		for i, v := range vals {
-			row[i] = fmt.Sprintf("%q", v)
-		}
-		out = append(out, row)
-	}
-	return out, rows.Err()
 }
