@@ -21,6 +21,7 @@ HTTP_PORT=${HTTP_PORT:-8096}
 
 need=()
 command -v sysbench >/dev/null || need+=(sysbench)
+command -v curl >/dev/null || need+=(curl)
 command -v mariadbd >/dev/null || need+=(mariadb-server)
 if ((${#need[@]})); then
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

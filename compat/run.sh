@@ -12,6 +12,7 @@ HTTP_PORT=${HTTP_PORT:-8086}
 
 need=()
 command -v mariadb >/dev/null || need+=(mariadb-client)
+command -v curl >/dev/null || need+=(curl)
 /usr/bin/python3 -c 'import pandas, sqlalchemy, pymysql' 2>/dev/null || need+=(python3-pandas python3-sqlalchemy python3-pymysql)
 command -v npm >/dev/null || need+=(nodejs npm)
 if ((${#need[@]})); then
