@@ -44,6 +44,9 @@ type pointPlan struct {
 
 var _ server.Interceptor = (*pointGets)(nil)
 
+// maxPlans bounds the statements pointGets remembers.
+const maxPlans = 10_000
+
 func newPointGets(app *database) *pointGets {
 	return &pointGets{app: app, plans: map[string]*pointPlan{}}
 }
@@ -62,6 +65,9 @@ func (g *pointGets) Prepare(ctx context.Context, chain server.Chain, c *mysql.Co
 			if !known {
 				plan := g.match(s.GetCurrentDatabase(), query)
 				g.mu.Lock()
+				if len(g.plans) >= maxPlans {
+					clear(g.plans) // clients preparing endless distinct texts must not grow it
+				}
 				g.plans[key] = plan
 				g.mu.Unlock()
 			}
