@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 
 	gomemdb "github.com/hashicorp/go-memdb"
 )
@@ -14,14 +15,10 @@ import (
 // an update stores a new Row.
 type Row []any
 
-// countsTable is the go-memdb table that holds the row count of every table,
-// written once per transaction commit, so counts are part of each snapshot.
-const countsTable = "_imago_counts"
-
-type countEntry struct {
-	Table string
-	N     int64
-}
+// rowCounts are the row counts of every table in one committed state. A
+// published map is never modified: Commit replaces it with a new one, so each
+// snapshot keeps the counts of its own state.
+type rowCounts map[*Table]int64
 
 // Image is an application's working image: the tables, and the go-memdb
 // database that holds their rows. One writer at a time changes it through a
@@ -30,16 +27,13 @@ type Image struct {
 	tables []*Table
 	byName map[string]*Table
 	db     *gomemdb.MemDB
+	counts rowCounts // of the committed state
 }
 
 // NewImage creates an empty image of the given tables.
 func NewImage(tables ...*Table) (*Image, error) {
-	schema := &gomemdb.DBSchema{Tables: map[string]*gomemdb.TableSchema{
-		countsTable: {Name: countsTable, Indexes: map[string]*gomemdb.IndexSchema{
-			"id": {Name: "id", Unique: true, Indexer: &gomemdb.StringFieldIndex{Field: "Table"}},
-		}},
-	}}
-	im := &Image{tables: tables, byName: make(map[string]*Table, len(tables))}
+	schema := &gomemdb.DBSchema{Tables: map[string]*gomemdb.TableSchema{}}
+	im := &Image{tables: tables, byName: make(map[string]*Table, len(tables)), counts: rowCounts{}}
 	for _, t := range tables {
 		if _, dup := im.byName[t.Name()]; dup {
 			return nil, fmt.Errorf("memdb: table %s declared twice", t.Name())
@@ -71,30 +65,25 @@ func (im *Image) Table(name string) (*Table, bool) {
 	return t, ok
 }
 
-// Snapshot returns an immutable view of the image's committed state: O(1)
-// in the size of the image, O(tables) for the row counts it reads once.
+// Snapshot returns an immutable view of the image's committed state. O(1).
 func (im *Image) Snapshot() *Snapshot {
 	db := im.db.Snapshot()
 	// One read transaction serves every read of the snapshot: a go-memdb
 	// read transaction only reads immutable trees, so it is safe to share,
 	// and a snapshot's reads then allocate no transaction each.
-	s := &Snapshot{reader: reader{im: im, db: db, tx: db.Txn(false)}, counts: make(map[*Table]int64, len(im.tables))}
-	for _, t := range im.tables {
-		s.counts[t] = s.reader.Count(t)
-	}
-	return s
+	return &Snapshot{reader{im: im, db: db, tx: db.Txn(false), counts: im.counts}}
 }
 
 // Reset makes the working image the state of s, dropping everything
 // committed after it. The writer uses it when the log could not be synced.
 func (im *Image) Reset(s *Snapshot) {
-	im.db = s.db.Snapshot()
+	im.db, im.counts = s.db.Snapshot(), s.counts
 }
 
 // Txn starts the write transaction. Only one may be open at a time; it must
 // end with Commit or Abort.
 func (im *Image) Txn() *Txn {
-	return &Txn{reader: reader{im: im, db: im.db, tx: im.db.Txn(true)}, deltas: map[*Table]int64{}}
+	return &Txn{reader: reader{im: im, db: im.db, tx: im.db.Txn(true), counts: im.counts}, deltas: map[*Table]int64{}}
 }
 
 // keyIndexer is the go-memdb indexer of one of our indexes: the key of a row
@@ -122,6 +111,8 @@ type reader struct {
 	im *Image
 	db *gomemdb.MemDB
 	tx *gomemdb.Txn // the write transaction, or a Snapshot's shared read transaction
+	// counts of the committed state read: a Txn's counts exclude its own changes.
+	counts rowCounts
 }
 
 func (r *reader) txn() *gomemdb.Txn {
@@ -193,14 +184,9 @@ func (r *reader) Scan(ix *Index, from []byte) (*Iterator, error) {
 	return &Iterator{ix: ix, it: it}, nil
 }
 
-// Count is the number of rows in t. O(1).
-func (r *reader) Count(t *Table) int64 {
-	obj, err := r.txn().First(countsTable, "id", t.Name())
-	if err != nil || obj == nil {
-		return 0
-	}
-	return obj.(*countEntry).N
-}
+// Count is the number of rows in t: a map lookup, as the SQL planner asks
+// it several times per statement.
+func (r *reader) Count(t *Table) int64 { return r.counts[t] }
 
 // Iterator walks rows in index order.
 type Iterator struct {
@@ -243,14 +229,7 @@ func (emptyResults) Next() any                { return nil }
 
 // Snapshot is an immutable, consistent view of the image at one point.
 // It is safe for concurrent use; reads take no locks.
-type Snapshot struct {
-	reader
-	counts map[*Table]int64 // read when the snapshot was taken
-}
-
-// Count is the number of rows in t: a map lookup, as the SQL planner asks
-// it several times per statement.
-func (s *Snapshot) Count(t *Table) int64 { return s.counts[t] }
+type Snapshot struct{ reader }
 
 // Txn is the image's write transaction. Every change is checked against the
 // table's declaration and constraints; a failed change leaves the transaction
@@ -370,18 +349,9 @@ func (t *Txn) Commit() error {
 	if t.done {
 		return errors.New("memdb: transaction already ended")
 	}
-	for tb, d := range t.deltas {
-		if d == 0 {
-			continue
-		}
-		n := t.Count(tb) + d
-		if err := t.tx.Insert(countsTable, &countEntry{Table: tb.Name(), N: n}); err != nil {
-			t.Abort()
-			return fmt.Errorf("memdb: row count of %s: %w", tb.Name(), err)
-		}
-	}
 	t.done = true
 	t.tx.Commit()
+	t.im.counts = t.counts.with(t.deltas)
 	return nil
 }
 
@@ -391,4 +361,21 @@ func (t *Txn) Abort() {
 		t.done = true
 		t.tx.Abort()
 	}
+}
+
+// with returns the counts after deltas: c itself if nothing changed, else a
+// new map (c may be held by snapshots).
+func (c rowCounts) with(deltas map[*Table]int64) rowCounts {
+	changed := false
+	for _, d := range deltas {
+		changed = changed || d != 0
+	}
+	if !changed {
+		return c
+	}
+	next := maps.Clone(c)
+	for tb, d := range deltas {
+		next[tb] += d
+	}
+	return next
 }

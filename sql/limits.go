@@ -12,7 +12,6 @@ import (
 	"github.com/dolthub/go-mysql-server/server"
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
-	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 	"github.com/dolthub/vitess/go/vt/sqlparser"
 )
 
@@ -91,7 +90,10 @@ func (c *limitedConn) Close() error {
 
 // timeLimit cancels a statement that runs longer than limit and answers
 // MySQL's ER_QUERY_TIMEOUT (3024); the connection stays usable.
-type timeLimit struct{ limit time.Duration }
+type timeLimit struct {
+	passThrough
+	limit time.Duration
+}
 
 var _ server.Interceptor = timeLimit{}
 
@@ -124,10 +126,6 @@ func (t timeLimit) MultiQuery(ctx context.Context, chain server.Chain, c *mysql.
 		return err
 	})
 	return rest, err
-}
-
-func (t timeLimit) Prepare(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
-	return chain.ComPrepare(ctx, c, query, prepare)
 }
 
 func (t timeLimit) StmtExecute(ctx context.Context, chain server.Chain, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {

@@ -30,6 +30,7 @@ import (
 // Anything else, and any parameter that does not convert exactly to the key
 // column's type, goes through GMS.
 type pointGets struct {
+	passThrough
 	app *database
 	mu  sync.RWMutex
 	// plans by current database and statement text; nil: not a point get.
@@ -247,16 +248,4 @@ func (t *table) keyValue(ctx *gsql.Context, bv *querypb.BindVariable) (any, bool
 		return nil, false
 	}
 	return cv, true
-}
-
-func (g *pointGets) Query(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, callback func(*sqltypes.Result, bool) error) error {
-	return chain.ComQuery(ctx, c, query, callback)
-}
-
-func (g *pointGets) ParsedQuery(chain server.Chain, c *mysql.Conn, query string, _ sqlparser.Statement, callback func(*sqltypes.Result, bool) error) error {
-	return chain.ComQuery(context.Background(), c, query, callback)
-}
-
-func (g *pointGets) MultiQuery(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, callback func(*sqltypes.Result, bool) error) (string, error) {
-	return chain.ComMultiQuery(ctx, c, query, callback)
 }

@@ -80,7 +80,7 @@ func NewServer(cfg Config) (*Server, error) {
 	chain.WithInterceptor(newReaderGrants(cfg.Users, cfg.Database, SystemDatabase))
 	chain.WithInterceptor(newPointGets(app))
 	if cfg.QueryTimeout > 0 {
-		chain.WithInterceptor(timeLimit{cfg.QueryTimeout})
+		chain.WithInterceptor(timeLimit{limit: cfg.QueryTimeout})
 	}
 	srv, err := server.NewServer(server.Config{
 		Protocol: "tcp", Address: cfg.Addr, Listener: limitConnections(ln, cfg.MaxConnections),

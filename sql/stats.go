@@ -1,7 +1,6 @@
 package sql
 
 import (
-	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -141,9 +140,6 @@ func (t *table) statistics(ctx *gsql.Context, rows uint64) ([]gsql.Statistic, er
 		qual := gsql.NewStatQualifier("", "", name, strings.ToLower(ix.ID()))
 		st := stats.NewStatistic(rows, distinct, uint64(float64(distinct)*.03), avg, time.Time{}, qual, cols, types, nil, gsql.IndexClassDefault, nil)
 		out = append(out, st.WithFuncDeps(gsql.NewTablescanFDs(all, strictKeys, laxKeys, notNull)).WithColSet(idxCols))
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("sql: table %s has no index", t.Name())
 	}
 	return out, nil
 }

@@ -162,6 +162,7 @@ func installUsers(db *mysql_db.MySQLDb, users []User, schemas ...string) error {
 // every account see its own grants; GMS requires SELECT on the mysql schema,
 // which would expose every account's password hash.
 type readerGrants struct {
+	passThrough
 	readers map[string]bool
 	schemas []string
 }
@@ -182,10 +183,13 @@ func (*readerGrants) Priority() int { return 1 }
 
 // answer is the result of stmt if it asks a reader's own grants, else nil.
 func (g *readerGrants) answer(c *mysql.Conn, query string) *sqltypes.Result {
-	if !g.readers[c.User] {
+	// Readers' other statements are not parsed a second time: only what
+	// starts with SHOW can be SHOW GRANTS.
+	q := strings.TrimSpace(query)
+	if !g.readers[c.User] || len(q) < 4 || !strings.EqualFold(q[:4], "show") {
 		return nil
 	}
-	stmt, err := sqlparser.Parse(query)
+	stmt, err := sqlparser.Parse(q)
 	if err != nil {
 		return nil
 	}
@@ -220,12 +224,4 @@ func (g *readerGrants) MultiQuery(ctx context.Context, chain server.Chain, c *my
 		}
 	}
 	return chain.ComMultiQuery(ctx, c, query, callback)
-}
-
-func (g *readerGrants) Prepare(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
-	return chain.ComPrepare(ctx, c, query, prepare)
-}
-
-func (g *readerGrants) StmtExecute(ctx context.Context, chain server.Chain, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
-	return chain.ComStmtExecute(ctx, c, prepare, callback)
 }
