@@ -48,6 +48,7 @@ type Server struct {
 	srv    *server.Server
 	engine *sqle.Engine
 	ln     net.Listener
+	reads  *preparedReads
 }
 
 // secureFilePriv points LOAD_FILE and SELECT ... INTO OUTFILE, should they get
@@ -78,7 +79,8 @@ func NewServer(cfg Config) (*Server, error) {
 	var chain server.InterceptorChain
 	chain.WithInterceptor(readOnlyGuard{})
 	chain.WithInterceptor(newReaderGrants(cfg.Users, cfg.Database, SystemDatabase))
-	chain.WithInterceptor(newPointGets(app))
+	reads := newPreparedReads(app)
+	chain.WithInterceptor(reads)
 	if cfg.QueryTimeout > 0 {
 		chain.WithInterceptor(timeLimit{limit: cfg.QueryTimeout})
 	}
@@ -91,7 +93,7 @@ func NewServer(cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, fmt.Errorf("sql: server: %w", err)
 	}
-	return &Server{srv: srv, engine: engine, ln: ln}, nil
+	return &Server{srv: srv, engine: engine, ln: ln, reads: reads}, nil
 }
 
 // NewEngine builds the read-only GMS engine over the app's tables and the
@@ -151,6 +153,10 @@ func (s *Server) Serve() error {
 	}
 	return err
 }
+
+// PlannedReads counts the prepared statement executions answered by
+// Imago's own read plans, without GMS's planner (see preparedReads).
+func (s *Server) PlannedReads() int64 { return s.reads.planned.Load() }
 
 // Close stops accepting and closes every connection.
 func (s *Server) Close() error { return s.srv.Close() }

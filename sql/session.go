@@ -28,7 +28,7 @@ func newSessionBuilder(src Source) func(context.Context, *mysql.Conn, string) (g
 		}
 		client := gsql.Client{Address: host, User: user, Capabilities: conn.Capabilities}
 		s := &session{BaseSession: gsql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID), src: src}
-		conn.ClientData = s // for interceptors: see pointGets
+		conn.ClientData = s // for interceptors: see preparedReads
 		return s, nil
 	}
 }

@@ -56,6 +56,13 @@ func (c *putRows) Apply(tx *memdb.Txn, env *commands.Envelope) (any, error) {
 // stamped at the returned time.
 func serveEvery(t *testing.T) (*gosql.DB, time.Time) {
 	t.Helper()
+	conn, _, at := serveEveryServer(t)
+	return conn, at
+}
+
+// serveEveryServer is serveEvery with the server, for its counters.
+func serveEveryServer(t *testing.T) (*gosql.DB, *imagosql.Server, time.Time) {
+	t.Helper()
 	at := time.Date(2026, 3, 4, 5, 6, 7, 123456000, time.UTC)
 	app := &imago.App{Name: "types", Tables: []*memdb.Table{every}, Commands: []commands.Definition{commands.Define[putRows]("put_rows", 1)}}
 	db, err := imago.Open(t.TempDir(), app, imago.Options{Now: func() time.Time { return at }})
@@ -77,7 +84,7 @@ func serveEvery(t *testing.T) (*gosql.DB, time.Time) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return conn, at
+	return conn, srv, at
 }
 
 // TestEveryTypeThroughMySQL: each column type reaches a MySQL client with
@@ -191,29 +198,64 @@ func runs(pairs ...any) []struct {
 	return out
 }
 
-// TestPreparedPointGets: primary-key lookups take the fast path after their
-// first execution (see pointGets); every later answer must equal GMS's, which
-// a client that interpolates parameters (text protocol) still gets.
-func TestPreparedPointGets(t *testing.T) {
-	conn, _ := serveEvery(t)
-	const q = "SELECT id, i, d, amount, flag, bin, `blob`, txt, doc, at, every.id FROM every WHERE id = ?"
-	stmt, err := conn.Prepare(q)
-	if err != nil {
-		t.Fatal(err)
+// TestPreparedReads: prepared reads of a primary-key range take
+// preparedReads' plans after their first execution; every later answer must
+// equal GMS's, which a client that interpolates parameters (text protocol)
+// still gets. The every table has ties (flag, txt, blob), NULLs (row 1000),
+// and every type; parameters that do not convert exactly (a float, a
+// negative or non-numeric value for the unsigned key) go back to GMS.
+func TestPreparedReads(t *testing.T) {
+	conn, srv, _ := serveEveryServer(t)
+	queries := []string{
+		"SELECT id, i, d, amount, flag, bin, `blob`, txt, doc, at, every.id FROM every WHERE id = ?",
+		"SELECT * FROM every WHERE id BETWEEN ? AND ?",
+		"SELECT id, flag FROM every WHERE id >= ? AND id < ? ORDER BY flag DESC",
+		"SELECT id, i, d FROM every WHERE id > ? AND id <= ? ORDER BY i, d DESC",
+		"SELECT txt, id FROM every WHERE id <= ? ORDER BY txt DESC, at",
+		"SELECT DISTINCT flag, txt FROM every WHERE id < ? ORDER BY flag",
+		"SELECT DISTINCT `blob`, amount FROM every WHERE id > ?",
+		"SELECT d AS x, every.at FROM every WHERE id < ?",
+		"SELECT COUNT(*), COUNT(i), SUM(i), SUM(d), SUM(amount), MIN(at), MAX(txt), AVG(amount), AVG(i) FROM every WHERE id BETWEEN ? AND ?",
+		"SELECT MIN(doc), MAX(bin), SUM(flag) FROM every WHERE id >= ?",
 	}
-	defer stmt.Close()
-	for _, arg := range []any{uint64(3), int64(1), "4", uint64(1000), int64(-1), "x", 3.0, uint64(77)} {
-		for run := 0; run < 2; run++ { // the first run goes through GMS
-			got, err := rowStrings(stmt.Query(arg))
-			if err != nil {
-				t.Fatalf("%v: %v", arg, err)
+	args := []struct {
+		vals  []any
+		exact bool // every value converts exactly to the key's type
+	}{
+		{[]any{uint64(0), uint64(3)}, true}, {[]any{int64(2), int64(1000)}, true}, {[]any{uint64(5), uint64(1)}, true},
+		{[]any{"1", "4"}, true}, {[]any{uint64(1000), uint64(1000)}, true}, {[]any{uint64(0), uint64(1) << 63}, true},
+		{[]any{int64(-1), uint64(2)}, false}, {[]any{3.0, uint64(77)}, false}, {[]any{"x", uint64(4)}, false},
+	}
+	for _, q := range queries {
+		stmt, err := conn.Prepare(q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		defer stmt.Close()
+		for n, arg := range args {
+			a := arg.vals[:strings.Count(q, "?")]
+			text := q
+			for _, v := range a {
+				text = strings.Replace(text, "?", sqlLiteral(v), 1)
 			}
-			want, err := rowStrings(conn.Query(strings.Replace(q, "?", sqlLiteral(arg), 1)))
+			want, err := rowStrings(conn.Query(text))
 			if err != nil {
-				t.Fatalf("%v: %v", arg, err)
+				t.Fatalf("%s: %v", text, err)
 			}
-			if fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Errorf("id = %v (run %d): prepared %v, text %v", arg, run, got, want)
+			for run := 0; run < 2; run++ {
+				before := srv.PlannedReads()
+				got, err := rowStrings(stmt.Query(a...))
+				if err != nil {
+					t.Fatalf("%s %v: %v", q, a, err)
+				}
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("%s %v (run %d):\nprepared %v\ntext     %v", q, a, run, got, want)
+				}
+				planned := srv.PlannedReads() - before
+				// The statement's first execution goes through GMS.
+				if wantPlanned := (n > 0 || run > 0) && arg.exact; planned != 0 != wantPlanned {
+					t.Errorf("%s %v (run %d): planned reads %d, want them %v", q, a, run, planned, wantPlanned)
+				}
 			}
 		}
 	}

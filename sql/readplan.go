@@ -1,0 +1,556 @@
+package sql
+
+import (
+	"context"
+	"io"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	gsql "github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/expression/function/aggregation"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/sqltypes"
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+	"github.com/dolthub/vitess/go/vt/sqlparser"
+
+	"github.com/imagodb/imago/memdb"
+)
+
+// readPlan is a prepared read of one app table whose plan does not depend
+// on its parameters:
+//
+//	SELECT [DISTINCT] columns | aggregates FROM t
+//	WHERE pk = ? | pk BETWEEN ? AND ? | pk < ? [AND pk >= ?] ...
+//	[ORDER BY column [ASC|DESC], ...]
+//
+// where pk is t's single-column primary key, columns are plain columns (or
+// *), and aggregates are COUNT/SUM/MIN/MAX/AVG of a column or COUNT(*).
+// It reads the key range of the statement's snapshot in key order, which is
+// the order GMS reads it in, so that every step below gives GMS's answer:
+// DISTINCT keeps the first of equal rows, ORDER BY is a stable sort with
+// NULLs first (last when DESC), aggregates are GMS's own functions.
+type readPlan struct {
+	table        *table
+	lower, upper keyBound
+	params       int   // distinct parameters the statement has
+	cols         []int // selected columns; nil when aggs
+	aggs         []gsql.Aggregation
+	distinct     bool
+	order        []sortKey
+}
+
+// keyBound is one side of the primary-key range.
+type keyBound struct {
+	param     string // bind variable ("v1"); "": unbounded
+	inclusive bool
+}
+
+// sortKey is one ORDER BY term: a table column.
+type sortKey struct {
+	col  int
+	desc bool
+}
+
+// matchReadPlan returns the plan of query if it has a readPlan's shape.
+func matchReadPlan(app *database, currentDB, query string) *readPlan {
+	stmt, err := sqlparser.Parse(query)
+	if err != nil {
+		return nil
+	}
+	sel, ok := stmt.(*sqlparser.Select)
+	if !ok || !reflect.DeepEqual(sel.QueryOpts, sqlparser.QueryOpts{Distinct: sel.QueryOpts.Distinct}) ||
+		sel.GroupBy != nil || sel.Having != nil || sel.Window != nil || sel.Limit != nil ||
+		(sel.Lock != nil && sel.Lock.Type != "") || sel.Into != nil || sel.With != nil || len(sel.From) != 1 || sel.Where == nil {
+		return nil
+	}
+	tb, tn := appTable(app, currentDB, sel.From[0])
+	if tb == nil || len(tb.t.Primary().Columns()) != 1 {
+		return nil
+	}
+	p := &readPlan{table: tb, distinct: sel.QueryOpts.Distinct}
+	if !p.where(sel.Where.Expr, tn) || !p.selectList(sel.SelectExprs, tn, len(sel.OrderBy) > 0) || !p.orderBy(sel.OrderBy, tn) {
+		return nil
+	}
+	p.params = 1
+	if p.lower.param != "" && p.upper.param != "" && p.lower.param != p.upper.param {
+		p.params = 2
+	}
+	return p
+}
+
+// appTable is the app table a FROM clause names, without alias or AS OF.
+func appTable(app *database, currentDB string, from sqlparser.TableExpr) (*table, sqlparser.TableName) {
+	ate, ok := from.(*sqlparser.AliasedTableExpr)
+	if !ok || !ate.As.IsEmpty() || ate.AsOf != nil || ate.Hints != nil {
+		return nil, sqlparser.TableName{}
+	}
+	tn, ok := ate.Expr.(sqlparser.TableName)
+	if !ok {
+		return nil, tn
+	}
+	db := tn.DbQualifier.String()
+	if db == "" {
+		db = currentDB
+	}
+	if !strings.EqualFold(db, app.name) {
+		return nil, tn
+	}
+	tb, _ := app.tables[strings.ToLower(tn.Name.String())].(*table)
+	return tb, tn
+}
+
+// where takes a conjunction of comparisons of the key with parameters, at
+// most one bound on each side.
+func (p *readPlan) where(e sqlparser.Expr, tn sqlparser.TableName) bool {
+	isKey := func(e sqlparser.Expr) bool {
+		c, ok := e.(*sqlparser.ColName)
+		return ok && p.table.column(c, tn) == p.table.t.Primary().Columns()[0]
+	}
+	switch e := e.(type) {
+	case *sqlparser.AndExpr:
+		return p.where(e.Left, tn) && p.where(e.Right, tn)
+	case *sqlparser.RangeCond:
+		return e.Operator == sqlparser.BetweenStr && isKey(e.Left) &&
+			p.lower.set(e.From, true) && p.upper.set(e.To, true)
+	case *sqlparser.ComparisonExpr:
+		if !isKey(e.Left) {
+			return false
+		}
+		switch e.Operator {
+		case sqlparser.EqualStr:
+			return p.lower.set(e.Right, true) && p.upper.set(e.Right, true)
+		case sqlparser.GreaterThanStr:
+			return p.lower.set(e.Right, false)
+		case sqlparser.GreaterEqualStr:
+			return p.lower.set(e.Right, true)
+		case sqlparser.LessThanStr:
+			return p.upper.set(e.Right, false)
+		case sqlparser.LessEqualStr:
+			return p.upper.set(e.Right, true)
+		}
+	}
+	return false
+}
+
+// set makes the bound the parameter e; false if e is not a parameter or the
+// side is bound already.
+func (b *keyBound) set(e sqlparser.Expr, inclusive bool) bool {
+	arg, ok := e.(*sqlparser.SQLVal)
+	if !ok || arg.Type != sqlparser.ValArg || b.param != "" {
+		return false
+	}
+	*b = keyBound{param: strings.TrimPrefix(string(arg.Val), ":"), inclusive: inclusive}
+	return true
+}
+
+// selectList takes columns (or *) or aggregates, not both: mixing them
+// means GROUP BY semantics, left to GMS. Aliases only rename result
+// columns, whose names come from GMS; with ORDER BY they could be what a
+// term refers to, so then there must be none.
+func (p *readPlan) selectList(exprs sqlparser.SelectExprs, tn sqlparser.TableName, ordered bool) bool {
+	for _, e := range exprs {
+		switch e := e.(type) {
+		case *sqlparser.StarExpr:
+			if !e.TableName.IsEmpty() && !strings.EqualFold(e.TableName.Name.String(), tn.Name.String()) {
+				return false
+			}
+			for i := range p.table.schema {
+				p.cols = append(p.cols, i)
+			}
+		case *sqlparser.AliasedExpr:
+			if !e.As.IsEmpty() && ordered {
+				return false
+			}
+			switch x := e.Expr.(type) {
+			case *sqlparser.ColName:
+				i := p.table.column(x, tn)
+				if i < 0 {
+					return false
+				}
+				p.cols = append(p.cols, i)
+			case *sqlparser.FuncExpr:
+				agg := p.aggregate(x, tn)
+				if agg == nil {
+					return false
+				}
+				p.aggs = append(p.aggs, agg)
+			default:
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	if len(p.aggs) > 0 && (len(p.cols) > 0 || p.distinct) {
+		return false
+	}
+	if p.distinct {
+		for _, c := range p.cols {
+			// DISTINCT compares the encoded values (see run): equal
+			// encodings mean equal values for these kinds, not for DOUBLE
+			// (-0 and 0) or JSON (key order).
+			if k := p.table.t.Columns()[c].Type.Kind; k == memdb.KindDouble || k == memdb.KindJSON {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// aggregate is GMS's aggregate function for f, or nil.
+func (p *readPlan) aggregate(f *sqlparser.FuncExpr, tn sqlparser.TableName) gsql.Aggregation {
+	if f.Distinct || f.Over != nil || !f.Qualifier.IsEmpty() || len(f.Exprs) != 1 {
+		return nil
+	}
+	name := strings.ToLower(f.Name.String())
+	if _, ok := f.Exprs[0].(*sqlparser.StarExpr); ok {
+		if name != "count" {
+			return nil
+		}
+		return aggregation.NewCount(expression.NewStar())
+	}
+	ae, ok := f.Exprs[0].(*sqlparser.AliasedExpr)
+	if !ok {
+		return nil
+	}
+	col, ok := ae.Expr.(*sqlparser.ColName)
+	if !ok {
+		return nil
+	}
+	i := p.table.column(col, tn)
+	if i < 0 {
+		return nil
+	}
+	c := p.table.schema[i]
+	arg := expression.NewGetField(i, c.Type, c.Name, c.Nullable)
+	switch name {
+	case "count":
+		return aggregation.NewCount(arg)
+	case "sum":
+		return aggregation.NewSum(arg)
+	case "min":
+		return aggregation.NewMin(arg)
+	case "max":
+		return aggregation.NewMax(arg)
+	case "avg":
+		return aggregation.NewAvg(arg)
+	}
+	return nil
+}
+
+// orderBy takes table columns; with DISTINCT they must be selected ones
+// (MySQL refuses the statement otherwise, which GMS reports).
+func (p *readPlan) orderBy(order sqlparser.OrderBy, tn sqlparser.TableName) bool {
+	if len(order) > 0 && len(p.aggs) > 0 {
+		return false
+	}
+	for _, o := range order {
+		c, ok := o.Expr.(*sqlparser.ColName)
+		if !ok {
+			return false
+		}
+		i := p.table.column(c, tn)
+		if i < 0 || (p.distinct && !slices.Contains(p.cols, i)) {
+			return false
+		}
+		p.order = append(p.order, sortKey{col: i, desc: o.Direction == sqlparser.DescScr})
+	}
+	return true
+}
+
+// column is the ordinal of a column reference to t (named as tn), or -1.
+func (t *table) column(c *sqlparser.ColName, tn sqlparser.TableName) int {
+	if q := c.Qualifier; !q.IsEmpty() && (!strings.EqualFold(q.Name.String(), tn.Name.String()) ||
+		(!q.DbQualifier.IsEmpty() && !strings.EqualFold(q.DbQualifier.String(), tn.DbQualifier.String()))) {
+		return -1
+	}
+	for i, col := range t.schema {
+		if strings.EqualFold(col.Name, c.Name.String()) {
+			return i
+		}
+	}
+	return -1
+}
+
+// resultTypes are the types that encode the plan's values as GMS's result
+// columns, or nil if some column is not one the plan produces. Selected
+// columns keep their table type; an aggregate's type is GMS's analyzed one
+// (SUM and AVG answer DOUBLE), which the buffer's value converts to.
+func (p *readPlan) resultTypes(fields []*querypb.Field) []gsql.Type {
+	ctx := gsql.NewEmptyContext()
+	var out []gsql.Type
+	for _, c := range p.cols {
+		out = append(out, p.table.schema[c].Type)
+	}
+	for _, agg := range p.aggs {
+		out = append(out, agg.Type(ctx))
+	}
+	if len(out) != len(fields) {
+		return nil
+	}
+	for i, f := range fields {
+		if out[i].Type() == f.Type {
+			continue
+		}
+		switch f.Type {
+		case sqltypes.Float64:
+			out[i] = types.Float64
+		case sqltypes.Int64:
+			out[i] = types.Int64
+		default:
+			return nil
+		}
+		if len(p.cols) > 0 {
+			return nil // a table column GMS answers with another type
+		}
+	}
+	return out
+}
+
+// run executes the plan on the statement's snapshot, encoding the result
+// with types (see resultTypes); false when a parameter needs GMS's
+// conversion rules.
+func (p *readPlan) run(ctx context.Context, s *session, params map[string]*querypb.BindVariable, types []gsql.Type) ([][]sqltypes.Value, bool, error) {
+	if len(params) != p.params {
+		return nil, false, nil
+	}
+	sctx := gsql.NewContext(ctx, gsql.WithSession(s))
+	rng, ok := p.keyRange(sctx, params)
+	if !ok {
+		return nil, false, nil
+	}
+	rows, err := (&rangePartition{ix: p.table.indexes[0].(*index), rng: rng}).rows(sctx, snapshotOf(sctx, p.table.db.src))
+	if err != nil {
+		return nil, false, err
+	}
+	var out [][]sqltypes.Value
+	if len(p.aggs) > 0 {
+		out, err = p.aggregateRows(sctx, rows, types)
+	} else {
+		out, err = p.selectRows(sctx, rows, types)
+	}
+	return out, err == nil, err
+}
+
+// keyRange is the primary-key range the parameters give.
+func (p *readPlan) keyRange(ctx *gsql.Context, params map[string]*querypb.BindVariable) (gsql.MySQLRange, bool) {
+	typ := p.table.schema[p.table.t.Primary().Columns()[0]].Type
+	rce := gsql.MySQLRangeColumnExpr{LowerBound: gsql.AboveNull{}, UpperBound: gsql.AboveAll{}, Typ: typ}
+	if p.lower.param != "" {
+		v, ok := p.table.keyValue(ctx, params[p.lower.param])
+		if !ok {
+			return nil, false
+		}
+		rce.LowerBound = gsql.Above{Key: v}
+		if p.lower.inclusive {
+			rce.LowerBound = gsql.Below{Key: v}
+		}
+	}
+	if p.upper.param != "" {
+		v, ok := p.table.keyValue(ctx, params[p.upper.param])
+		if !ok {
+			return nil, false
+		}
+		rce.UpperBound = gsql.Below{Key: v}
+		if p.upper.inclusive {
+			rce.UpperBound = gsql.Above{Key: v}
+		}
+	}
+	return gsql.MySQLRange{rce}, true
+}
+
+// aggregateRows is the one row of the aggregates over rows.
+func (p *readPlan) aggregateRows(ctx *gsql.Context, rows gsql.RowIter, types []gsql.Type) ([][]sqltypes.Value, error) {
+	bufs := make([]gsql.AggregationBuffer, len(p.aggs))
+	for i, agg := range p.aggs {
+		b, err := agg.NewBuffer(ctx)
+		if err != nil {
+			return nil, err
+		}
+		bufs[i] = b
+	}
+	err := forEachRow(ctx, rows, func(row gsql.Row) error {
+		for _, b := range bufs {
+			if err := b.Update(ctx, row); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sqltypes.Value, len(bufs))
+	for i, b := range bufs {
+		v, err := b.Eval(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			if v, _, err = types[i].Convert(ctx, v); err != nil {
+				return nil, err
+			}
+		}
+		if out[i], err = types[i].SQL(ctx, nil, v); err != nil {
+			return nil, err
+		}
+	}
+	return [][]sqltypes.Value{out}, nil
+}
+
+// selectRows projects rows, drops repeated ones for DISTINCT and sorts.
+func (p *readPlan) selectRows(ctx *gsql.Context, rows gsql.RowIter, types []gsql.Type) ([][]sqltypes.Value, error) {
+	var (
+		out    [][]sqltypes.Value
+		sorted []gsql.Row // the rows out came from, for ORDER BY
+		seen   map[string]bool
+		key    []byte
+	)
+	if p.distinct {
+		seen = map[string]bool{}
+	}
+	err := forEachRow(ctx, rows, func(row gsql.Row) error {
+		vals := make([]sqltypes.Value, len(p.cols))
+		for i, col := range p.cols {
+			v, err := types[i].SQL(ctx, nil, row[col])
+			if err != nil {
+				return err
+			}
+			vals[i] = v
+		}
+		if p.distinct {
+			key = distinctKey(key[:0], vals)
+			if seen[string(key)] {
+				return nil
+			}
+			seen[string(key)] = true
+		}
+		out = append(out, vals)
+		if len(p.order) > 0 {
+			sorted = append(sorted, row)
+		}
+		return nil
+	})
+	if err != nil || len(p.order) == 0 {
+		return out, err
+	}
+	return p.sort(ctx, out, sorted)
+}
+
+// distinctKey appends the encoding of a result row: NULL and each value's
+// length, then the value, so that different rows never share a key.
+func distinctKey(dst []byte, vals []sqltypes.Value) []byte {
+	for _, v := range vals {
+		if v.IsNull() {
+			dst = append(dst, 0)
+			continue
+		}
+		dst = append(dst, 1)
+		dst = strconv.AppendInt(dst, int64(v.Len()), 10)
+		dst = append(dst, ':')
+		dst = append(dst, v.Raw()...)
+	}
+	return dst
+}
+
+// sort orders out (whose source rows are src) stably by the ORDER BY terms.
+func (p *readPlan) sort(ctx *gsql.Context, out [][]sqltypes.Value, src []gsql.Row) ([][]sqltypes.Value, error) {
+	idx := make([]int, len(out))
+	for i := range idx {
+		idx[i] = i
+	}
+	var cmpErr error
+	slices.SortStableFunc(idx, func(a, b int) int {
+		for _, k := range p.order {
+			c, err := compareNullsFirst(ctx, p.table.schema[k.col].Type, src[a][k.col], src[b][k.col])
+			if err != nil && cmpErr == nil {
+				cmpErr = err
+			}
+			if k.desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	if cmpErr != nil {
+		return nil, cmpErr
+	}
+	res := make([][]sqltypes.Value, len(out))
+	for i, j := range idx {
+		res[i] = out[j]
+	}
+	return res, nil
+}
+
+// compareNullsFirst is MySQL's ORDER BY comparison: NULL before any value.
+func compareNullsFirst(ctx *gsql.Context, typ gsql.Type, a, b any) (int, error) {
+	switch {
+	case a == nil && b == nil:
+		return 0, nil
+	case a == nil:
+		return -1, nil
+	case b == nil:
+		return 1, nil
+	}
+	return typ.Compare(ctx, a, b)
+}
+
+// forEachRow calls f with each row of rows, then closes it.
+func forEachRow(ctx *gsql.Context, rows gsql.RowIter, f func(gsql.Row) error) error {
+	defer rows.Close(ctx)
+	for {
+		row, err := rows.Next(ctx)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := f(row); err != nil {
+			return err
+		}
+	}
+}
+
+// keyValue converts a parameter to the primary key column's type, and
+// reports false unless it converts exactly (GMS then applies MySQL's
+// comparison rules).
+func (t *table) keyValue(ctx *gsql.Context, bv *querypb.BindVariable) (any, bool) {
+	if bv == nil || bv.Type == sqltypes.Null {
+		return nil, false
+	}
+	v, err := sqltypes.NewValue(bv.Type, bv.Value)
+	if err != nil {
+		return nil, false
+	}
+	var arg any
+	switch {
+	case v.IsSigned():
+		arg, err = strconv.ParseInt(v.ToString(), 10, 64)
+	case v.IsUnsigned():
+		arg, err = strconv.ParseUint(v.ToString(), 10, 64)
+	case v.IsText() || v.IsBinary(): // as drivers send strings; converted below
+		arg = v.ToString()
+	default: // floats, decimals, times: MySQL's rules apply
+		return nil, false
+	}
+	if err != nil {
+		return nil, false
+	}
+	typ := t.schema[t.t.Primary().Columns()[0]].Type
+	cv, inRange, err := typ.Convert(ctx, arg)
+	if err != nil || inRange != gsql.InRange || cv == nil {
+		return nil, false
+	}
+	if c, err := typ.Compare(ctx, cv, arg); err != nil || c != 0 {
+		return nil, false
+	}
+	return cv, true
+}
+
