@@ -115,10 +115,12 @@ func (g *preparedReads) StmtExecute(ctx context.Context, chain server.Chain, c *
 	if res.types == nil {
 		return chain.ComStmtExecute(ctx, c, prepare, callback)
 	}
-	rows, ok, err := plan.run(ctx, s, prepare.BindVars, res.types)
-	if err != nil || !ok {
+	ok, err := plan.run(ctx, s, prepare.BindVars, res.types, func(rows [][]sqltypes.Value) error {
+		return callback(&sqltypes.Result{Fields: res.fields, Rows: rows})
+	})
+	if !ok {
 		return chain.ComStmtExecute(ctx, c, prepare, callback)
 	}
 	g.planned.Add(1)
-	return callback(&sqltypes.Result{Fields: res.fields, Rows: rows})
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	gsql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
@@ -311,28 +312,26 @@ func (p *readPlan) resultTypes(fields []*querypb.Field) []gsql.Type {
 }
 
 // run executes the plan on the statement's snapshot, encoding the result
-// with types (see resultTypes); false when a parameter needs GMS's
-// conversion rules.
-func (p *readPlan) run(ctx context.Context, s *session, params map[string]*querypb.BindVariable, types []gsql.Type) ([][]sqltypes.Value, bool, error) {
+// with types (see resultTypes) and handing it to emit in batches (at least
+// one, empty if no row matches). false, before anything is emitted, when a
+// parameter needs GMS's conversion rules.
+func (p *readPlan) run(ctx context.Context, s *session, params map[string]*querypb.BindVariable, types []gsql.Type, emit func([][]sqltypes.Value) error) (bool, error) {
 	if len(params) != p.params {
-		return nil, false, nil
+		return false, nil
 	}
 	sctx := gsql.NewContext(ctx, gsql.WithSession(s))
 	rng, ok := p.keyRange(sctx, params)
 	if !ok {
-		return nil, false, nil
+		return false, nil
 	}
 	rows, err := (&rangePartition{ix: p.table.indexes[0].(*index), rng: rng}).rows(sctx, snapshotOf(sctx, p.table.db.src))
 	if err != nil {
-		return nil, false, err
+		return true, err
 	}
-	var out [][]sqltypes.Value
 	if len(p.aggs) > 0 {
-		out, err = p.aggregateRows(sctx, rows, types)
-	} else {
-		out, err = p.selectRows(sctx, rows, types)
+		return true, p.aggregateRows(sctx, rows, types, emit)
 	}
-	return out, err == nil, err
+	return true, p.selectRows(sctx, rows, types, emit)
 }
 
 // keyRange is the primary-key range the parameters give.
@@ -362,13 +361,13 @@ func (p *readPlan) keyRange(ctx *gsql.Context, params map[string]*querypb.BindVa
 	return gsql.MySQLRange{rce}, true
 }
 
-// aggregateRows is the one row of the aggregates over rows.
-func (p *readPlan) aggregateRows(ctx *gsql.Context, rows gsql.RowIter, types []gsql.Type) ([][]sqltypes.Value, error) {
+// aggregateRows emits the one row of the aggregates over rows.
+func (p *readPlan) aggregateRows(ctx *gsql.Context, rows gsql.RowIter, types []gsql.Type, emit func([][]sqltypes.Value) error) error {
 	bufs := make([]gsql.AggregationBuffer, len(p.aggs))
 	for i, agg := range p.aggs {
 		b, err := agg.NewBuffer(ctx)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		bufs[i] = b
 	}
@@ -381,45 +380,49 @@ func (p *readPlan) aggregateRows(ctx *gsql.Context, rows gsql.RowIter, types []g
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	out := make([]sqltypes.Value, len(bufs))
 	for i, b := range bufs {
 		v, err := b.Eval(ctx)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if v != nil {
 			if v, _, err = types[i].Convert(ctx, v); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		if out[i], err = types[i].SQL(ctx, nil, v); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return [][]sqltypes.Value{out}, nil
+	return emit([][]sqltypes.Value{out})
 }
 
+// batchRows is how many rows an unsorted result sends at a time, so that a
+// long range streams instead of being held whole.
+const batchRows = 256
+
 // selectRows projects rows, drops repeated ones for DISTINCT and sorts.
-func (p *readPlan) selectRows(ctx *gsql.Context, rows gsql.RowIter, types []gsql.Type) ([][]sqltypes.Value, error) {
+// Without ORDER BY rows stream in batches; with it they are held, as GMS
+// holds them, for the sort.
+func (p *readPlan) selectRows(ctx *gsql.Context, rows gsql.RowIter, types []gsql.Type, emit func([][]sqltypes.Value) error) error {
 	var (
+		enc    valueEncoder
 		out    [][]sqltypes.Value
 		sorted []gsql.Row // the rows out came from, for ORDER BY
 		seen   map[string]bool
 		key    []byte
+		sent   bool
 	)
 	if p.distinct {
 		seen = map[string]bool{}
 	}
 	err := forEachRow(ctx, rows, func(row gsql.Row) error {
-		vals := make([]sqltypes.Value, len(p.cols))
-		for i, col := range p.cols {
-			v, err := types[i].SQL(ctx, nil, row[col])
-			if err != nil {
-				return err
-			}
-			vals[i] = v
+		vals, err := enc.row(ctx, types, p.cols, row)
+		if err != nil {
+			return err
 		}
 		if p.distinct {
 			key = distinctKey(key[:0], vals)
@@ -431,13 +434,71 @@ func (p *readPlan) selectRows(ctx *gsql.Context, rows gsql.RowIter, types []gsql
 		out = append(out, vals)
 		if len(p.order) > 0 {
 			sorted = append(sorted, row)
+		} else if len(out) == batchRows {
+			sent = true
+			if err := emit(out); err != nil {
+				return err
+			}
+			out = make([][]sqltypes.Value, 0, batchRows)
 		}
 		return nil
 	})
-	if err != nil || len(p.order) == 0 {
-		return out, err
+	if err != nil {
+		return err
 	}
-	return p.sort(ctx, out, sorted)
+	if len(p.order) > 0 {
+		if out, err = p.sort(ctx, out, sorted); err != nil {
+			return err
+		}
+	}
+	if len(out) > 0 || !sent {
+		return emit(out)
+	}
+	return nil
+}
+
+// valueEncoder encodes result values into shared blocks rather than a
+// slice per value: a range read encodes many small values and their
+// allocations, not the reading, were its cost.
+type valueEncoder struct {
+	vals  []sqltypes.Value
+	bytes []byte
+}
+
+// row encodes the columns cols of row with types.
+func (e *valueEncoder) row(ctx *gsql.Context, types []gsql.Type, cols []int, row gsql.Row) ([]sqltypes.Value, error) {
+	if cap(e.vals)-len(e.vals) < len(cols) {
+		e.vals = make([]sqltypes.Value, 0, max(batchRows*len(cols), len(cols)))
+	}
+	if cap(e.bytes)-len(e.bytes) < 1024 {
+		e.bytes = make([]byte, 0, 32<<10)
+	}
+	start := len(e.vals)
+	for i, col := range cols {
+		// Some types return all of dest, not only what they appended:
+		// dest starts empty.
+		v, err := types[i].SQL(ctx, e.bytes[len(e.bytes):], row[col])
+		if err != nil {
+			return nil, err
+		}
+		e.vals = append(e.vals, v)
+		e.claim(v.Raw())
+	}
+	return e.vals[start:len(e.vals):len(e.vals)], nil
+}
+
+// claim keeps the bytes a value was appended into: SQL appends to the
+// block, and a value that did not fit went to a new array of its own.
+func (e *valueEncoder) claim(raw []byte) {
+	free := e.bytes[len(e.bytes):cap(e.bytes)]
+	if len(raw) == 0 || len(free) == 0 {
+		return
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(free)))
+	at := uintptr(unsafe.Pointer(unsafe.SliceData(raw)))
+	if at >= base && at < base+uintptr(len(free)) {
+		e.bytes = e.bytes[:len(e.bytes)+int(at-base)+len(raw)]
+	}
 }
 
 // distinctKey appends the encoding of a result row: NULL and each value's
@@ -501,10 +562,14 @@ func compareNullsFirst(ctx *gsql.Context, typ gsql.Type, a, b any) (int, error) 
 	return typ.Compare(ctx, a, b)
 }
 
-// forEachRow calls f with each row of rows, then closes it.
+// forEachRow calls f with each row of rows, then closes it. It stops when
+// the statement is cancelled (the query time limit, a closed connection).
 func forEachRow(ctx *gsql.Context, rows gsql.RowIter, f func(gsql.Row) error) error {
 	defer rows.Close(ctx)
-	for {
+	for n := 0; ; n++ {
+		if n%256 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		row, err := rows.Next(ctx)
 		if err == io.EOF {
 			return nil
@@ -553,4 +618,3 @@ func (t *table) keyValue(ctx *gsql.Context, bv *querypb.BindVariable) (any, bool
 	}
 	return cv, true
 }
-

@@ -1,8 +1,15 @@
 package sql
 
 import (
+	"context"
+	"errors"
 	"testing"
 
+	gsql "github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/sqltypes"
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+
+	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/bench/sbtest"
 )
 
@@ -44,5 +51,36 @@ func TestMatchReadPlan(t *testing.T) {
 		if got := matchReadPlan(app, "sbtest", q) != nil; got != want {
 			t.Errorf("%s: plan %v, want %v", q, got, want)
 		}
+	}
+}
+
+// TestReadPlanStopsWhenCancelled: a long range stops at the statement's
+// cancellation (the query time limit) with the context's error, before
+// sending anything.
+func TestReadPlanStopsWhenCancelled(t *testing.T) {
+	db, err := imago.Open(t.TempDir(), sbtest.App(), imago.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Submit(context.Background(), &sbtest.InsertRows{Rows: sbtest.Generate(1, 1000, 1, 1000)}); err != nil {
+		t.Fatal(err)
+	}
+	app := newDatabase("sbtest", db, db.Tables())
+	plan := matchReadPlan(app, "sbtest", "SELECT c FROM sbtest1 WHERE id > ?")
+	if plan == nil {
+		t.Fatal("no plan")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s := &session{BaseSession: gsql.NewBaseSession(), src: db}
+	emitted := 0
+	ok, err := plan.run(ctx, s, map[string]*querypb.BindVariable{"v1": sqltypes.Int64BindVariable(0)},
+		[]gsql.Type{app.tables["sbtest1"].(*table).schema[2].Type}, func(rows [][]sqltypes.Value) error {
+			emitted += len(rows)
+			return nil
+		})
+	if !ok || !errors.Is(err, context.Canceled) || emitted != 0 {
+		t.Fatalf("run: ok %v, err %v, %d rows sent; want the cancellation and nothing sent", ok, err, emitted)
 	}
 }
