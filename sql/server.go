@@ -81,6 +81,7 @@ func NewServer(cfg Config) (*Server, error) {
 	chain.WithInterceptor(newReaderGrants(cfg.Users, cfg.Database, SystemDatabase))
 	reads := newPreparedReads(app)
 	chain.WithInterceptor(reads)
+	chain.WithInterceptor(newConstantSelects())
 	if cfg.QueryTimeout > 0 {
 		chain.WithInterceptor(timeLimit{limit: cfg.QueryTimeout})
 	}

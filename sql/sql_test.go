@@ -388,3 +388,42 @@ func TestMalformedPackets(t *testing.T) {
 		t.Fatal("the server stopped serving after malformed packets")
 	}
 }
+
+// TestConstantSelects: SELECTs of numbers answer the same every time (the
+// second time from constantSelects' memory); statements that only look
+// constant still reach GMS per connection.
+func TestConstantSelects(t *testing.T) {
+	f := newFixture(t)
+	for _, q := range []string{"SELECT 1", "SELECT 1 AS one, 2.5, NULL", "select 7 from dual"} {
+		var first [][]string
+		for run := 0; run < 3; run++ {
+			rows, err := f.conn.Query(q)
+			if err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			cols, _ := rows.Columns()
+			got, err := rowStrings(rows, nil)
+			if err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			got = append(got, cols)
+			if run == 0 {
+				first = got
+			} else if fmt.Sprint(got) != fmt.Sprint(first) {
+				t.Errorf("%s run %d: %v, first %v", q, run, got, first)
+			}
+		}
+	}
+	a, b := f.conn, f.open(t, "root", "")
+	ids := map[int64]bool{}
+	for _, c := range []*gosql.DB{a, b, a, b} {
+		var id int64
+		if err := c.QueryRow("SELECT CONNECTION_ID()").Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids[id] = true
+	}
+	if len(ids) < 2 {
+		t.Errorf("CONNECTION_ID() over two connections: %v", ids)
+	}
+}
