@@ -320,18 +320,43 @@ func (p *readPlan) run(ctx context.Context, s *session, params map[string]*query
 		return false, nil
 	}
 	sctx := gsql.NewContext(ctx, gsql.WithSession(s))
-	rng, ok := p.keyRange(sctx, params)
-	if !ok {
-		return false, nil
-	}
-	rows, err := (&rangePartition{ix: p.table.indexes[0].(*index), rng: rng}).rows(sctx, snapshotOf(sctx, p.table.db.src))
-	if err != nil {
-		return true, err
+	rows, ok, err := p.rows(sctx, params)
+	if !ok || err != nil {
+		return ok, err
 	}
 	if len(p.aggs) > 0 {
 		return true, p.aggregateRows(sctx, rows, types, emit)
 	}
 	return true, p.selectRows(sctx, rows, types, emit)
+}
+
+// rows reads the rows the parameters select, in key order: one lookup for
+// pk = ?, a range scan otherwise.
+func (p *readPlan) rows(ctx *gsql.Context, params map[string]*querypb.BindVariable) (gsql.RowIter, bool, error) {
+	snap := snapshotOf(ctx, p.table.db.src)
+	if p.lower == p.upper {
+		key, ok := p.table.keyValue(ctx, params[p.lower.param])
+		if !ok {
+			return nil, false, nil
+		}
+		row, found, err := snap.Get(p.table.t, key)
+		if err != nil || !found {
+			return gsql.RowsToRowIter(), true, err
+		}
+		r := gsql.Row(row)
+		if p.table.hasJSON {
+			if r, err = p.table.withJSON(ctx, row); err != nil {
+				return nil, true, err
+			}
+		}
+		return gsql.RowsToRowIter(r), true, nil
+	}
+	rng, ok := p.keyRange(ctx, params)
+	if !ok {
+		return nil, false, nil
+	}
+	rows, err := (&rangePartition{ix: p.table.indexes[0].(*index), rng: rng}).rows(ctx, snap)
+	return rows, true, err
 }
 
 // keyRange is the primary-key range the parameters give.
@@ -459,22 +484,25 @@ func (p *readPlan) selectRows(ctx *gsql.Context, rows gsql.RowIter, types []gsql
 
 // valueEncoder encodes result values into shared blocks rather than a
 // slice per value: a range read encodes many small values and their
-// allocations, not the reading, were its cost.
+// allocations, not the reading, were its cost. Blocks start small (most
+// reads are a row by key) and double up to a bound.
 type valueEncoder struct {
 	vals  []sqltypes.Value
 	bytes []byte
 }
 
+const maxBlockValues, maxBlockBytes = 1024, 64 << 10
+
 // row encodes the columns cols of row with types.
 func (e *valueEncoder) row(ctx *gsql.Context, types []gsql.Type, cols []int, row gsql.Row) ([]sqltypes.Value, error) {
 	if cap(e.vals)-len(e.vals) < len(cols) {
-		e.vals = make([]sqltypes.Value, 0, max(batchRows*len(cols), len(cols)))
-	}
-	if cap(e.bytes)-len(e.bytes) < 1024 {
-		e.bytes = make([]byte, 0, 32<<10)
+		e.vals = make([]sqltypes.Value, 0, max(min(2*cap(e.vals), maxBlockValues), len(cols)))
 	}
 	start := len(e.vals)
 	for i, col := range cols {
+		if cap(e.bytes)-len(e.bytes) < 256 {
+			e.bytes = make([]byte, 0, min(max(2*cap(e.bytes), 512), maxBlockBytes))
+		}
 		// Some types return all of dest, not only what they appended:
 		// dest starts empty.
 		v, err := types[i].SQL(ctx, e.bytes[len(e.bytes):], row[col])
