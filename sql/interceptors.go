@@ -11,7 +11,7 @@ import (
 )
 
 // passThrough forwards every call down the interceptor chain. Our
-// interceptors (the read-only guard, accounts' grants, limits, point gets)
+// interceptors (the read-only guard, accounts' grants, limits, prepared reads, constant selects)
 // embed it and override only the calls they act on.
 type passThrough struct{}
 

@@ -233,7 +233,7 @@ func TestStatementSeesOneSnapshot(t *testing.T) {
 	if _, err := f.db.Submit(context.Background(), &shop.RegisterCustomer{CustomerID: "late", Name: "L", Email: "late@example.com", Country: "DE"}); err != nil {
 		t.Fatal(err)
 	}
-	// A prepared primary-key lookup (pointGets' fast path from its second
+	// A prepared primary-key lookup (a read plan from its second
 	// run) reads the transaction's snapshot too.
 	lookup, err := tx.Prepare("SELECT name FROM customers WHERE customer_id = ?")
 	if err != nil {
