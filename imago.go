@@ -55,6 +55,8 @@ type Options struct {
 	Now func() time.Time
 	// LogFS replaces the file system under the log (fault-injection tests).
 	LogFS vfs.FS
+	// Observer is told about the writer's work (metrics); may be nil.
+	Observer commands.Observer
 }
 
 // DB is an open Imago database.
@@ -96,7 +98,7 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 	}
 	proc, err := commands.Start(commands.Config{
 		Image: image, Log: log, Registry: registry, Durability: opts.Durability,
-		Strict: opts.Strict, Now: opts.Now, Logger: logger,
+		Strict: opts.Strict, Now: opts.Now, Logger: logger, Observer: opts.Observer,
 	})
 	if err != nil {
 		log.Close()
@@ -132,6 +134,9 @@ func (db *DB) Recovery() commands.ReplayStats { return db.proc.Replay() }
 
 // Stats reports the writer's counters.
 func (db *DB) Stats() commands.WriterStats { return db.proc.Stats() }
+
+// QueueDepth is the number of commands waiting for the writer.
+func (db *DB) QueueDepth() int { return db.proc.QueueDepth() }
 
 // Err is the reason the database stopped accepting writes, or nil.
 func (db *DB) Err() error { return db.proc.Err() }

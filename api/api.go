@@ -42,6 +42,8 @@ type Config struct {
 	// MaxBody limits a command body in bytes; 0 means DefaultMaxBody.
 	MaxBody int64
 	Logger  *slog.Logger
+	// Metrics serves GET /metrics; nil: no metrics endpoint.
+	Metrics http.Handler
 }
 
 type handler struct {
@@ -70,6 +72,9 @@ func NewHandler(db Backend, cfg Config) (http.Handler, error) {
 	mux.HandleFunc("GET /v1/commands", h.list)
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("GET /readyz", h.readyz)
+	if cfg.Metrics != nil {
+		mux.Handle("GET /metrics", cfg.Metrics)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s; commands are POST /v1/commands/{name}", r.Method, r.URL.Path))
 	})

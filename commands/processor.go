@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -27,6 +28,8 @@ type Config struct {
 	// Now is the clock that stamps envelopes at accept. Default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Observer is told about accepted and refused commands and batches.
+	Observer Observer
 }
 
 // Meta is what a submitter says about a command besides its payload.
@@ -101,6 +104,9 @@ func Start(cfg Config) (*Processor, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
+	}
 	p := &Processor{cfg: cfg, in: make(chan *pending, 4*cfg.MaxBatch), stopped: make(chan struct{}), stopBg: make(chan struct{})}
 	if err := p.replayLog(cfg.Log.LastSeq()); err != nil {
 		return nil, err
@@ -143,6 +149,7 @@ func (p *Processor) Submit(ctx context.Context, cmd Command, meta Meta) (Result,
 		return Result{}, err
 	}
 	if err := cmd.Validate(); err != nil {
+		p.cfg.Observer.Refused(def.Name)
 		return Result{}, &InvalidError{Command: def.Name, Err: err}
 	}
 	pd, err := p.accept(def, cmd, meta)
@@ -254,7 +261,10 @@ func (p *Processor) process(batch []*pending) {
 		p.failAll(batch, err)
 		return
 	}
+	start := time.Now()
 	applied := p.applyAll(batch, true)
+	applyTime := time.Since(start)
+	p.observeRefusals(batch)
 	if len(applied) == 0 {
 		return
 	}
@@ -262,17 +272,36 @@ func (p *Processor) process(batch []*pending) {
 	for i, pd := range applied {
 		entries[i] = wal.Entry{Seq: pd.env.Seq, Data: pd.value}
 	}
+	start = time.Now()
 	if err := p.cfg.Log.Append(entries, p.cfg.Durability.Mode == Always); err != nil {
 		p.failStop(err)
 		p.failAll(applied, err)
 		return
 	}
+	logTime := time.Since(start)
 	p.lastSeq = applied[len(applied)-1].env.Seq
 	// Publish only now: readers never see what the log does not hold.
 	p.view.Store(&View{Snapshot: p.cfg.Image.Snapshot(), Seq: p.lastSeq})
 	p.stats.commands.Add(uint64(len(applied)))
 	p.stats.batches.Add(1)
+	for _, pd := range applied {
+		p.cfg.Observer.Accepted(pd.env.Name)
+	}
+	p.cfg.Observer.Batch(len(applied), applyTime, logTime)
 }
+
+// observeRefusals reports the commands of batch that Apply refused.
+func (p *Processor) observeRefusals(batch []*pending) {
+	for _, pd := range batch {
+		var refused *RefusedError
+		if errors.As(pd.err, &refused) {
+			p.cfg.Observer.Refused(pd.env.Name)
+		}
+	}
+}
+
+// QueueDepth is the number of commands waiting for the writer.
+func (p *Processor) QueueDepth() int { return len(p.in) }
 
 // failStop resets the working image to the last published one and refuses
 // all further writes: nothing unlogged becomes visible, and only a restart
@@ -358,6 +387,9 @@ func safeApply(cmd Command, tx *memdb.Txn, env *Envelope) (result any, err error
 func Replay(cfg Config, to uint64) (*memdb.Snapshot, ReplayStats, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
 	}
 	p := &Processor{cfg: cfg}
 	if err := p.replayLog(to); err != nil {

@@ -15,11 +15,11 @@ import (
 	"github.com/dolthub/vitess/go/vt/sqlparser"
 )
 
-// connLimit is a listener that admits at most max connections at a time and
-// answers the ones beyond with MySQL's "Too many connections" (1040) in
-// place of the handshake, as MySQL does. (The MySQL library under GMS closes
-// such connections without a word, which clients report as a lost
-// connection, or makes them wait.)
+// connLimit is a listener that counts its open connections and, with a
+// max above 0, admits at most max at a time and answers the ones beyond
+// with MySQL's "Too many connections" (1040) in place of the handshake, as
+// MySQL does. (The MySQL library under GMS closes such connections without
+// a word, which clients report as a lost connection, or makes them wait.)
 type connLimit struct {
 	net.Listener
 	max  int
@@ -27,11 +27,15 @@ type connLimit struct {
 	open int
 }
 
-func limitConnections(ln net.Listener, max int) net.Listener {
-	if max <= 0 {
-		return ln
-	}
+func limitConnections(ln net.Listener, max int) *connLimit {
 	return &connLimit{Listener: ln, max: max}
+}
+
+// Open is the number of connections open now.
+func (l *connLimit) Open() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.open
 }
 
 func (l *connLimit) Accept() (net.Conn, error) {
@@ -50,7 +54,7 @@ func (l *connLimit) Accept() (net.Conn, error) {
 func (l *connLimit) admit() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.open >= l.max {
+	if l.max > 0 && l.open >= l.max {
 		return false
 	}
 	l.open++

@@ -41,6 +41,8 @@ type Config struct {
 	MaxConnections int
 	// QueryTimeout bounds each statement's run time; 0: no bound.
 	QueryTimeout time.Duration
+	// Observer is told about every statement (metrics); may be nil.
+	Observer Observer
 }
 
 // Server is the read-only MySQL server over the published image.
@@ -49,6 +51,7 @@ type Server struct {
 	engine *sqle.Engine
 	ln     net.Listener
 	reads  *preparedReads
+	conns  *connLimit
 }
 
 // secureFilePriv points LOAD_FILE and SELECT ... INTO OUTFILE, should they get
@@ -85,8 +88,12 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.QueryTimeout > 0 {
 		chain.WithInterceptor(timeLimit{limit: cfg.QueryTimeout})
 	}
+	if cfg.Observer != nil {
+		chain.WithInterceptor(statementClock{obs: cfg.Observer})
+	}
+	conns := limitConnections(ln, cfg.MaxConnections)
 	srv, err := server.NewServer(server.Config{
-		Protocol: "tcp", Address: cfg.Addr, Listener: limitConnections(ln, cfg.MaxConnections),
+		Protocol: "tcp", Address: cfg.Addr, Listener: conns,
 		Version: mysqlVersion(cfg.Version), TLSConfig: cfg.TLS,
 		Options: []server.Option{chain.Option()},
 	}, engine, gsql.NewContext, newSessionBuilder(cfg.Source), nil)
@@ -94,7 +101,7 @@ func NewServer(cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, fmt.Errorf("sql: server: %w", err)
 	}
-	return &Server{srv: srv, engine: engine, ln: ln, reads: reads}, nil
+	return &Server{srv: srv, engine: engine, ln: ln, reads: reads, conns: conns}, nil
 }
 
 // NewEngine builds the read-only GMS engine over the app's tables and the
@@ -158,6 +165,9 @@ func (s *Server) Serve() error {
 // PlannedReads counts the prepared statement executions answered by
 // Imago's own read plans, without GMS's planner (see preparedReads).
 func (s *Server) PlannedReads() int64 { return s.reads.planned.Load() }
+
+// OpenConnections is the number of client connections open now.
+func (s *Server) OpenConnections() int { return s.conns.Open() }
 
 // Close stops accepting and closes every connection.
 func (s *Server) Close() error { return s.srv.Close() }

@@ -307,3 +307,35 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsEndpoint: the binary serves Prometheus metrics on its HTTP
+// address, counting what the API accepted and refused.
+func TestMetricsEndpoint(t *testing.T) {
+	p := start(t, t.TempDir(), "--durability", "none")
+	client := &http.Client{Timeout: 10 * time.Second}
+	for i, c := range []commands.Command{
+		&shop.AddProduct{SKU: "a", Name: "A", Category: "c", PriceCents: 100, Stock: 1},
+		&shop.AddProduct{SKU: "b", Name: "B", Category: "c", PriceCents: 100, Stock: 1},
+		&shop.AddProduct{SKU: "a", Name: "A again", Category: "c", PriceCents: 100, Stock: 1},
+	} {
+		if _, status, err := submit(client, p.httpAddr, fmt.Sprint("m", i), c); err != nil || (status != 200 && status != 422) {
+			t.Fatalf("command %d: %d %v", i, status, err)
+		}
+	}
+	resp, err := client.Get("http://" + p.httpAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`imago_commands_accepted_total{command="add_product"} 2`,
+		`imago_commands_refused_total{command="add_product"} 1`,
+		"imago_last_durable_seq 2",
+		`imago_image_rows{table="products"} 2`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/api"
 	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/metrics"
 	imagosql "github.com/imagodb/imago/sql"
 )
 
@@ -101,7 +102,8 @@ func serve(f serveFlags) error {
 		return fmt.Errorf("--durability: %w", err)
 	}
 	app := newApp()
-	db, err := imago.Open(f.data, app, imago.Options{Durability: durability, Logger: logger})
+	m := metrics.New()
+	db, err := imago.Open(f.data, app, imago.Options{Durability: durability, Logger: logger, Observer: m})
 	if err != nil {
 		return err
 	}
@@ -113,12 +115,14 @@ func serve(f serveFlags) error {
 	sqlCfg.Database, sqlCfg.Tables, sqlCfg.Source, sqlCfg.Log = app.Name, db.Tables(), db, db.Log()
 	sqlCfg.Version, sqlCfg.Logger = imago.Version, logger
 	sqlCfg.Status = statusRows(db, durability, started)
+	sqlCfg.Observer = m
 	sqlSrv, err := imagosql.NewServer(sqlCfg)
 	if err != nil {
 		db.Close()
 		return err
 	}
-	handler, err := api.NewHandler(db, api.Config{Logger: logger})
+	m.Watch(db, sqlSrv)
+	handler, err := api.NewHandler(db, api.Config{Logger: logger, Metrics: m.Handler()})
 	if err != nil {
 		return errors.Join(err, sqlSrv.Close(), db.Close())
 	}
