@@ -2,6 +2,7 @@ package sql
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -21,25 +22,41 @@ type Observer interface {
 	Statement(kind string, d time.Duration, failed bool)
 }
 
-// statementClock times every statement for the Observer, outermost in the
-// chain so that the time is the client's.
+// statementClock times every statement for the Observer and logs the
+// ones slower than slow (0: none) at warn level, outermost in the chain so
+// that the time is the client's.
 type statementClock struct {
 	passThrough
-	obs Observer
+	obs  Observer // may be nil
+	slow time.Duration
+	log  *slog.Logger
 }
 
 var _ server.Interceptor = statementClock{}
 
 func (statementClock) Priority() int { return -2 }
 
-func (s statementClock) observe(kind string, start time.Time, err error) {
-	s.obs.Statement(kind, time.Since(start), err != nil)
+// maxLoggedQuery bounds the statement text of a slow-query line.
+const maxLoggedQuery = 2000
+
+func (s statementClock) observe(kind string, start time.Time, err error, c *mysql.Conn, query string) {
+	d := time.Since(start)
+	if s.obs != nil {
+		s.obs.Statement(kind, d, err != nil)
+	}
+	if s.slow > 0 && d >= s.slow {
+		if len(query) > maxLoggedQuery {
+			query = query[:maxLoggedQuery] + "..."
+		}
+		s.log.Warn("slow query", "ms", d.Milliseconds(), "kind", kind, "user", c.User, "conn", c.ConnectionID,
+			"failed", err != nil, "query", query)
+	}
 }
 
 func (s statementClock) Query(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, callback func(*sqltypes.Result, bool) error) error {
 	start := time.Now()
 	err := chain.ComQuery(ctx, c, query, callback)
-	s.observe(statementKind(query), start, err)
+	s.observe(statementKind(query), start, err, c, query)
 	return err
 }
 
@@ -50,21 +67,21 @@ func (s statementClock) ParsedQuery(chain server.Chain, c *mysql.Conn, query str
 func (s statementClock) MultiQuery(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, callback func(*sqltypes.Result, bool) error) (string, error) {
 	start := time.Now()
 	rest, err := chain.ComMultiQuery(ctx, c, query, callback)
-	s.observe(statementKind(query), start, err)
+	s.observe(statementKind(query), start, err, c, query)
 	return rest, err
 }
 
 func (s statementClock) Prepare(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
 	start := time.Now()
 	fields, err := chain.ComPrepare(ctx, c, query, prepare)
-	s.observe("prepare", start, err)
+	s.observe("prepare", start, err, c, query)
 	return fields, err
 }
 
 func (s statementClock) StmtExecute(ctx context.Context, chain server.Chain, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
 	start := time.Now()
 	err := chain.ComStmtExecute(ctx, c, prepare, callback)
-	s.observe("execute", start, err)
+	s.observe("execute", start, err, c, prepare.PrepareStmt)
 	return err
 }
 

@@ -1,8 +1,10 @@
 package sql
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -43,6 +45,9 @@ type Config struct {
 	QueryTimeout time.Duration
 	// Observer is told about every statement (metrics); may be nil.
 	Observer Observer
+	// SlowQuery: statements that run at least this long are logged at warn
+	// level; 0: none.
+	SlowQuery time.Duration
 }
 
 // Server is the read-only MySQL server over the published image.
@@ -88,8 +93,12 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.QueryTimeout > 0 {
 		chain.WithInterceptor(timeLimit{limit: cfg.QueryTimeout})
 	}
-	if cfg.Observer != nil {
-		chain.WithInterceptor(statementClock{obs: cfg.Observer})
+	if cfg.Observer != nil || cfg.SlowQuery > 0 {
+		logger := cfg.Logger
+		if logger == nil {
+			logger = slog.Default()
+		}
+		chain.WithInterceptor(statementClock{obs: cfg.Observer, slow: cfg.SlowQuery, log: logger})
 	}
 	conns := limitConnections(ln, cfg.MaxConnections)
 	srv, err := server.NewServer(server.Config{
@@ -129,10 +138,21 @@ func newEngine(cfg Config) (*sqle.Engine, *database, error) {
 func mysqlVersion(imagoVersion string) string { return "8.0.33-imago-" + imagoVersion }
 
 func configureGlobals(cfg Config) {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
 	// GMS logs through the global logrus logger: a line per connection at
-	// info and per failed client query at warning. Keep it to errors; the
-	// client gets its error, and our own logs say what matters.
+	// info and per failed client query at warning. Its lines go to our
+	// logger; at our debug level from info, otherwise only its errors (the
+	// client gets its error, and our own logs say what matters).
+	logrus.SetOutput(io.Discard)
+	logrus.StandardLogger().ReplaceHooks(logrus.LevelHooks{})
+	logrus.AddHook(logrusHook{logger})
 	logrus.SetLevel(logrus.ErrorLevel)
+	if logger.Enabled(context.Background(), slog.LevelDebug) {
+		logrus.SetLevel(logrus.InfoLevel)
+	}
 	// GMS system variables are process-global; these are the same for every
 	// server. AssignValues sets them as startup configuration does, which is
 	// the only way to set variables that are read-only for clients.
@@ -142,12 +162,31 @@ func configureGlobals(cfg Config) {
 		"secure_file_priv": secureFilePriv,
 	})
 	if err != nil {
-		logger := cfg.Logger
-		if logger == nil {
-			logger = slog.Default()
-		}
 		logger.Warn("cannot set system variables", "err", err)
 	}
+}
+
+// logrusHook forwards go-mysql-server's logrus lines to our slog logger.
+type logrusHook struct{ log *slog.Logger }
+
+func (logrusHook) Levels() []logrus.Level { return logrus.AllLevels }
+
+func (h logrusHook) Fire(e *logrus.Entry) error {
+	level := slog.LevelError
+	switch e.Level {
+	case logrus.WarnLevel:
+		level = slog.LevelWarn
+	case logrus.InfoLevel:
+		level = slog.LevelInfo
+	case logrus.DebugLevel, logrus.TraceLevel:
+		level = slog.LevelDebug
+	}
+	attrs := make([]any, 0, 2*len(e.Data))
+	for k, v := range e.Data {
+		attrs = append(attrs, k, v)
+	}
+	h.log.Log(context.Background(), level, "go-mysql-server: "+e.Message, attrs...)
+	return nil
 }
 
 // Addr is the address the server listens on.

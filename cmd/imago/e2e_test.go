@@ -298,6 +298,7 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{[]string{"--app", "nope"}, "", `--app "nope": no such application`},
 		{[]string{"--durability", "sometimes"}, "", `want always, none or interval=<duration>`},
 		{nil, "IMAGO_DURABILITY=interval=-1s", "interval must be a positive duration"},
+		{[]string{"--log-level", "loud"}, "", `--log-level "loud": want debug, info, warn or error`},
 	} {
 		cmd := exec.Command(binary, append([]string{"serve", "--data", t.TempDir()}, c.args...)...)
 		cmd.Env = append(os.Environ(), c.env)
@@ -308,10 +309,11 @@ func TestServeRefusesBadFlags(t *testing.T) {
 	}
 }
 
-// TestMetricsEndpoint: the binary serves Prometheus metrics on its HTTP
-// address, counting what the API accepted and refused.
-func TestMetricsEndpoint(t *testing.T) {
-	p := start(t, t.TempDir(), "--durability", "none")
+// TestMetricsAndSlowQueries: the binary serves Prometheus metrics on its
+// HTTP address, counting what the API accepted and refused, and logs the
+// SQL statements slower than --slow-query, only those.
+func TestMetricsAndSlowQueries(t *testing.T) {
+	p := start(t, t.TempDir(), "--durability", "none", "--slow-query", "40ms")
 	client := &http.Client{Timeout: 10 * time.Second}
 	for i, c := range []commands.Command{
 		&shop.AddProduct{SKU: "a", Name: "A", Category: "c", PriceCents: 100, Stock: 1},
@@ -337,5 +339,27 @@ func TestMetricsEndpoint(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+	conn, err := gosql.Open("mysql", "root@tcp("+p.sqlAddr+")/shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{"SELECT SLEEP(0.1)", "SELECT COUNT(*) FROM products"} {
+		if _, err := conn.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	var slow []string
+	for _, line := range strings.Split(p.stderr.String(), "\n") {
+		if strings.Contains(line, `"msg":"slow query"`) {
+			slow = append(slow, line)
+		}
+	}
+	if len(slow) != 1 || !strings.Contains(slow[0], "SLEEP(0.1)") || !strings.Contains(slow[0], `"kind":"select"`) {
+		t.Errorf("slow query lines: %q; want the SLEEP alone", slow)
 	}
 }

@@ -31,6 +31,8 @@ type serveFlags struct {
 	durability string
 	app        string
 	logFormat  string
+	logLevel   string
+	slowQuery  time.Duration
 
 	mysqlUser      string
 	mysqlPassword  string
@@ -65,6 +67,8 @@ IMAGO_MYSQL_ADDR=127.0.0.1:3307.`,
 	fl.StringVar(&f.durability, "durability", "always", "always | interval=<duration> | none")
 	fl.StringVar(&f.app, "app", "shop", "application to serve: "+appNames())
 	fl.StringVar(&f.logFormat, "log-format", "text", "text | json")
+	fl.StringVar(&f.logLevel, "log-level", "info", "debug | info | warn | error")
+	fl.DurationVar(&f.slowQuery, "slow-query", 0, "log SQL statements that run at least this long, e.g. 500ms (0: none)")
 	fl.StringVar(&f.mysqlUser, "mysql-user", "root", "MySQL account with every (read-only) privilege")
 	fl.StringVar(&f.mysqlPassword, "mysql-password", "", "its password; required unless --mysql-addr is a loopback address")
 	fl.StringVar(&f.mysqlUsersFile, "mysql-users-file", "", `more read-only accounts, one per line: "<user> <password> [mysql_native_password|caching_sha2_password]"`)
@@ -76,19 +80,24 @@ IMAGO_MYSQL_ADDR=127.0.0.1:3307.`,
 	return cmd
 }
 
-func newLogger(format string) (*slog.Logger, error) {
+func newLogger(format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, nil)), nil
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, nil)), nil
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
 }
 
 func serve(f serveFlags) error {
 	started := time.Now()
-	logger, err := newLogger(f.logFormat)
+	logger, err := newLogger(f.logFormat, f.logLevel)
 	if err != nil {
 		return err
 	}
@@ -115,7 +124,7 @@ func serve(f serveFlags) error {
 	sqlCfg.Database, sqlCfg.Tables, sqlCfg.Source, sqlCfg.Log = app.Name, db.Tables(), db, db.Log()
 	sqlCfg.Version, sqlCfg.Logger = imago.Version, logger
 	sqlCfg.Status = statusRows(db, durability, started)
-	sqlCfg.Observer = m
+	sqlCfg.Observer, sqlCfg.SlowQuery = m, f.slowQuery
 	sqlSrv, err := imagosql.NewServer(sqlCfg)
 	if err != nil {
 		db.Close()
