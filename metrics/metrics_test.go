@@ -3,11 +3,16 @@ package metrics_test
 import (
 	"context"
 	gosql "database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/go-sql-driver/mysql"
 	dto "github.com/prometheus/client_model/go"
@@ -194,4 +199,54 @@ func sum(families map[string]*dto.MetricFamily, name string) float64 {
 		return m.Histogram.GetSampleSum()
 	}
 	return -1
+}
+
+// TestDashboardNamesExist: every metric the sample Grafana dashboard
+// queries is one Imago exports.
+func TestDashboardNamesExist(t *testing.T) {
+	m := metrics.New()
+	db, err := imago.Open(t.TempDir(), shop.App(), imago.Options{Observer: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	srv, err := imagosql.NewServer(imagosql.Config{Addr: "127.0.0.1:0", Database: "shop", Tables: db.Tables(), Source: db, Version: "test", Observer: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	m.Watch(db, srv)
+	for _, c := range workload.Setup(1, 1) {
+		if _, err := db.Submit(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Submit(context.Background(), workload.Setup(1, 0)[0]) // refused: exists
+	m.Statement("select", time.Millisecond, false)
+	families := scrape(t, m.Handler())
+
+	raw, err := os.ReadFile("grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatal(err)
+	}
+	name := regexp.MustCompile(`\b(imago|go|process)_[a-z_]+`)
+	for _, p := range dash.Panels {
+		for _, target := range p.Targets {
+			for _, n := range name.FindAllString(target.Expr, -1) {
+				base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(n, "_bucket"), "_sum"), "_count")
+				if families[n] == nil && families[base] == nil {
+					t.Errorf("panel %q queries %s, which is not exported", p.Title, n)
+				}
+			}
+		}
+	}
 }
