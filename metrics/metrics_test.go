@@ -31,19 +31,7 @@ import (
 // scraped counters equal what was submitted and refused, and the gauges
 // equal the database's state.
 func TestMetricsAfterWorkload(t *testing.T) {
-	m := metrics.New()
-	db, err := imago.Open(t.TempDir(), shop.App(), imago.Options{Observer: m})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	srv, err := imagosql.NewServer(imagosql.Config{Addr: "127.0.0.1:0", Database: "shop", Tables: db.Tables(), Source: db, Version: "test", Observer: m})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve()
-	defer srv.Close()
-	m.Watch(db, srv)
+	m, db, srv := serveWatched(t)
 
 	accepted, refused := map[string]float64{}, map[string]float64{}
 	ctx := context.Background()
@@ -131,6 +119,26 @@ func TestMetricsAfterWorkload(t *testing.T) {
 	}
 }
 
+// serveWatched opens the shop and serves it over MySQL, both reporting to
+// new metrics that watch them.
+func serveWatched(t *testing.T) (*metrics.Metrics, *imago.DB, *imagosql.Server) {
+	t.Helper()
+	m := metrics.New()
+	db, err := imago.Open(t.TempDir(), shop.App(), imago.Options{Observer: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	srv, err := imagosql.NewServer(imagosql.Config{Addr: "127.0.0.1:0", Database: "shop", Tables: db.Tables(), Source: db, Version: "test", Observer: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve()
+	t.Cleanup(func() { srv.Close() })
+	m.Watch(db, srv)
+	return m, db, srv
+}
+
 func scrape(t *testing.T, h http.Handler) map[string]*dto.MetricFamily {
 	t.Helper()
 	srv := httptest.NewServer(h)
@@ -204,18 +212,7 @@ func sum(families map[string]*dto.MetricFamily, name string) float64 {
 // TestDashboardNamesExist: every metric the sample Grafana dashboard
 // queries is one Imago exports.
 func TestDashboardNamesExist(t *testing.T) {
-	m := metrics.New()
-	db, err := imago.Open(t.TempDir(), shop.App(), imago.Options{Observer: m})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	srv, err := imagosql.NewServer(imagosql.Config{Addr: "127.0.0.1:0", Database: "shop", Tables: db.Tables(), Source: db, Version: "test", Observer: m})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	m.Watch(db, srv)
+	m, db, _ := serveWatched(t)
 	for _, c := range workload.Setup(1, 1) {
 		if _, err := db.Submit(context.Background(), c); err != nil {
 			t.Fatal(err)
