@@ -296,6 +296,9 @@ func (p *readPlan) resultTypes(fields []*querypb.Field) []gsql.Type {
 		if out[i].Type() == f.Type {
 			continue
 		}
+		if len(p.cols) > 0 {
+			return nil // a table column GMS answers with another type
+		}
 		switch f.Type {
 		case sqltypes.Float64:
 			out[i] = types.Float64
@@ -303,9 +306,6 @@ func (p *readPlan) resultTypes(fields []*querypb.Field) []gsql.Type {
 			out[i] = types.Int64
 		default:
 			return nil
-		}
-		if len(p.cols) > 0 {
-			return nil // a table column GMS answers with another type
 		}
 	}
 	return out
