@@ -83,10 +83,21 @@ func (c *constantSelects) answer(query string, callback func(*sqltypes.Result, b
 	return err
 }
 
+// maxConstantSelect bounds the text of a constant SELECT: longer
+// statements are not parsed once more to find out.
+const maxConstantSelect = 256
+
 // isConstantSelect reports whether query is one SELECT of numeric literals
 // (or NULL), aliased or not, from no table or DUAL, with no other clause.
+// Every text statement asks, so the parse is kept for short ones without a
+// function call or variable.
 func isConstantSelect(query string) bool {
-	if strings.Contains(strings.TrimRight(query, "; \t\r\n"), ";") {
+	q := strings.TrimSpace(query)
+	if len(q) > maxConstantSelect || len(q) < len("select") || !strings.EqualFold(q[:len("select")], "select") ||
+		strings.ContainsAny(q, "(@") {
+		return false
+	}
+	if strings.Contains(strings.TrimRight(q, "; \t\r\n"), ";") {
 		return false // several statements
 	}
 	stmt, err := sqlparser.Parse(query)

@@ -363,24 +363,24 @@ func (p *readPlan) rows(ctx *gsql.Context, params map[string]*querypb.BindVariab
 func (p *readPlan) keyRange(ctx *gsql.Context, params map[string]*querypb.BindVariable) (gsql.MySQLRange, bool) {
 	typ := p.table.schema[p.table.t.Primary().Columns()[0]].Type
 	rce := gsql.MySQLRangeColumnExpr{LowerBound: gsql.AboveNull{}, UpperBound: gsql.AboveAll{}, Typ: typ}
-	if p.lower.param != "" {
-		v, ok := p.table.keyValue(ctx, params[p.lower.param])
+	for _, side := range []struct {
+		b     keyBound
+		cut   *gsql.MySQLRangeCut
+		lower bool
+	}{{p.lower, &rce.LowerBound, true}, {p.upper, &rce.UpperBound, false}} {
+		if side.b.param == "" {
+			continue
+		}
+		v, ok := p.table.keyValue(ctx, params[side.b.param])
 		if !ok {
 			return nil, false
 		}
-		rce.LowerBound = gsql.Above{Key: v}
-		if p.lower.inclusive {
-			rce.LowerBound = gsql.Below{Key: v}
-		}
-	}
-	if p.upper.param != "" {
-		v, ok := p.table.keyValue(ctx, params[p.upper.param])
-		if !ok {
-			return nil, false
-		}
-		rce.UpperBound = gsql.Below{Key: v}
-		if p.upper.inclusive {
-			rce.UpperBound = gsql.Above{Key: v}
+		// A cut lies between values: Below{v} just before v, Above{v} just
+		// after. An inclusive lower bound and an exclusive upper one cut
+		// below v.
+		*side.cut = gsql.Above{Key: v}
+		if side.b.inclusive == side.lower {
+			*side.cut = gsql.Below{Key: v}
 		}
 	}
 	return gsql.MySQLRange{rce}, true
