@@ -43,19 +43,29 @@ type Entry struct {
 	Data []byte
 }
 
+// ErrLocked is returned by Open when another process has the log open:
+// Pebble allows one process per directory.
+var ErrLocked = errors.New("wal: the log is open in another process")
+
 // Options configure Open.
 type Options struct {
 	// FS replaces the file system (tests inject faults with it). Nil: the OS.
 	FS vfs.FS
+	// ReadOnly opens an existing log for reading: nothing in the directory
+	// changes (tools that inspect a stopped server's data use it).
+	ReadOnly bool
 }
 
 // Log is an open command log. Append is for one writer at a time; Read,
 // LastSeq and FirstSeq are safe concurrently with it.
 type Log struct {
-	db     *pebble.DB
-	mu     sync.Mutex // serializes Append and Sync
-	last   atomic.Uint64
-	failed atomic.Bool
+	db       *pebble.DB
+	lock     *pebble.Lock
+	readOnly bool
+	mu       sync.Mutex // serializes Append and Sync
+	last     atomic.Uint64
+	synced   atomic.Uint64 // the last seq known to be on stable storage
+	failed   atomic.Bool
 }
 
 // pebbleOptions are chosen for a log: sequential keys, written once, read in
@@ -77,7 +87,12 @@ func pebbleOptions(o Options) *pebble.Options {
 		// the process. Our logger panics instead; Append recovers it and turns
 		// it into ErrFailed, so the caller fails stop with a reason.
 		Logger: fatalPanics{},
-		FS:     o.FS,
+		// Pebble's default reports a damaged block through Fatalf; here the
+		// read that met it fails instead (UnreadableError names the entry),
+		// so a tool can report the damage and a server can say what it hit.
+		EventListener: &pebble.EventListener{DataCorruption: func(pebble.DataCorruptionInfo) {}},
+		FS:            o.FS,
+		ReadOnly:      o.ReadOnly,
 	}
 	// No bloom filters (Levels[i].FilterPolicy stays nil): a log is read in
 	// ranges, never by point lookups of absent keys, so filters only cost.
@@ -87,17 +102,38 @@ func pebbleOptions(o Options) *pebble.Options {
 // Open opens or creates the log in dir, recovering after a crash: a torn
 // tail is dropped by Pebble's WAL recovery, synced batches are kept.
 func Open(dir string, o Options) (*Log, error) {
-	db, err := pebble.Open(dir, pebbleOptions(o))
-	if err != nil {
+	opts := pebbleOptions(o)
+	if opts.FS == nil {
+		opts.FS = vfs.Default
+	}
+	if _, err := opts.FS.Stat(dir); err != nil && o.ReadOnly {
+		return nil, fmt.Errorf("wal: no log in %s: %w", dir, err)
+	}
+	if err := opts.FS.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("wal: open %s: %w", dir, err)
 	}
-	l := &Log{db: db}
+	// Taken before Open so that "in use" is told apart from other failures.
+	lock, err := pebble.LockDirectory(dir, opts.FS)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s (%v)", ErrLocked, dir, err)
+	}
+	opts.Lock = lock
+	db, err := pebble.Open(dir, opts)
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("wal: open %s: %w", dir, err)
+	}
+	l := &Log{db: db, lock: lock, readOnly: o.ReadOnly}
 	last, err := l.scanLast()
 	if err != nil {
 		db.Close()
+		lock.Close()
 		return nil, err
 	}
 	l.last.Store(last)
+	// What Pebble recovered was synced, or the OS had it: it is as durable
+	// as this process can tell.
+	l.synced.Store(last)
 	return l, nil
 }
 
@@ -130,6 +166,13 @@ func decodeKey(k []byte) (uint64, error) {
 // LastSeq is the seq of the last appended entry, 0 for an empty log.
 func (l *Log) LastSeq() uint64 { return l.last.Load() }
 
+// SyncedSeq is the seq of the last entry known to be on stable storage:
+// appended with sync, or followed by a Sync.
+func (l *Log) SyncedSeq() uint64 { return l.synced.Load() }
+
+// DiskBytes is the space the log's files take on disk.
+func (l *Log) DiskBytes() uint64 { return l.db.Metrics().DiskSpaceUsage() }
+
 // Append writes entries, which must continue the log without a gap, as one
 // atomic batch. With sync it returns after the batch is durable.
 func (l *Log) Append(entries []Entry, sync bool) (err error) {
@@ -155,7 +198,11 @@ func (l *Log) Append(entries []Entry, sync bool) (err error) {
 	if err := l.commit(b, sync); err != nil {
 		return err
 	}
-	l.last.Store(entries[len(entries)-1].Seq)
+	last := entries[len(entries)-1].Seq
+	l.last.Store(last)
+	if sync {
+		l.synced.Store(last)
+	}
 	return nil
 }
 
@@ -173,7 +220,11 @@ func (l *Log) Sync() error {
 	if err := b.LogData(nil, nil); err != nil {
 		return fmt.Errorf("wal: sync: %w", err)
 	}
-	return l.commit(b, true)
+	if err := l.commit(b, true); err != nil {
+		return err
+	}
+	l.synced.Store(l.last.Load())
+	return nil
 }
 
 func (l *Log) commit(b *pebble.Batch, sync bool) (err error) {
@@ -256,18 +307,21 @@ func (i *Iterator) Next() (Entry, bool) {
 		ok, i.positioned = i.it.First(), true
 	}
 	if !ok {
-		return i.fail(i.it.Error())
+		if err := i.it.Error(); err != nil {
+			return i.fail(&UnreadableError{Seq: i.want, Err: err})
+		}
+		return i.fail(nil)
 	}
 	seq, err := decodeKey(i.it.Key())
 	if err != nil {
 		return i.fail(err)
 	}
 	if seq != i.want {
-		return i.fail(fmt.Errorf("log has a gap: found seq %d, expected %d", seq, i.want))
+		return i.fail(&UnreadableError{Seq: i.want, Err: fmt.Errorf("missing: the log has a gap (the next entry found is %d)", seq)})
 	}
 	val, err := i.it.ValueAndErr()
 	if err != nil {
-		return i.fail(fmt.Errorf("seq %d: %w", seq, err))
+		return i.fail(&UnreadableError{Seq: seq, Err: err})
 	}
 	i.want++
 	return Entry{Seq: seq, Data: val}, true
@@ -296,16 +350,47 @@ func (i *Iterator) Close() error {
 	return err
 }
 
-// Close syncs everything appended (unless the log failed) and closes it.
+// Close syncs everything appended (unless the log failed), flushes Pebble's
+// memtable and closes the log. The flush means the next Open need not replay
+// Pebble's WAL, and a stopped log's entries all live in block-checksummed
+// tables, where a damaged block is found and skipped by Check.
 func (l *Log) Close() error {
-	syncErr := l.Sync()
+	var syncErr, flushErr error
+	if !l.readOnly {
+		syncErr = l.Sync()
+		if syncErr == nil {
+			flushErr = l.flush()
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.db.Close(); err != nil {
+	err := l.db.Close()
+	if lerr := l.lock.Close(); err == nil {
+		err = lerr
+	}
+	if err != nil {
 		return fmt.Errorf("wal: close: %w", err)
 	}
 	if syncErr != nil && !errors.Is(syncErr, ErrFailed) {
 		return syncErr
+	}
+	return flushErr
+}
+
+// flush writes the memtable to a table; a failure (Pebble's Fatalf) is
+// reported, not raised: every entry is already synced in Pebble's WAL.
+func (l *Log) flush() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if fp, ok := r.(fatalError); ok {
+				err = fmt.Errorf("wal: flush at close: %s", string(fp))
+				return
+			}
+			panic(r)
+		}
+	}()
+	if err := l.db.Flush(); err != nil {
+		return fmt.Errorf("wal: flush at close: %w", err)
 	}
 	return nil
 }
