@@ -120,6 +120,10 @@ func (db *DB) SubmitMeta(ctx context.Context, cmd commands.Command, meta command
 // View is the published state: an immutable snapshot and its seq.
 func (db *DB) View() *commands.View { return db.proc.View() }
 
+// DurableSeq is the seq of the last command on stable storage as the
+// durability mode promises it (see commands.Processor.DurableSeq).
+func (db *DB) DurableSeq() uint64 { return db.proc.DurableSeq() }
+
 // App is the application the database serves.
 func (db *DB) App() *App { return db.app }
 

@@ -4,6 +4,8 @@
 //
 //	POST /v1/commands/{name}   JSON body -> 200 {"seq":N,"result":...}
 //	GET  /v1/commands          {"commands":[{"name","version","schema"}]}
+//	GET  /v1/log               envelopes as JSON lines, up to the durable seq (?from=&to=&name=&follow=)
+//	GET  /v1/log/stats         entries, seqs, times, bytes, commands by name
 //	GET  /healthz              the process is up
 //	GET  /readyz               the database accepts writes
 //
@@ -24,6 +26,7 @@ import (
 	"strings"
 
 	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/wal"
 )
 
 // DefaultMaxBody is the default limit of a command's JSON body: 1 MiB.
@@ -34,6 +37,8 @@ type Backend interface {
 	Registry() *commands.Registry
 	SubmitMeta(ctx context.Context, cmd commands.Command, meta commands.Meta) (commands.Result, error)
 	View() *commands.View
+	DurableSeq() uint64
+	Log() *wal.Log
 	Err() error
 }
 
@@ -44,18 +49,22 @@ type Config struct {
 	Logger  *slog.Logger
 	// Metrics serves GET /metrics; nil: no metrics endpoint.
 	Metrics http.Handler
+	// Shutdown is closed when the server shuts down: streams that would
+	// otherwise stay open (GET /v1/log?follow=true) end then.
+	Shutdown <-chan struct{}
 }
 
 type handler struct {
-	db      Backend
-	maxBody int64
-	log     *slog.Logger
-	catalog []byte // GET /v1/commands, computed once: the registry is fixed
+	db       Backend
+	maxBody  int64
+	log      *slog.Logger
+	catalog  []byte // GET /v1/commands, computed once: the registry is fixed
+	shutdown <-chan struct{}
 }
 
 // NewHandler returns the HTTP handler of the API.
 func NewHandler(db Backend, cfg Config) (http.Handler, error) {
-	h := &handler{db: db, maxBody: cfg.MaxBody, log: cfg.Logger}
+	h := &handler{db: db, maxBody: cfg.MaxBody, log: cfg.Logger, shutdown: cfg.Shutdown}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBody
 	}
@@ -70,6 +79,8 @@ func NewHandler(db Backend, cfg Config) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/commands/{name}", h.submit)
 	mux.HandleFunc("GET /v1/commands", h.list)
+	mux.HandleFunc("GET /v1/log", h.streamLog)
+	mux.HandleFunc("GET /v1/log/stats", h.logStats)
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("GET /readyz", h.readyz)
 	if cfg.Metrics != nil {

@@ -129,3 +129,27 @@ func PayloadJSON(payload []byte) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// envelopeJSON is the JSON form of an envelope: `imago log dump` and
+// GET /v1/log write one per line.
+type envelopeJSON struct {
+	Seq     uint64          `json:"seq"`
+	ID      string          `json:"id"`
+	Name    string          `json:"name"`
+	Version uint32          `json:"version"`
+	Time    time.Time       `json:"time"`
+	Actor   string          `json:"actor,omitempty"`
+	Cause   string          `json:"cause,omitempty"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+// MarshalJSON renders the envelope with its payload decoded (PayloadJSON):
+// a JSON object that decodes back into the command's Go type.
+func (e Envelope) MarshalJSON() ([]byte, error) {
+	payload, err := PayloadJSON(e.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("commands: log entry %d: %w", e.Seq, err)
+	}
+	return json.Marshal(envelopeJSON{Seq: e.Seq, ID: e.ID, Name: e.Name, Version: e.Version, Time: e.Time,
+		Actor: e.Actor, Cause: e.Cause, Payload: payload})
+}

@@ -50,7 +50,16 @@ type Result struct {
 type View struct {
 	Snapshot *memdb.Snapshot
 	Seq      uint64
+	next     chan struct{} // closed when a newer view is published
 }
+
+func newView(s *memdb.Snapshot, seq uint64) *View {
+	return &View{Snapshot: s, Seq: seq, next: make(chan struct{})}
+}
+
+// Superseded is closed once a newer view is published: a follower waits on
+// it, then takes the new View (no publish can slip between the two).
+func (v *View) Superseded() <-chan struct{} { return v.next }
 
 // ReplayStats describe the replay done by Start.
 type ReplayStats struct {
@@ -111,7 +120,7 @@ func Start(cfg Config) (*Processor, error) {
 	if err := p.replayLog(cfg.Log.LastSeq()); err != nil {
 		return nil, err
 	}
-	p.view.Store(&View{Snapshot: cfg.Image.Snapshot(), Seq: p.lastSeq})
+	p.view.Store(newView(cfg.Image.Snapshot(), p.lastSeq))
 	go p.run()
 	if cfg.Durability.Mode == Interval {
 		p.bgDone.Add(1)
@@ -122,6 +131,16 @@ func Start(cfg Config) (*Processor, error) {
 
 // View returns the current published image.
 func (p *Processor) View() *View { return p.view.Load() }
+
+// DurableSeq is the last seq on stable storage as far as the durability mode
+// promises: in mode always and none the published seq (none promises no
+// more than the OS has it), in mode interval the last synced one.
+func (p *Processor) DurableSeq() uint64 {
+	if p.cfg.Durability.Mode == Interval {
+		return min(p.cfg.Log.SyncedSeq(), p.View().Seq)
+	}
+	return p.View().Seq
+}
 
 // Replay reports what Start replayed.
 func (p *Processor) Replay() ReplayStats { return p.replay }
@@ -281,7 +300,8 @@ func (p *Processor) process(batch []*pending) {
 	logTime := time.Since(start)
 	p.lastSeq = applied[len(applied)-1].env.Seq
 	// Publish only now: readers never see what the log does not hold.
-	p.view.Store(&View{Snapshot: p.cfg.Image.Snapshot(), Seq: p.lastSeq})
+	old := p.view.Swap(newView(p.cfg.Image.Snapshot(), p.lastSeq))
+	close(old.next)
 	p.stats.commands.Add(uint64(len(applied)))
 	p.stats.batches.Add(1)
 	for _, pd := range applied {

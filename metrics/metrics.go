@@ -95,6 +95,7 @@ func (m *Metrics) Statement(kind string, d time.Duration, failed bool) {
 // DB is what the scrape-time gauges read of a database; *imago.DB has it.
 type DB interface {
 	View() *commands.View
+	DurableSeq() uint64
 	QueueDepth() int
 	Tables() []*memdb.Table
 }
@@ -112,7 +113,10 @@ func (m *Metrics) Watch(db DB, sql Connections) {
 			Name: "imago_writer_queue_depth", Help: "Commands waiting for the writer.",
 		}, func() float64 { return float64(db.QueueDepth()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "imago_last_durable_seq", Help: "Seq of the last command in the published (durable) image.",
+			Name: "imago_last_durable_seq", Help: "Seq of the last command on stable storage (as the durability mode promises).",
+		}, func() float64 { return float64(db.DurableSeq()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "imago_published_seq", Help: "Seq of the last command in the published image (ahead of the durable seq only in durability interval).",
 		}, func() float64 { return float64(db.View().Seq) }),
 		tableRows{db: db, desc: prometheus.NewDesc("imago_image_rows", "Rows in the published image, by table.", []string{"table"}, nil)},
 	)

@@ -3,6 +3,7 @@ package wal
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -16,7 +17,14 @@ type UnreadableError struct {
 }
 
 func (e *UnreadableError) Error() string {
-	return fmt.Sprintf("entry %d is unreadable: %v", e.Seq, e.Err)
+	return fmt.Sprintf("entry %d is unreadable: %s", e.Seq, firstLine(e.Err))
+}
+
+// firstLine is an error's message without the detail lines Pebble's errors
+// add when formatted.
+func firstLine(err error) string {
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return msg
 }
 
 func (e *UnreadableError) Unwrap() error { return e.Err }
@@ -26,7 +34,7 @@ func (e *UnreadableError) Unwrap() error { return e.Err }
 // is usually one block's entries).
 type Damage struct {
 	From, To uint64
-	Err      error
+	Err      error // what the read of From met
 }
 
 // Check reads every entry from 1 to LastSeq in order, calling fn with each
@@ -67,7 +75,7 @@ func (l *Log) readUntilDamage(from, last uint64, fn func(Entry) error) (Damage, 
 	}
 	var unreadable *UnreadableError
 	if errors.As(it.Err(), &unreadable) {
-		return Damage{From: unreadable.Seq, Err: unreadable.Err}, nil
+		return Damage{From: unreadable.Seq, Err: errors.New(firstLine(unreadable.Err))}, nil
 	}
 	return Damage{}, it.Err()
 }

@@ -32,7 +32,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand())
+	root.AddCommand(serveCommand(), logCommand())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "imago:", err)
 		os.Exit(1)

@@ -131,7 +131,8 @@ func serve(f serveFlags) error {
 		return err
 	}
 	m.Watch(db, sqlSrv)
-	handler, err := api.NewHandler(db, api.Config{Logger: logger, Metrics: m.Handler()})
+	stopping := make(chan struct{}) // closed when the HTTP server shuts down
+	handler, err := api.NewHandler(db, api.Config{Logger: logger, Metrics: m.Handler(), Shutdown: stopping})
 	if err != nil {
 		return errors.Join(err, sqlSrv.Close(), db.Close())
 	}
@@ -140,6 +141,7 @@ func serve(f serveFlags) error {
 		return errors.Join(fmt.Errorf("--http-addr: %w", err), sqlSrv.Close(), db.Close())
 	}
 	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	httpSrv.RegisterOnShutdown(func() { close(stopping) })
 
 	if f.pprofAddr != "" {
 		if err := servePprof(f.pprofAddr, logger); err != nil {

@@ -1,0 +1,182 @@
+package api
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/imagodb/imago/commands"
+)
+
+// logQuery is what GET /v1/log was asked for.
+type logQuery struct {
+	from, to uint64  // to 0: up to the durable seq (or forever with follow)
+	last     *uint64 // start this many entries before the durable seq (instead of from)
+	names    map[string]bool
+	follow   bool
+}
+
+// parseLogQuery reads from, to, name (comma-separated) and follow; anything
+// else is refused by name rather than ignored.
+func parseLogQuery(r *http.Request) (logQuery, error) {
+	q := logQuery{from: 1}
+	for key, vals := range r.URL.Query() {
+		v := vals[len(vals)-1]
+		var err error
+		switch key {
+		case "from":
+			q.from, err = parseSeq(key, v)
+		case "to":
+			q.to, err = parseSeq(key, v)
+		case "last":
+			var n uint64
+			n, err = parseSeq(key, v)
+			q.last = &n
+		case "follow":
+			if q.follow, err = strconv.ParseBool(v); err != nil {
+				err = fmt.Errorf("parameter follow=%q: want true or false", v)
+			}
+		case "name":
+			q.names = map[string]bool{}
+			for _, n := range strings.Split(v, ",") {
+				q.names[n] = true
+			}
+		default:
+			err = fmt.Errorf("unknown parameter %q: GET /v1/log takes from, to, last, name and follow", key)
+		}
+		if err != nil {
+			return q, err
+		}
+	}
+	if q.last != nil && r.URL.Query().Has("from") {
+		return q, fmt.Errorf("give from or last, not both")
+	}
+	if q.from == 0 {
+		q.from = 1
+	}
+	if q.to != 0 && q.to < q.from {
+		return q, fmt.Errorf("to=%d is before from=%d", q.to, q.from)
+	}
+	return q, nil
+}
+
+func parseSeq(key, v string) (uint64, error) {
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("parameter %s=%q: want a seq (an unsigned integer)", key, v)
+	}
+	return n, nil
+}
+
+// followPoll bounds how long a follower waits without a new view: in
+// durability interval the durable seq moves at a sync, not at a publish.
+const followPoll = 200 * time.Millisecond
+
+// streamLog streams envelopes as JSON lines (application/x-ndjson), only up to the
+// durable seq: what it hands out never disappears after a crash. With
+// follow=true the stream stays open and sends entries as they become durable.
+// An error after the stream began is its last line: {"error":{...}}.
+func (h *handler) streamLog(w http.ResponseWriter, r *http.Request) {
+	q, err := parseLogQuery(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, codeMalformed, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	out := &lineWriter{w: bufio.NewWriterSize(w, 64<<10), flusher: http.NewResponseController(w)}
+	next := q.from
+	if q.last != nil {
+		durable := h.db.DurableSeq()
+		next = durable - min(durable, *q.last) + 1
+	}
+	for {
+		view := h.db.View()
+		upTo := h.db.DurableSeq()
+		if q.to != 0 {
+			upTo = min(upTo, q.to)
+		}
+		if next <= upTo {
+			if next, err = h.writeEntries(out, q, next, upTo); err != nil {
+				out.writeError(err)
+				return
+			}
+		}
+		if err := out.flush(); err != nil || !q.follow || (q.to != 0 && next > q.to) {
+			return
+		}
+		select {
+		case <-view.Superseded():
+		case <-time.After(followPoll):
+		case <-r.Context().Done():
+			return
+		case <-h.shutdown:
+			return
+		}
+	}
+}
+
+// writeEntries writes the entries from..to that q selects and returns the
+// seq after the last one read.
+func (h *handler) writeEntries(out *lineWriter, q logQuery, from, to uint64) (uint64, error) {
+	next := from
+	err := commands.ReadEnvelopes(h.db.Log(), from, to, func(env commands.Envelope) error {
+		next = env.Seq + 1
+		if q.names != nil && !q.names[env.Name] {
+			return nil
+		}
+		return out.encode(env)
+	})
+	return next, err
+}
+
+// logStats answers GET /v1/log/stats with commands.LogStats up to the
+// durable seq.
+func (h *handler) logStats(w http.ResponseWriter, _ *http.Request) {
+	st, err := commands.ReadLogStats(h.db.Log(), h.db.DurableSeq())
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, codeInternal, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// lineWriter writes JSON lines and flushes them to the client.
+type lineWriter struct {
+	w       *bufio.Writer
+	flusher *http.ResponseController
+	err     error
+}
+
+func (l *lineWriter) encode(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if _, err := l.w.Write(append(b, '\n')); err != nil {
+		l.err = err // the client went away
+		return err
+	}
+	return nil
+}
+
+func (l *lineWriter) writeError(err error) {
+	if l.err == nil {
+		l.encode(map[string]any{"error": map[string]string{"code": codeInternal, "message": err.Error()}})
+		l.flush()
+	}
+}
+
+func (l *lineWriter) flush() error {
+	if l.err != nil {
+		return l.err
+	}
+	if err := l.w.Flush(); err != nil {
+		return err
+	}
+	return l.flusher.Flush()
+}
