@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"time"
+
+	"github.com/shopspring/decimal"
 
 	gomemdb "github.com/hashicorp/go-memdb"
 )
@@ -15,10 +18,35 @@ import (
 // an update stores a new Row.
 type Row []any
 
-// rowCounts are the row counts of every table in one committed state. A
+// RowBytes is the size of a row's values: a string's or byte string's
+// length, 8 for a number, 24 for a time or a decimal (their Go sizes), 0 for
+// NULL. The per-table sums (Bytes) are a data size, cheap to keep on every
+// write; the heap also holds index trees and the values' boxes.
+func RowBytes(row Row) int64 {
+	var n int64
+	for _, v := range row {
+		switch v := v.(type) {
+		case nil:
+		case string:
+			n += int64(len(v))
+		case []byte:
+			n += int64(len(v))
+		case time.Time, decimal.Decimal:
+			n += 24
+		default:
+			n += 8
+		}
+	}
+	return n
+}
+
+// tableSize is what a table holds: its rows, and the bytes of their values.
+type tableSize struct{ rows, bytes int64 }
+
+// rowCounts are the sizes of every table in one committed state. A
 // published map is never modified: Commit replaces it with a new one, so each
-// snapshot keeps the counts of its own state.
-type rowCounts map[*Table]int64
+// snapshot keeps the sizes of its own state.
+type rowCounts map[*Table]tableSize
 
 // Image is an application's working image: the tables, and the go-memdb
 // database that holds their rows. One writer at a time changes it through a
@@ -83,7 +111,7 @@ func (im *Image) Reset(s *Snapshot) {
 // Txn starts the write transaction. Only one may be open at a time; it must
 // end with Commit or Abort.
 func (im *Image) Txn() *Txn {
-	return &Txn{reader: reader{im: im, db: im.db, tx: im.db.Txn(true), counts: im.counts}, deltas: map[*Table]int64{}}
+	return &Txn{reader: reader{im: im, db: im.db, tx: im.db.Txn(true), counts: im.counts}, deltas: map[*Table]tableSize{}}
 }
 
 // keyIndexer is the go-memdb indexer of one of our indexes: the key of a row
@@ -186,7 +214,11 @@ func (r *reader) Scan(ix *Index, from []byte) (*Iterator, error) {
 
 // Count is the number of rows in t: a map lookup, as the SQL planner asks
 // it several times per statement.
-func (r *reader) Count(t *Table) int64 { return r.counts[t] }
+func (r *reader) Count(t *Table) int64 { return r.counts[t].rows }
+
+// Bytes is the size of the values held by t's rows (RowBytes summed): what
+// the data weighs, without go-memdb's index trees and Go's boxing.
+func (r *reader) Bytes(t *Table) int64 { return r.counts[t].bytes }
 
 // Iterator walks rows in index order.
 type Iterator struct {
@@ -236,7 +268,7 @@ type Snapshot struct{ reader }
 // as it was, and Abort drops everything the transaction did.
 type Txn struct {
 	reader
-	deltas map[*Table]int64
+	deltas map[*Table]tableSize
 	done   bool
 }
 
@@ -279,7 +311,7 @@ func (t *Txn) put(tb *Table, row Row, update bool) error {
 		return err
 	}
 	pk := mustKey(tb.primary, row)
-	_, found, err := t.getKey(tb.primary, pk)
+	old, found, err := t.getKey(tb.primary, pk)
 	switch {
 	case err != nil:
 		return err
@@ -294,9 +326,14 @@ func (t *Txn) put(tb *Table, row Row, update bool) error {
 	if err := t.tx.Insert(tb.Name(), row); err != nil {
 		return fmt.Errorf("memdb: write %s: %w", tb.Name(), err)
 	}
-	if !update {
-		t.deltas[tb]++
+	d := t.deltas[tb]
+	if update {
+		d.bytes -= RowBytes(old)
+	} else {
+		d.rows++
 	}
+	d.bytes += RowBytes(row)
+	t.deltas[tb] = d
 	return nil
 }
 
@@ -312,7 +349,10 @@ func (t *Txn) Delete(tb *Table, pk ...any) error {
 	if err := t.tx.Delete(tb.Name(), row); err != nil {
 		return fmt.Errorf("memdb: delete from %s: %w", tb.Name(), err)
 	}
-	t.deltas[tb]--
+	d := t.deltas[tb]
+	d.rows--
+	d.bytes -= RowBytes(row)
+	t.deltas[tb] = d
 	return nil
 }
 
@@ -365,17 +405,17 @@ func (t *Txn) Abort() {
 
 // with returns the counts after deltas: c itself if nothing changed, else a
 // new map (c may be held by snapshots).
-func (c rowCounts) with(deltas map[*Table]int64) rowCounts {
+func (c rowCounts) with(deltas map[*Table]tableSize) rowCounts {
 	changed := false
 	for _, d := range deltas {
-		changed = changed || d != 0
+		changed = changed || d != tableSize{}
 	}
 	if !changed {
 		return c
 	}
 	next := maps.Clone(c)
 	for tb, d := range deltas {
-		next[tb] += d
+		next[tb] = tableSize{rows: next[tb].rows + d.rows, bytes: next[tb].bytes + d.bytes}
 	}
 	return next
 }

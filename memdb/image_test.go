@@ -111,9 +111,36 @@ func TestConstraintsAndCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	tx.Abort()
-	if after.Count(people) != im.Snapshot().Count(people) {
-		t.Fatal("an aborted insert changed the count")
+	if after.Count(people) != im.Snapshot().Count(people) || after.Bytes(people) != im.Snapshot().Bytes(people) {
+		t.Fatal("an aborted insert changed the count or size")
 	}
+	// Sizes follow inserts, updates (to a longer team) and deletes, and each
+	// snapshot keeps its own.
+	tx = im.Txn()
+	if err := typedPeople.Update(tx, person{ID: 2, Team: "much-more", Created: now}); err != nil {
+		t.Fatal(err)
+	}
+	tx.Commit()
+	for _, s := range []*Snapshot{before, after, im.Snapshot()} {
+		if got, want := s.Bytes(people), scannedBytes(t, s, people); got != want || got == 0 {
+			t.Errorf("Bytes %d, the rows' values weigh %d", got, want)
+		}
+	}
+	if before.Bytes(people) == after.Bytes(people) || after.Bytes(people) == im.Snapshot().Bytes(people) {
+		t.Error("sizes did not change with the rows")
+	}
+}
+
+func scannedBytes(t *testing.T, s *Snapshot, tb *Table) int64 {
+	it, err := s.Scan(tb.Indexes()[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for row := it.NextRow(); row != nil; row = it.NextRow() {
+		n += RowBytes(row)
+	}
+	return n
 }
 
 func TestTypedRoundTripAndPrefixScan(t *testing.T) {

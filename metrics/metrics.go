@@ -118,7 +118,9 @@ func (m *Metrics) Watch(db DB, sql Connections) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "imago_published_seq", Help: "Seq of the last command in the published image (ahead of the durable seq only in durability interval).",
 		}, func() float64 { return float64(db.View().Seq) }),
-		tableRows{db: db, desc: prometheus.NewDesc("imago_image_rows", "Rows in the published image, by table.", []string{"table"}, nil)},
+		tableSizes{db: db,
+			rows:  prometheus.NewDesc("imago_image_rows", "Rows in the published image, by table.", []string{"table"}, nil),
+			bytes: prometheus.NewDesc("imago_image_bytes", "Bytes of the column values in the published image, by table (data only: index trees and Go's boxing are in the process' heap).", []string{"table"}, nil)},
 	)
 	if sql != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -132,17 +134,18 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// tableRows reports the row count of every table of one snapshot.
-type tableRows struct {
-	db   DB
-	desc *prometheus.Desc
+// tableSizes reports the rows and bytes of every table of one snapshot.
+type tableSizes struct {
+	db          DB
+	rows, bytes *prometheus.Desc
 }
 
-func (t tableRows) Describe(ch chan<- *prometheus.Desc) { ch <- t.desc }
+func (t tableSizes) Describe(ch chan<- *prometheus.Desc) { ch <- t.rows; ch <- t.bytes }
 
-func (t tableRows) Collect(ch chan<- prometheus.Metric) {
+func (t tableSizes) Collect(ch chan<- prometheus.Metric) {
 	snap := t.db.View().Snapshot
 	for _, tb := range t.db.Tables() {
-		ch <- prometheus.MustNewConstMetric(t.desc, prometheus.GaugeValue, float64(snap.Count(tb)), tb.Name())
+		ch <- prometheus.MustNewConstMetric(t.rows, prometheus.GaugeValue, float64(snap.Count(tb)), tb.Name())
+		ch <- prometheus.MustNewConstMetric(t.bytes, prometheus.GaugeValue, float64(snap.Bytes(tb)), tb.Name())
 	}
 }

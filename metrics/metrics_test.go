@@ -113,6 +113,9 @@ func TestMetricsAfterWorkload(t *testing.T) {
 		if got := value(families, "imago_image_rows", "table", tb.Name()); got != float64(snap.Count(tb)) {
 			t.Errorf("rows of %s: %v, want %d", tb.Name(), got, snap.Count(tb))
 		}
+		if got := value(families, "imago_image_bytes", "table", tb.Name()); got != float64(snap.Bytes(tb)) || got == 0 {
+			t.Errorf("bytes of %s: %v, want %d", tb.Name(), got, snap.Bytes(tb))
+		}
 	}
 	if _, ok := families["go_goroutines"]; !ok {
 		t.Error("no Go runtime metrics")
