@@ -32,7 +32,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), logCommand())
+	root.AddCommand(serveCommand(), logCommand(), demoCommand())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "imago:", err)
 		os.Exit(1)
