@@ -295,17 +295,24 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		env  string
 		want string
 	}{
-		{[]string{"--app", "nope"}, "", `--app "nope": no such application`},
+		{[]string{"--app", "nope"}, "", `no such application`},
 		{[]string{"--durability", "sometimes"}, "", `want always, none or interval=<duration>`},
 		{nil, "IMAGO_DURABILITY=interval=-1s", "interval must be a positive duration"},
-		{[]string{"--log-level", "loud"}, "", `--log-level "loud": want debug, info, warn or error`},
+		{[]string{"--mysql-addr", "0.0.0.0:0"}, "", "--mysql-password"},
 	} {
-		cmd := exec.Command(binary, append([]string{"serve", "--data", t.TempDir()}, c.args...)...)
+		cmd := exec.Command(binary, append([]string{"serve", "--log-format", "json", "--data", t.TempDir()}, c.args...)...)
 		cmd.Env = append(os.Environ(), c.env)
 		out, err := cmd.CombinedOutput()
-		if err == nil || !strings.Contains(string(out), c.want) {
-			t.Errorf("%v %s: exit %v, output %q; want an error containing %q", c.args, c.env, err, out, c.want)
+		var line struct{ Level, Msg, Err string }
+		if jerr := json.Unmarshal(out, &line); err == nil || jerr != nil || line.Level != "ERROR" ||
+			line.Msg != "imago refused to start" || !strings.Contains(line.Err, c.want) {
+			t.Errorf("%v %s: exit %v, output %q; want one log line: refused to start, %q", c.args, c.env, err, out, c.want)
 		}
+	}
+	// Before there is a logger, the error is printed as it is.
+	out, err := exec.Command(binary, "serve", "--log-level", "loud").CombinedOutput()
+	if want := `imago: --log-level "loud": want debug, info, warn or error`; err == nil || strings.TrimSpace(string(out)) != want {
+		t.Errorf("--log-level loud: exit %v, output %q; want %q", err, out, want)
 	}
 }
 

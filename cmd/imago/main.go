@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -34,7 +35,9 @@ func main() {
 	}
 	root.AddCommand(serveCommand(), logCommand(), demoCommand())
 	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "imago:", err)
+		if !errors.As(err, new(loggedError)) {
+			fmt.Fprintln(os.Stderr, "imago:", err)
+		}
 		os.Exit(1)
 	}
 }

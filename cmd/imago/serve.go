@@ -95,13 +95,26 @@ func newLogger(format, level string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
 }
 
-func serve(f serveFlags) error {
+// loggedError is an error already written to the log: main exits with
+// status 1 without printing it again.
+type loggedError struct{ error }
+
+func (e loggedError) Unwrap() error { return e.error }
+
+func serve(f serveFlags) (err error) {
 	started := time.Now()
 	logger, err := newLogger(f.logFormat, f.logLevel)
 	if err != nil {
 		return err
 	}
 	slog.SetDefault(logger)
+	up := false
+	defer func() {
+		if err != nil && !up {
+			logger.Error("imago refused to start", "err", err)
+			err = loggedError{err}
+		}
+	}()
 	newApp, ok := apps[f.app]
 	if !ok {
 		return fmt.Errorf("--app %q: no such application; choose one of %s", f.app, appNames())
@@ -151,6 +164,7 @@ func serve(f serveFlags) error {
 	errs := make(chan error, 2)
 	go func() { errs <- sqlSrv.Serve() }()
 	go func() { errs <- httpSrv.Serve(httpLn) }()
+	up = true
 	rec := db.Recovery()
 	logger.Info("imago started", "app", app.Name, "http", httpLn.Addr().String(), "mysql", sqlSrv.Addr(),
 		"data", f.data, "durability", durability.String(), "recovered_seq", db.View().Seq,
