@@ -19,8 +19,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -57,6 +57,14 @@ type Options struct {
 	LogFS vfs.FS
 	// Observer is told about the writer's work (metrics); may be nil.
 	Observer commands.Observer
+	// CheckpointEvery writes a checkpoint after this many commands since
+	// the last one (0: not by count).
+	CheckpointEvery uint64
+	// CheckpointInterval writes a checkpoint this often while there are new
+	// commands (0: not by time).
+	CheckpointInterval time.Duration
+	// CheckpointsKeep is the number of checkpoint files kept; default 3.
+	CheckpointsKeep int
 }
 
 // DB is an open Imago database.
@@ -67,6 +75,14 @@ type DB struct {
 	image    *memdb.Image
 	log      *wal.Log
 	proc     *commands.Processor
+
+	fingerprint    [32]byte
+	restored       Restored
+	keep           int
+	ckptMu         sync.Mutex // one checkpoint at a time
+	lastCheckpoint atomic.Pointer[CheckpointInfo]
+	stop           chan struct{} // closed by Close: background work ends
+	bg             sync.WaitGroup
 
 	closeOnce sync.Once
 	closeErr  error
@@ -81,14 +97,16 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("imago: app %s: %w", app.Name, err)
 	}
-	image, err := memdb.NewImage(app.Tables...)
-	if err != nil {
+	if _, err := memdb.NewImage(app.Tables...); err != nil {
 		return nil, fmt.Errorf("imago: app %s: %w", app.Name, err)
+	}
+	if opts.CheckpointsKeep <= 0 {
+		opts.CheckpointsKeep = 3
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("imago: %w", err)
 	}
-	log, err := wal.Open(filepath.Join(dir, "log"), wal.Options{FS: opts.LogFS})
+	log, err := wal.Open(LogDir(dir), wal.Options{FS: opts.LogFS})
 	if err != nil {
 		return nil, fmt.Errorf("imago: %w", err)
 	}
@@ -96,15 +114,26 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	image, restored, err := restore(dir, app, log.LastSeq(), logger)
+	if err != nil {
+		log.Close()
+		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
+	}
 	proc, err := commands.Start(commands.Config{
-		Image: image, Log: log, Registry: registry, Durability: opts.Durability,
+		Image: image, StartSeq: restored.Seq, Log: log, Registry: registry, Durability: opts.Durability,
 		Strict: opts.Strict, Now: opts.Now, Logger: logger, Observer: opts.Observer,
 	})
 	if err != nil {
 		log.Close()
 		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
 	}
-	return &DB{app: app, dir: dir, registry: registry, image: image, log: log, proc: proc}, nil
+	db := &DB{app: app, dir: dir, registry: registry, image: image, log: log, proc: proc,
+		fingerprint: app.Fingerprint(), restored: restored, keep: opts.CheckpointsKeep, stop: make(chan struct{})}
+	if opts.CheckpointEvery > 0 || opts.CheckpointInterval > 0 {
+		db.bg.Add(1)
+		go db.checkpointLoop(opts.CheckpointEvery, opts.CheckpointInterval, logger)
+	}
+	return db, nil
 }
 
 // Submit applies cmd and returns once it is durable (see commands.Processor.Submit).
@@ -133,8 +162,11 @@ func (db *DB) Registry() *commands.Registry { return db.registry }
 // Tables are the app's tables.
 func (db *DB) Tables() []*memdb.Table { return db.image.Tables() }
 
-// Recovery reports what Open replayed.
+// Recovery reports what Open replayed after the checkpoint it loaded.
 func (db *DB) Recovery() commands.ReplayStats { return db.proc.Replay() }
+
+// Restored reports the checkpoint Open loaded, if any.
+func (db *DB) Restored() Restored { return db.restored }
 
 // Stats reports the writer's counters.
 func (db *DB) Stats() commands.WriterStats { return db.proc.Stats() }
@@ -179,6 +211,8 @@ func (db *DB) VerifyReplay() error {
 // closes the log. Calling it again returns the first call's result.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
+		close(db.stop)
+		db.bg.Wait()
 		if err := errors.Join(db.proc.Close(), db.log.Close()); err != nil {
 			db.closeErr = fmt.Errorf("imago: close: %w", err)
 		}

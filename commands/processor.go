@@ -17,7 +17,10 @@ import (
 
 // Config configures a Processor.
 type Config struct {
+	// Image is the image to replay into and write: empty, or holding the
+	// commands 1..StartSeq (loaded from a checkpoint).
 	Image      *memdb.Image
+	StartSeq   uint64
 	Log        *wal.Log
 	Registry   *Registry
 	Durability Durability
@@ -421,6 +424,7 @@ func Replay(cfg Config, to uint64) (*memdb.Snapshot, ReplayStats, error) {
 // replayLog applies the logged commands up to seq to to the image, in batches.
 func (p *Processor) replayLog(to uint64) error {
 	start := time.Now()
+	p.lastSeq = p.cfg.StartSeq
 	const chunk = 1024
 	batch := make([]*pending, 0, chunk)
 	flush := func() error {
@@ -442,7 +446,7 @@ func (p *Processor) replayLog(to uint64) error {
 		batch = batch[:0]
 		return nil
 	}
-	err := p.cfg.Log.Read(1, to, func(e wal.Entry) error {
+	err := p.cfg.Log.Read(p.cfg.StartSeq+1, to, func(e wal.Entry) error {
 		pd, err := p.decodeEntry(e)
 		if err != nil {
 			return err

@@ -1,0 +1,236 @@
+package checkpoint
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/imagodb/imago/memdb"
+)
+
+// commitEvery is the number of rows loaded per image transaction: go-memdb
+// tracks every node a transaction touches, so one transaction for millions
+// of rows would hold all of that at once.
+const commitEvery = 8192
+
+// Verify checks the file at path: header, fingerprint (unless want is the
+// zero fingerprint), end marker and checksum. It reads the whole file once.
+func Verify(path string, want [32]byte) (Header, error) {
+	f, h, size, err := open(path, want)
+	if err != nil {
+		return h, err
+	}
+	defer f.Close()
+	return h, checkSum(f, size)
+}
+
+// Load verifies the checkpoint at path (see Verify), then loads its rows into
+// im, which must be empty. On an error im may hold part of the rows: the
+// caller starts over with a new image.
+func Load(path string, im *memdb.Image, want [32]byte) (Header, Stats, error) {
+	f, h, size, err := open(path, want)
+	if err != nil {
+		return h, Stats{}, err
+	}
+	defer f.Close()
+	if err := checkSum(f, size); err != nil {
+		return h, Stats{}, err
+	}
+	body := io.NewSectionReader(f, headerSize, size-headerSize-trailerSize)
+	zr, err := zstd.NewReader(body, zstd.WithDecoderMaxMemory(1<<30))
+	if err != nil {
+		return h, Stats{}, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	defer zr.Close()
+	rows, err := loadBody(bufio.NewReaderSize(zr, 1<<20), im)
+	if err != nil {
+		return h, Stats{}, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	return h, Stats{Rows: rows, Bytes: size}, nil
+}
+
+// open opens path and checks its header and end marker.
+func open(path string, want [32]byte) (*os.File, Header, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, Header{}, 0, fmt.Errorf("checkpoint: %w", err)
+	}
+	h, size, err := readFrame(f, want)
+	if err != nil {
+		f.Close()
+		return nil, h, 0, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	return f, h, size, nil
+}
+
+func readFrame(f *os.File, want [32]byte) (Header, int64, error) {
+	info, err := f.Stat()
+	if err != nil {
+		return Header{}, 0, err
+	}
+	size := info.Size()
+	if size < headerSize+trailerSize {
+		return Header{}, size, fmt.Errorf("truncated: %d bytes, shorter than a header and trailer", size)
+	}
+	var head [headerSize]byte
+	if _, err := f.ReadAt(head[:], 0); err != nil {
+		return Header{}, size, err
+	}
+	h, err := decodeHeader(head[:])
+	if err != nil {
+		return h, size, err
+	}
+	if want != ([32]byte{}) && h.Fingerprint != want {
+		return h, size, ErrMismatch
+	}
+	var tail [trailerSize]byte
+	if _, err := f.ReadAt(tail[:], size-trailerSize); err != nil {
+		return h, size, err
+	}
+	if string(tail[4:]) != endMagic {
+		return h, size, errors.New("truncated or damaged: no end marker")
+	}
+	return h, size, nil
+}
+
+func decodeHeader(b []byte) (Header, error) {
+	if string(b[:8]) != magic {
+		return Header{}, errors.New("not a checkpoint file (bad magic)")
+	}
+	if v := binary.BigEndian.Uint16(b[8:]); v != formatVersion {
+		return Header{}, fmt.Errorf("format version %d, this build reads %d", v, formatVersion)
+	}
+	h := Header{Seq: binary.BigEndian.Uint64(b[10:])}
+	copy(h.Fingerprint[:], b[18:50])
+	h.CreatedAt = time.Unix(0, int64(binary.BigEndian.Uint64(b[50:]))).UTC()
+	return h, nil
+}
+
+// checkSum compares the CRC-32C of everything before the trailer with the
+// trailer's.
+func checkSum(f *os.File, size int64) error {
+	crc := crc32.New(castagnoli)
+	if _, err := io.Copy(crc, io.NewSectionReader(f, 0, size-trailerSize)); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", f.Name(), err)
+	}
+	var sum [4]byte
+	if _, err := f.ReadAt(sum[:], size-trailerSize); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", f.Name(), err)
+	}
+	if got, want := crc.Sum32(), binary.BigEndian.Uint32(sum[:]); got != want {
+		return fmt.Errorf("checkpoint %s: checksum mismatch (%08x, the file says %08x): the file is damaged", f.Name(), got, want)
+	}
+	return nil
+}
+
+// loadBody decodes the tables from r into im and returns the rows loaded.
+func loadBody(r *bufio.Reader, im *memdb.Image) (int64, error) {
+	tables := im.Tables()
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return 0, bodyErr(err)
+	}
+	if n != uint64(len(tables)) {
+		return 0, fmt.Errorf("%d tables, the image has %d", n, len(tables))
+	}
+	var total int64
+	for _, t := range tables {
+		rows, err := readTableHeader(r, t)
+		if err != nil {
+			return 0, err
+		}
+		if err := loadRows(r, im, t, rows); err != nil {
+			return 0, fmt.Errorf("table %s: %w", t.Name(), err)
+		}
+		total += int64(rows)
+	}
+	if _, err := r.ReadByte(); err != io.EOF {
+		return 0, errors.New("data after the last table")
+	}
+	return total, nil
+}
+
+func bodyErr(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// readTableHeader checks that the next table is t, declared the same way,
+// and returns its row count.
+func readTableHeader(r *bufio.Reader, t *memdb.Table) (uint64, error) {
+	var want []byte
+	want = appendTableHeader(want, t, 0)
+	want = want[:len(want)-1] // without the row count
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(r, got); err != nil {
+		return 0, fmt.Errorf("table %s: %w", t.Name(), bodyErr(err))
+	}
+	if !bytes.Equal(got, want) {
+		return 0, fmt.Errorf("table %s: the file declares another table or other columns here", t.Name())
+	}
+	rows, err := binary.ReadUvarint(r)
+	if err != nil {
+		return 0, fmt.Errorf("table %s: %w", t.Name(), bodyErr(err))
+	}
+	return rows, nil
+}
+
+// loadRows reads rows rows of t, in blocks, and inserts them.
+func loadRows(r *bufio.Reader, im *memdb.Image, t *memdb.Table, rows uint64) error {
+	cols := t.Columns()
+	var block []byte
+	tx := im.Txn()
+	defer func() { tx.Abort() }()
+	inTx := 0
+	for loaded := uint64(0); loaded < rows; {
+		n, err := binary.ReadUvarint(r)
+		if err != nil {
+			return bodyErr(err)
+		}
+		size, err := binary.ReadUvarint(r)
+		if err != nil {
+			return bodyErr(err)
+		}
+		if n == 0 || n > rows-loaded || size > maxBlock {
+			return fmt.Errorf("block of %d rows in %d bytes after %d of %d rows", n, size, loaded, rows)
+		}
+		if cap(block) < int(size) {
+			block = make([]byte, size)
+		}
+		block = block[:size]
+		if _, err := io.ReadFull(r, block); err != nil {
+			return bodyErr(err)
+		}
+		d := rowDecoder{buf: block}
+		for i := uint64(0); i < n; i++ {
+			row, err := d.row(cols)
+			if err != nil {
+				return fmt.Errorf("row %d: %w", loaded+i+1, err)
+			}
+			if err := tx.Insert(t, row); err != nil {
+				return fmt.Errorf("row %d: %w", loaded+i+1, err)
+			}
+			if inTx++; inTx == commitEvery {
+				if err := tx.Commit(); err != nil {
+					return err
+				}
+				tx, inTx = im.Txn(), 0
+			}
+		}
+		if len(d.buf) != 0 {
+			return fmt.Errorf("block after row %d: %d bytes left over", loaded+n, len(d.buf))
+		}
+		loaded += n
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,193 @@
+package imago
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/imagodb/imago/checkpoint"
+	"github.com/imagodb/imago/memdb"
+)
+
+// CheckpointDir is where a data directory keeps its checkpoints.
+func CheckpointDir(dataDir string) string { return filepath.Join(dataDir, "checkpoints") }
+
+// Fingerprint identifies the projection: the app's name and declared
+// ProjectionVersion, every table's declaration (columns with their types and
+// NULL-ability, primary key, indexes) and every command's name and version. A
+// checkpoint is loaded only by code with the same fingerprint; any change
+// rebuilds the image from the log instead.
+func (a *App) Fingerprint() [32]byte {
+	h := sha256.New()
+	field := func(s string) {
+		h.Write(binary.AppendUvarint(nil, uint64(len(s))))
+		h.Write([]byte(s))
+	}
+	number := func(n int) { h.Write(binary.AppendVarint(nil, int64(n))) }
+	field("imago projection v1")
+	field(a.Name)
+	number(a.ProjectionVersion)
+	number(len(a.Tables))
+	for _, t := range a.Tables {
+		field(t.Name())
+		number(len(t.Columns()))
+		for _, c := range t.Columns() {
+			field(c.Name)
+			field(c.Type.String())
+			field(fmt.Sprint(c.Nullable))
+		}
+		for _, ix := range append([]*memdb.Index{t.Primary()}, t.Indexes()...) {
+			field(ix.Name)
+			field(fmt.Sprint(ix.Unique, ix.Primary, ix.ColumnNames()))
+		}
+	}
+	cmds := make([]string, 0, len(a.Commands))
+	for _, d := range a.Commands {
+		cmds = append(cmds, fmt.Sprintf("%s@%d", d.Name, d.Version))
+	}
+	sort.Strings(cmds)
+	number(len(cmds))
+	for _, c := range cmds {
+		field(c)
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
+// Restored says what Open loaded before replaying the log.
+type Restored struct {
+	Seq      uint64        // the checkpoint's seq; 0 if none was loaded
+	Path     string        // the checkpoint file
+	Rows     int64         // rows loaded
+	Duration time.Duration // time the load took
+}
+
+// restore loads the newest usable checkpoint of dataDir into a new image. A
+// checkpoint that cannot be used (damaged, truncated, another projection,
+// ahead of the log) is skipped with a warning naming the file and the reason,
+// and the next older one is tried; with none, the image is empty.
+func restore(dataDir string, app *App, logLast uint64, logger *slog.Logger) (*memdb.Image, Restored, error) {
+	files, err := checkpoint.List(CheckpointDir(dataDir))
+	if err != nil {
+		return nil, Restored{}, err
+	}
+	fingerprint := app.Fingerprint()
+	for _, f := range files {
+		if f.Seq > logLast {
+			logger.Warn("checkpoint skipped", "file", f.Path, "reason", fmt.Sprintf("it is at seq %d, the log ends at %d", f.Seq, logLast))
+			continue
+		}
+		image, err := memdb.NewImage(app.Tables...)
+		if err != nil {
+			return nil, Restored{}, err
+		}
+		start := time.Now()
+		h, st, err := checkpoint.Load(f.Path, image, fingerprint)
+		if err != nil {
+			reason := err.Error()
+			if errors.Is(err, checkpoint.ErrMismatch) {
+				reason = "written by another projection (tables, commands or projection version changed): the image is rebuilt from the log"
+			}
+			logger.Warn("checkpoint skipped", "file", f.Path, "reason", reason)
+			continue
+		}
+		return image, Restored{Seq: h.Seq, Path: f.Path, Rows: st.Rows, Duration: time.Since(start)}, nil
+	}
+	image, err := memdb.NewImage(app.Tables...)
+	return image, Restored{}, err
+}
+
+// CheckpointInfo describes a checkpoint written by DB.Checkpoint.
+type CheckpointInfo struct {
+	Seq      uint64
+	Path     string
+	Rows     int64
+	Bytes    int64
+	Duration time.Duration
+}
+
+// Checkpoint writes the published image to a checkpoint file and removes the
+// files beyond the newest Options.CheckpointsKeep. Writes go on meanwhile.
+// One checkpoint is written at a time; a call while one is being written
+// waits for it.
+func (db *DB) Checkpoint() (CheckpointInfo, error) {
+	db.ckptMu.Lock()
+	defer db.ckptMu.Unlock()
+	view := db.View()
+	// A checkpoint holds only durable commands: in durability interval or
+	// none the published image may be ahead of the disk.
+	if db.log.SyncedSeq() < view.Seq {
+		if err := db.log.Sync(); err != nil {
+			return CheckpointInfo{}, fmt.Errorf("imago: checkpoint: %w", err)
+		}
+	}
+	start := time.Now()
+	f, st, err := checkpoint.Write(CheckpointDir(db.dir), view.Snapshot,
+		checkpoint.Header{Seq: view.Seq, Fingerprint: db.fingerprint, CreatedAt: time.Now().UTC()})
+	if err != nil {
+		return CheckpointInfo{}, fmt.Errorf("imago: %w", err)
+	}
+	info := CheckpointInfo{Seq: f.Seq, Path: f.Path, Rows: st.Rows, Bytes: st.Bytes, Duration: time.Since(start)}
+	db.lastCheckpoint.Store(&info)
+	return info, db.pruneCheckpoints()
+}
+
+// LastCheckpoint is the checkpoint this process wrote last, or nil.
+func (db *DB) LastCheckpoint() *CheckpointInfo { return db.lastCheckpoint.Load() }
+
+// pruneCheckpoints removes the files beyond the newest CheckpointsKeep. It
+// runs after a new file is complete (written, synced, renamed): that file has
+// the highest seq, so it is always among those kept and a valid checkpoint
+// always remains.
+func (db *DB) pruneCheckpoints() error {
+	files, err := checkpoint.List(CheckpointDir(db.dir))
+	if err != nil || len(files) <= db.keep {
+		return err
+	}
+	var errs []error
+	for _, f := range files[db.keep:] {
+		if err := os.Remove(f.Path); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("imago: remove old checkpoints: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// checkpointLoop writes a checkpoint when Options.CheckpointEvery commands
+// were written since the last one, or Options.CheckpointInterval has passed
+// and there is anything new. A failure is logged; the next tick tries again.
+func (db *DB) checkpointLoop(every uint64, interval time.Duration, logger *slog.Logger) {
+	defer db.bg.Done()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	lastSeq, lastAt := db.restored.Seq, time.Now()
+	for {
+		select {
+		case <-db.stop:
+			return
+		case <-tick.C:
+		}
+		seq := db.View().Seq
+		due := (every > 0 && seq-lastSeq >= every) || (interval > 0 && time.Since(lastAt) >= interval && seq > lastSeq)
+		if !due {
+			continue
+		}
+		info, err := db.Checkpoint()
+		if err != nil {
+			logger.Error("checkpoint failed", "err", err)
+			continue
+		}
+		lastSeq, lastAt = info.Seq, time.Now()
+		logger.Info("checkpoint written", "seq", info.Seq, "file", info.Path, "rows", info.Rows, "bytes", info.Bytes, "ms", info.Duration.Milliseconds())
+	}
+}
