@@ -63,10 +63,11 @@ func (a *App) Fingerprint() [32]byte {
 
 // Restored says what Open loaded before replaying the log.
 type Restored struct {
-	Seq      uint64        // the checkpoint's seq; 0 if none was loaded
-	Path     string        // the checkpoint file
-	Rows     int64         // rows loaded
-	Duration time.Duration // time the load took
+	Seq       uint64        // the checkpoint's seq; 0 if none was loaded
+	Path      string        // the checkpoint file
+	CreatedAt time.Time     // when it was written
+	Rows      int64         // rows loaded
+	Duration  time.Duration // time the load took
 }
 
 // restore loads the newest usable checkpoint of dataDir into a new image. A
@@ -98,7 +99,7 @@ func restore(dataDir string, app *App, logLast uint64, logger *slog.Logger) (*me
 			logger.Warn("checkpoint skipped", "file", f.Path, "reason", reason)
 			continue
 		}
-		return image, Restored{Seq: h.Seq, Path: f.Path, Rows: st.Rows, Duration: time.Since(start)}, nil
+		return image, Restored{Seq: h.Seq, Path: f.Path, CreatedAt: h.CreatedAt, Rows: st.Rows, Duration: time.Since(start)}, nil
 	}
 	image, err := memdb.NewImage(app.Tables...)
 	return image, Restored{}, err
@@ -106,11 +107,12 @@ func restore(dataDir string, app *App, logLast uint64, logger *slog.Logger) (*me
 
 // CheckpointInfo describes a checkpoint written by DB.Checkpoint.
 type CheckpointInfo struct {
-	Seq      uint64
-	Path     string
-	Rows     int64
-	Bytes    int64
-	Duration time.Duration
+	Seq       uint64
+	Path      string
+	CreatedAt time.Time
+	Rows      int64
+	Bytes     int64
+	Duration  time.Duration
 }
 
 // Checkpoint writes the published image to a checkpoint file and removes the
@@ -129,12 +131,12 @@ func (db *DB) Checkpoint() (CheckpointInfo, error) {
 		}
 	}
 	start := time.Now()
-	f, st, err := checkpoint.Write(CheckpointDir(db.dir), view.Snapshot,
-		checkpoint.Header{Seq: view.Seq, Fingerprint: db.fingerprint, CreatedAt: time.Now().UTC()})
+	h := checkpoint.Header{Seq: view.Seq, Fingerprint: db.fingerprint, CreatedAt: start.UTC()}
+	f, st, err := checkpoint.Write(CheckpointDir(db.dir), view.Snapshot, h)
 	if err != nil {
 		return CheckpointInfo{}, fmt.Errorf("imago: %w", err)
 	}
-	info := CheckpointInfo{Seq: f.Seq, Path: f.Path, Rows: st.Rows, Bytes: st.Bytes, Duration: time.Since(start)}
+	info := CheckpointInfo{Seq: f.Seq, Path: f.Path, CreatedAt: h.CreatedAt, Rows: st.Rows, Bytes: st.Bytes, Duration: time.Since(start)}
 	db.lastCheckpoint.Store(&info)
 	return info, db.pruneCheckpoints()
 }

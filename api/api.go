@@ -6,6 +6,7 @@
 //	GET  /v1/commands          {"commands":[{"name","version","schema"}]}
 //	GET  /v1/log               envelopes as JSON lines, up to the durable seq (?from=&to=&name=&follow=)
 //	GET  /v1/log/stats         entries, seqs, times, bytes, commands by name
+//	POST /v1/admin/checkpoint  write a checkpoint now: {"seq","file","rows","bytes","ms"}
 //	GET  /healthz              the process is up
 //	GET  /readyz               the database accepts writes
 //
@@ -52,6 +53,18 @@ type Config struct {
 	// Shutdown is closed when the server shuts down: streams that would
 	// otherwise stay open (GET /v1/log?follow=true) end then.
 	Shutdown <-chan struct{}
+	// Checkpoint writes a checkpoint (POST /v1/admin/checkpoint); nil: no
+	// such endpoint.
+	Checkpoint func() (CheckpointResult, error)
+}
+
+// CheckpointResult is the answer of POST /v1/admin/checkpoint.
+type CheckpointResult struct {
+	Seq   uint64 `json:"seq"`
+	File  string `json:"file"`
+	Rows  int64  `json:"rows"`
+	Bytes int64  `json:"bytes"`
+	Ms    int64  `json:"ms"`
 }
 
 type handler struct {
@@ -85,6 +98,17 @@ func NewHandler(db Backend, cfg Config) (http.Handler, error) {
 	mux.HandleFunc("GET /readyz", h.readyz)
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics)
+	}
+	if cfg.Checkpoint != nil {
+		mux.HandleFunc("POST /v1/admin/checkpoint", func(w http.ResponseWriter, _ *http.Request) {
+			res, err := cfg.Checkpoint()
+			if err != nil {
+				h.log.Error("checkpoint failed", "err", err)
+				writeError(w, http.StatusInternalServerError, codeInternal, err.Error())
+				return
+			}
+			writeJSON(w, http.StatusOK, res)
+		})
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s; commands are POST /v1/commands/{name}", r.Method, r.URL.Path))

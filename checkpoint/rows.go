@@ -69,6 +69,9 @@ func appendValue(dst []byte, k memdb.Kind, v any) ([]byte, error) {
 	return nil, fmt.Errorf("no encoding for %s", k)
 }
 
+// maxDecimalDigits is MySQL's largest DECIMAL precision.
+const maxDecimalDigits = 65
+
 // errShort is a row that ends before its last value.
 var errShort = errors.New("the row ends early")
 
@@ -190,6 +193,11 @@ func (d *rowDecoder) value(k memdb.Kind) (any, error) {
 		var v decimal.Decimal
 		if err := v.UnmarshalBinary(b); err != nil {
 			return nil, fmt.Errorf("decimal: %w", err)
+		}
+		// MySQL decimals have at most 65 digits: bound what formatting and
+		// key encoding would otherwise expand without limit.
+		if e := v.Exponent(); e < -maxDecimalDigits || e > maxDecimalDigits || v.Coefficient().BitLen() > 4*maxDecimalDigits {
+			return nil, fmt.Errorf("decimal out of range (exponent %d)", e)
 		}
 		return v, nil
 	}

@@ -42,6 +42,11 @@ type serveFlags struct {
 	maxConns       int
 	queryTimeout   time.Duration
 	pprofAddr      string
+
+	checkpointEvery    uint64
+	checkpointInterval time.Duration
+	checkpointsKeep    int
+	checkpointOnStop   bool
 }
 
 func serveCommand() *cobra.Command {
@@ -77,6 +82,10 @@ IMAGO_MYSQL_ADDR=127.0.0.1:3307.`,
 	fl.IntVar(&f.maxConns, "mysql-max-connections", 151, "most MySQL connections open at once (0: no limit)")
 	fl.DurationVar(&f.queryTimeout, "mysql-query-timeout", 0, "longest a SQL statement may run, e.g. 30s (0: no limit)")
 	fl.StringVar(&f.pprofAddr, "pprof-addr", "", "address for Go's pprof endpoints, e.g. 127.0.0.1:6060 (empty: off)")
+	fl.Uint64Var(&f.checkpointEvery, "checkpoint-every", 0, "write a checkpoint after this many commands since the last one (0: not by count)")
+	fl.DurationVar(&f.checkpointInterval, "checkpoint-interval", time.Hour, "write a checkpoint this often while there are new commands (0: not by time)")
+	fl.IntVar(&f.checkpointsKeep, "checkpoints-keep", 3, "checkpoint files kept (older ones are removed once a newer one is complete)")
+	fl.BoolVar(&f.checkpointOnStop, "checkpoint-on-stop", true, "write a checkpoint at a graceful stop, so the next start replays nothing")
 	return cmd
 }
 
@@ -125,7 +134,11 @@ func serve(f serveFlags) (err error) {
 	}
 	app := newApp()
 	m := metrics.New()
-	db, err := imago.Open(f.data, app, imago.Options{Durability: durability, Logger: logger, Observer: m})
+	if f.checkpointsKeep < 1 {
+		return fmt.Errorf("--checkpoints-keep %d: keep at least 1", f.checkpointsKeep)
+	}
+	db, err := imago.Open(f.data, app, imago.Options{Durability: durability, Logger: logger, Observer: m,
+		CheckpointEvery: f.checkpointEvery, CheckpointInterval: f.checkpointInterval, CheckpointsKeep: f.checkpointsKeep})
 	if err != nil {
 		return err
 	}
@@ -145,7 +158,11 @@ func serve(f serveFlags) (err error) {
 	}
 	m.Watch(db, sqlSrv)
 	stopping := make(chan struct{}) // closed when the HTTP server shuts down
-	handler, err := api.NewHandler(db, api.Config{Logger: logger, Metrics: m.Handler(), Shutdown: stopping})
+	handler, err := api.NewHandler(db, api.Config{Logger: logger, Metrics: m.Handler(), Shutdown: stopping,
+		Checkpoint: func() (api.CheckpointResult, error) {
+			info, err := db.Checkpoint()
+			return api.CheckpointResult{Seq: info.Seq, File: info.Path, Rows: info.Rows, Bytes: info.Bytes, Ms: info.Duration.Milliseconds()}, err
+		}})
 	if err != nil {
 		return errors.Join(err, sqlSrv.Close(), db.Close())
 	}
@@ -165,10 +182,11 @@ func serve(f serveFlags) (err error) {
 	go func() { errs <- sqlSrv.Serve() }()
 	go func() { errs <- httpSrv.Serve(httpLn) }()
 	up = true
-	rec := db.Recovery()
+	rec, restored := db.Recovery(), db.Restored()
 	logger.Info("imago started", "app", app.Name, "http", httpLn.Addr().String(), "mysql", sqlSrv.Addr(),
 		"data", f.data, "durability", durability.String(), "recovered_seq", db.View().Seq,
-		"recovered_commands", rec.Commands, "skipped_commands", rec.Skipped, "recovery_ms", rec.Duration.Milliseconds())
+		"checkpoint_seq", restored.Seq, "checkpoint_rows", restored.Rows, "checkpoint_ms", restored.Duration.Milliseconds(),
+		"recovered_commands", rec.Commands, "skipped_commands", rec.Skipped, "recovery_ms", (restored.Duration + rec.Duration).Milliseconds())
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
@@ -179,7 +197,7 @@ func serve(f serveFlags) (err error) {
 	case serveErr = <-errs:
 		logger.Error("a server failed; stopping", "err", serveErr)
 	}
-	return errors.Join(serveErr, shutdown(logger, httpSrv, sqlSrv, db))
+	return errors.Join(serveErr, shutdown(logger, httpSrv, sqlSrv, db, f.checkpointOnStop && serveErr == nil))
 }
 
 // servePprof serves net/http/pprof's endpoints on their own listener, so
@@ -232,7 +250,7 @@ func mysqlConfig(f serveFlags) (imagosql.Config, error) {
 // statusRows are the rows of imago.status that describe this process.
 func statusRows(db *imago.DB, durability commands.Durability, started time.Time) func() []imagosql.StatusRow {
 	return func() []imagosql.StatusRow {
-		rec := db.Recovery()
+		rec, restored := db.Recovery(), db.Restored()
 		accepting := "yes"
 		if err := db.Err(); err != nil {
 			accepting = "no: " + err.Error()
@@ -244,9 +262,11 @@ func statusRows(db *imago.DB, durability commands.Durability, started time.Time)
 			{Name: "accepting_writes", Value: accepting},
 			{Name: "started_at", Value: started.UTC().Format(time.RFC3339Nano)},
 			{Name: "uptime_s", Value: strconv.FormatInt(int64(time.Since(started).Seconds()), 10)},
+			{Name: "recovered_from_checkpoint_seq", Value: strconv.FormatUint(restored.Seq, 10)},
 			{Name: "recovered_commands", Value: strconv.FormatUint(rec.Commands, 10)},
 			{Name: "skipped_commands", Value: strconv.FormatUint(rec.Skipped, 10)},
-			{Name: "recovery_ms", Value: strconv.FormatInt(rec.Duration.Milliseconds(), 10)},
+			{Name: "recovery_ms", Value: strconv.FormatInt((restored.Duration + rec.Duration).Milliseconds(), 10)},
+			checkpointSeq(db), checkpointAt(db),
 		}
 	}
 }
@@ -254,10 +274,17 @@ func statusRows(db *imago.DB, durability commands.Durability, started time.Time)
 // shutdown stops accepting HTTP requests and waits for those in flight (their
 // commands finish), closes the database (the batch in flight is applied and
 // synced) and then the SQL server.
-func shutdown(logger *slog.Logger, httpSrv *http.Server, sqlSrv *imagosql.Server, db *imago.DB) error {
+func shutdown(logger *slog.Logger, httpSrv *http.Server, sqlSrv *imagosql.Server, db *imago.DB, checkpoint bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	herr := httpSrv.Shutdown(ctx)
+	if checkpoint && db.Err() == nil && db.View().Seq > db.Restored().Seq {
+		if info, err := db.Checkpoint(); err != nil {
+			logger.Error("checkpoint at stop failed; the next start replays the log", "err", err)
+		} else {
+			logger.Info("checkpoint written", "seq", info.Seq, "file", info.Path, "rows", info.Rows, "bytes", info.Bytes, "ms", info.Duration.Milliseconds())
+		}
+	}
 	derr := db.Close()
 	serr := sqlSrv.Close()
 	if err := errors.Join(herr, derr, serr); err != nil {
@@ -265,4 +292,24 @@ func shutdown(logger *slog.Logger, httpSrv *http.Server, sqlSrv *imagosql.Server
 	}
 	logger.Info("imago stopped", "seq", db.View().Seq)
 	return nil
+}
+
+// checkpointSeq and checkpointAt describe the newest checkpoint: the one this
+// process wrote last, else the one it started from.
+func checkpointSeq(db *imago.DB) imagosql.StatusRow {
+	seq := db.Restored().Seq
+	if c := db.LastCheckpoint(); c != nil {
+		seq = c.Seq
+	}
+	return imagosql.StatusRow{Name: "checkpoint_seq", Value: strconv.FormatUint(seq, 10)}
+}
+
+func checkpointAt(db *imago.DB) imagosql.StatusRow {
+	at := ""
+	if c := db.LastCheckpoint(); c != nil {
+		at = c.CreatedAt.Format(time.RFC3339Nano)
+	} else if r := db.Restored(); r.Seq > 0 {
+		at = r.CreatedAt.Format(time.RFC3339Nano)
+	}
+	return imagosql.StatusRow{Name: "checkpoint_at", Value: at}
 }
