@@ -115,8 +115,8 @@ type CheckpointInfo struct {
 	Duration  time.Duration
 }
 
-// Checkpoint writes the published image to a checkpoint file and removes the
-// files beyond the newest Options.CheckpointsKeep. Writes go on meanwhile.
+// Checkpoint writes the published image to a checkpoint file (a log line
+// says so) and removes the files beyond the newest Options.CheckpointsKeep. Writes go on meanwhile.
 // One checkpoint is written at a time; a call while one is being written
 // waits for it.
 func (db *DB) Checkpoint() (CheckpointInfo, error) {
@@ -138,6 +138,7 @@ func (db *DB) Checkpoint() (CheckpointInfo, error) {
 	}
 	info := CheckpointInfo{Seq: f.Seq, Path: f.Path, CreatedAt: h.CreatedAt, Rows: st.Rows, Bytes: st.Bytes, Duration: time.Since(start)}
 	db.lastCheckpoint.Store(&info)
+	db.logger.Info("checkpoint written", "seq", info.Seq, "file", info.Path, "rows", info.Rows, "bytes", info.Bytes, "ms", info.Duration.Milliseconds())
 	return info, db.pruneCheckpoints()
 }
 
@@ -168,7 +169,7 @@ func (db *DB) pruneCheckpoints() error {
 // checkpointLoop writes a checkpoint when Options.CheckpointEvery commands
 // were written since the last one, or Options.CheckpointInterval has passed
 // and there is anything new. A failure is logged; the next tick tries again.
-func (db *DB) checkpointLoop(every uint64, interval time.Duration, logger *slog.Logger) {
+func (db *DB) checkpointLoop(every uint64, interval time.Duration) {
 	defer db.bg.Done()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -186,10 +187,9 @@ func (db *DB) checkpointLoop(every uint64, interval time.Duration, logger *slog.
 		}
 		info, err := db.Checkpoint()
 		if err != nil {
-			logger.Error("checkpoint failed", "err", err)
+			db.logger.Error("checkpoint failed", "err", err)
 			continue
 		}
 		lastSeq, lastAt = info.Seq, time.Now()
-		logger.Info("checkpoint written", "seq", info.Seq, "file", info.Path, "rows", info.Rows, "bytes", info.Bytes, "ms", info.Duration.Milliseconds())
 	}
 }

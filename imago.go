@@ -76,6 +76,7 @@ type DB struct {
 	log      *wal.Log
 	proc     *commands.Processor
 
+	logger         *slog.Logger
 	fingerprint    [32]byte
 	restored       Restored
 	keep           int
@@ -128,10 +129,10 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
 	}
 	db := &DB{app: app, dir: dir, registry: registry, image: image, log: log, proc: proc,
-		fingerprint: app.Fingerprint(), restored: restored, keep: opts.CheckpointsKeep, stop: make(chan struct{})}
+		logger: logger, fingerprint: app.Fingerprint(), restored: restored, keep: opts.CheckpointsKeep, stop: make(chan struct{})}
 	if opts.CheckpointEvery > 0 || opts.CheckpointInterval > 0 {
 		db.bg.Add(1)
-		go db.checkpointLoop(opts.CheckpointEvery, opts.CheckpointInterval, logger)
+		go db.checkpointLoop(opts.CheckpointEvery, opts.CheckpointInterval)
 	}
 	return db, nil
 }

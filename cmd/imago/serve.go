@@ -279,10 +279,8 @@ func shutdown(logger *slog.Logger, httpSrv *http.Server, sqlSrv *imagosql.Server
 	defer cancel()
 	herr := httpSrv.Shutdown(ctx)
 	if checkpoint && db.Err() == nil && db.View().Seq > db.Restored().Seq {
-		if info, err := db.Checkpoint(); err != nil {
+		if _, err := db.Checkpoint(); err != nil {
 			logger.Error("checkpoint at stop failed; the next start replays the log", "err", err)
-		} else {
-			logger.Info("checkpoint written", "seq", info.Seq, "file", info.Path, "rows", info.Rows, "bytes", info.Bytes, "ms", info.Duration.Milliseconds())
 		}
 	}
 	derr := db.Close()
