@@ -74,12 +74,11 @@ type Restored struct {
 // checkpoint that cannot be used (damaged, truncated, another projection,
 // ahead of the log) is skipped with a warning naming the file and the reason,
 // and the next older one is tried; with none, the image is empty.
-func restore(dataDir string, app *App, logLast uint64, logger *slog.Logger) (*memdb.Image, Restored, error) {
+func restore(dataDir string, app *App, fingerprint [32]byte, logLast uint64, logger *slog.Logger) (*memdb.Image, Restored, error) {
 	files, err := checkpoint.List(CheckpointDir(dataDir))
 	if err != nil {
 		return nil, Restored{}, err
 	}
-	fingerprint := app.Fingerprint()
 	for _, f := range files {
 		if f.Seq > logLast {
 			logger.Warn("checkpoint skipped", "file", f.Path, "reason", fmt.Sprintf("it is at seq %d, the log ends at %d", f.Seq, logLast))
@@ -144,6 +143,15 @@ func (db *DB) Checkpoint() (CheckpointInfo, error) {
 
 // LastCheckpoint is the checkpoint this process wrote last, or nil.
 func (db *DB) LastCheckpoint() *CheckpointInfo { return db.lastCheckpoint.Load() }
+
+// NewestCheckpoint is the seq and time of the newest checkpoint this process
+// knows: the one it wrote last, else the one it started from (seq 0: none).
+func (db *DB) NewestCheckpoint() (uint64, time.Time) {
+	if c := db.LastCheckpoint(); c != nil {
+		return c.Seq, c.CreatedAt
+	}
+	return db.restored.Seq, db.restored.CreatedAt
+}
 
 // pruneCheckpoints removes the files beyond the newest CheckpointsKeep. It
 // runs after a new file is complete (written, synced, renamed): that file has

@@ -115,7 +115,8 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	image, restored, err := restore(dir, app, log.LastSeq(), logger)
+	fingerprint := app.Fingerprint()
+	image, restored, err := restore(dir, app, fingerprint, log.LastSeq(), logger)
 	if err != nil {
 		log.Close()
 		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
@@ -129,7 +130,7 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
 	}
 	db := &DB{app: app, dir: dir, registry: registry, image: image, log: log, proc: proc,
-		logger: logger, fingerprint: app.Fingerprint(), restored: restored, keep: opts.CheckpointsKeep, stop: make(chan struct{})}
+		logger: logger, fingerprint: fingerprint, restored: restored, keep: opts.CheckpointsKeep, stop: make(chan struct{})}
 	if opts.CheckpointEvery > 0 || opts.CheckpointInterval > 0 {
 		db.bg.Add(1)
 		go db.checkpointLoop(opts.CheckpointEvery, opts.CheckpointInterval)

@@ -20,11 +20,12 @@ type logQuery struct {
 	follow   bool
 }
 
-// parseLogQuery reads from, to, name (comma-separated) and follow; anything
-// else is refused by name rather than ignored.
+// parseLogQuery reads from, to, last, name (comma-separated) and follow;
+// anything else is refused by name rather than ignored.
 func parseLogQuery(r *http.Request) (logQuery, error) {
 	q := logQuery{from: 1}
-	for key, vals := range r.URL.Query() {
+	params := r.URL.Query()
+	for key, vals := range params {
 		v := vals[len(vals)-1]
 		var err error
 		switch key {
@@ -52,7 +53,7 @@ func parseLogQuery(r *http.Request) (logQuery, error) {
 			return q, err
 		}
 	}
-	if q.last != nil && r.URL.Query().Has("from") {
+	if q.last != nil && params.Has("from") {
 		return q, fmt.Errorf("give from or last, not both")
 	}
 	if q.from == 0 {
@@ -76,8 +77,8 @@ func parseSeq(key, v string) (uint64, error) {
 // durability interval the durable seq moves at a sync, not at a publish.
 const followPoll = 200 * time.Millisecond
 
-// streamLog streams envelopes as JSON lines (application/x-ndjson), only up to the
-// durable seq: what it hands out never disappears after a crash. With
+// streamLog streams envelopes as JSON lines (application/x-ndjson), only up
+// to the durable seq: what it hands out never disappears after a crash. With
 // follow=true the stream stays open and sends entries as they become durable.
 // An error after the stream began is its last line: {"error":{...}}.
 func (h *handler) streamLog(w http.ResponseWriter, r *http.Request) {

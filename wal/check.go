@@ -9,8 +9,9 @@ import (
 )
 
 // UnreadableError reports an entry that could not be read: a block whose
-// checksum does not match, a missing file, a missing key (a gap). Seq is the first entry the read
-// could not reach; the damage may extend over later entries (see Check).
+// checksum does not match, a missing file, a missing key (a gap). Seq is the
+// first entry the read could not reach; the damage may extend over later
+// entries (see Check).
 type UnreadableError struct {
 	Seq uint64
 	Err error
@@ -20,14 +21,14 @@ func (e *UnreadableError) Error() string {
 	return fmt.Sprintf("entry %d is unreadable: %s", e.Seq, firstLine(e.Err))
 }
 
+func (e *UnreadableError) Unwrap() error { return e.Err }
+
 // firstLine is an error's message without the detail lines Pebble's errors
 // add when formatted.
 func firstLine(err error) string {
 	msg, _, _ := strings.Cut(err.Error(), "\n")
 	return msg
 }
-
-func (e *UnreadableError) Unwrap() error { return e.Err }
 
 // Damage is a run of entries that could not be read: From..To inclusive are
 // unreadable (at least From; Pebble fails a whole block at once, so the run

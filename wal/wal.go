@@ -18,6 +18,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"sync"
 	"sync/atomic"
 
@@ -114,6 +115,10 @@ func Open(dir string, o Options) (*Log, error) {
 	}
 	// Taken before Open so that "in use" is told apart from other failures.
 	lock, err := pebble.LockDirectory(dir, opts.FS)
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) { // the lock file could not be created: not a lock held elsewhere
+		return nil, fmt.Errorf("wal: open %s: %w", dir, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s (%v)", ErrLocked, dir, err)
 	}

@@ -255,6 +255,11 @@ func statusRows(db *imago.DB, durability commands.Durability, started time.Time)
 		if err := db.Err(); err != nil {
 			accepting = "no: " + err.Error()
 		}
+		ckptSeq, ckptAt := db.NewestCheckpoint()
+		ckptAtText := ""
+		if ckptSeq > 0 {
+			ckptAtText = ckptAt.Format(time.RFC3339Nano)
+		}
 		return []imagosql.StatusRow{
 			{Name: "version", Value: imago.Version},
 			{Name: "app", Value: db.App().Name},
@@ -266,19 +271,21 @@ func statusRows(db *imago.DB, durability commands.Durability, started time.Time)
 			{Name: "recovered_commands", Value: strconv.FormatUint(rec.Commands, 10)},
 			{Name: "skipped_commands", Value: strconv.FormatUint(rec.Skipped, 10)},
 			{Name: "recovery_ms", Value: strconv.FormatInt((restored.Duration + rec.Duration).Milliseconds(), 10)},
-			checkpointSeq(db), checkpointAt(db),
+			{Name: "checkpoint_seq", Value: strconv.FormatUint(ckptSeq, 10)},
+			{Name: "checkpoint_at", Value: ckptAtText},
 		}
 	}
 }
 
 // shutdown stops accepting HTTP requests and waits for those in flight (their
-// commands finish), closes the database (the batch in flight is applied and
-// synced) and then the SQL server.
+// commands finish), writes a checkpoint if asked and there is anything newer
+// than the newest one, closes the database (the batch in flight is applied
+// and synced) and then the SQL server.
 func shutdown(logger *slog.Logger, httpSrv *http.Server, sqlSrv *imagosql.Server, db *imago.DB, checkpoint bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	herr := httpSrv.Shutdown(ctx)
-	if checkpoint && db.Err() == nil && db.View().Seq > db.Restored().Seq {
+	if seq, _ := db.NewestCheckpoint(); checkpoint && db.Err() == nil && db.View().Seq > seq {
 		if _, err := db.Checkpoint(); err != nil {
 			logger.Error("checkpoint at stop failed; the next start replays the log", "err", err)
 		}
@@ -290,24 +297,4 @@ func shutdown(logger *slog.Logger, httpSrv *http.Server, sqlSrv *imagosql.Server
 	}
 	logger.Info("imago stopped", "seq", db.View().Seq)
 	return nil
-}
-
-// checkpointSeq and checkpointAt describe the newest checkpoint: the one this
-// process wrote last, else the one it started from.
-func checkpointSeq(db *imago.DB) imagosql.StatusRow {
-	seq := db.Restored().Seq
-	if c := db.LastCheckpoint(); c != nil {
-		seq = c.Seq
-	}
-	return imagosql.StatusRow{Name: "checkpoint_seq", Value: strconv.FormatUint(seq, 10)}
-}
-
-func checkpointAt(db *imago.DB) imagosql.StatusRow {
-	at := ""
-	if c := db.LastCheckpoint(); c != nil {
-		at = c.CreatedAt.Format(time.RFC3339Nano)
-	} else if r := db.Restored(); r.Seq > 0 {
-		at = r.CreatedAt.Format(time.RFC3339Nano)
-	}
-	return imagosql.StatusRow{Name: "checkpoint_at", Value: at}
 }
