@@ -178,6 +178,10 @@ func serve(f serveFlags) (err error) {
 			return errors.Join(err, sqlSrv.Close(), db.Close())
 		}
 	}
+	// Signals are caught before the startup line: whoever waits for it may
+	// send one at once, and it must stop the server gracefully.
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
 	errs := make(chan error, 2)
 	go func() { errs <- sqlSrv.Serve() }()
 	go func() { errs <- httpSrv.Serve(httpLn) }()
@@ -188,8 +192,6 @@ func serve(f serveFlags) (err error) {
 		"checkpoint_seq", restored.Seq, "checkpoint_rows", restored.Rows, "checkpoint_ms", restored.Duration.Milliseconds(),
 		"recovered_commands", rec.Commands, "skipped_commands", rec.Skipped, "recovery_ms", (restored.Duration + rec.Duration).Milliseconds())
 
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
 	var serveErr error
 	select {
 	case sig := <-stop:
