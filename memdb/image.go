@@ -80,7 +80,14 @@ func NewImage(tables ...*Table) (*Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("memdb: %w", err)
 	}
-	im.db = db
+	// The image writes to a snapshot of the new database, never to the
+	// database itself: go-memdb tracks every node a write changes only in
+	// its primary database, to close the nodes' watch channels at commit, and
+	// once a transaction changes more than 8192 nodes that commit walks both
+	// whole trees to find them. Nothing in Imago watches rows (readers hold
+	// snapshots), so that work is pure cost: it made loading a checkpoint
+	// quadratic.
+	im.db = db.Snapshot()
 	return im, nil
 }
 

@@ -1,0 +1,352 @@
+// Command restart measures how fast the shop comes back: it generates a log
+// of shop commands (the demo plan, one command at a time), then measures, each
+// in a fresh process so that memory figures are its own:
+//
+//   - replay: opening the data directory with no checkpoint (commands/s);
+//   - checkpoint: writing one of the replayed image (rows/s, bytes per row);
+//   - restore: opening it again from that checkpoint (rows/s, total restart
+//     time, resident memory and heap per row);
+//   - writes: the shop's write throughput before and while a checkpoint is
+//     written (the drop).
+//
+// The default size gives about 10 million rows across the shop's tables:
+//
+//	go run ./bench/restart                  # or: make restart-bench
+//	go run ./bench/restart -orders 100000   # a quick run
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/imagodb/imago"
+	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/examples/shop"
+	"github.com/imagodb/imago/examples/shop/demo"
+	"github.com/imagodb/imago/examples/shop/workload"
+	"github.com/imagodb/imago/wal"
+)
+
+func main() {
+	var o options
+	flag.StringVar(&o.data, "data", "", "data directory (default: a temporary one, removed at the end); an existing log is reused")
+	flag.IntVar(&o.plan.Customers, "customers", 500_000, "customers in the plan")
+	flag.IntVar(&o.plan.Products, "products", 5_000, "products in the plan")
+	flag.IntVar(&o.plan.Orders, "orders", 2_700_000, "orders in the plan (about 3.5 rows each, with their lines)")
+	flag.Uint64Var(&o.plan.Seed, "seed", 1, "plan seed")
+	flag.StringVar(&o.phase, "phase", "", "internal: the phase a child process runs")
+	flag.DurationVar(&o.writeFor, "write-for", 5*time.Second, "how long the write throughput is measured without a checkpoint")
+	flag.StringVar(&o.profile, "profile", "", "write CPU and heap profiles of each phase to this directory")
+	flag.StringVar(&o.durability, "durability", "always", "durability of the write phase: always, interval or none")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "restart:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	data     string
+	plan     demo.Options
+	phase      string
+	writeFor   time.Duration
+	durability string
+	profile    string
+}
+
+func run(o options) error {
+	if o.phase != "" {
+		return child(o)
+	}
+	if o.data == "" {
+		dir, err := os.MkdirTemp("", "imago-restart-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		o.data = dir
+	}
+	if err := generate(o); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(imago.CheckpointDir(o.data)); err != nil {
+		return err
+	}
+	var replay, restore, writes result
+	for _, p := range []struct {
+		name string
+		into *result
+	}{{"replay", &replay}, {"restore", &restore}, {"writes", &writes}} {
+		r, err := spawn(o, p.name)
+		if err != nil {
+			return fmt.Errorf("phase %s: %w", p.name, err)
+		}
+		*p.into = r
+	}
+	report(replay, restore, writes)
+	return nil
+}
+
+// generate writes the plan's commands to the log of o.data, unless it has
+// a log already.
+func generate(o options) error {
+	if _, err := os.Stat(imago.LogDir(o.data)); err == nil {
+		fmt.Printf("reusing the log in %s\n", o.data)
+		return nil
+	}
+	start := time.Now()
+	log, err := wal.Open(imago.LogDir(o.data), wal.Options{})
+	if err != nil {
+		return err
+	}
+	registry, err := commands.NewRegistry(shop.App().Commands...)
+	if err != nil {
+		return err
+	}
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var batch []wal.Entry
+	var seq uint64
+	for cmd := range demo.New(o.plan).Serial() {
+		seq++
+		value, err := envelope(registry, cmd, seq, clock.Add(time.Duration(seq)*time.Millisecond))
+		if err != nil {
+			return err
+		}
+		if batch = append(batch, wal.Entry{Seq: seq, Data: value}); len(batch) == 4096 {
+			if err := log.Append(batch, false); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := log.Append(batch, true); err != nil {
+		return err
+	}
+	if err := log.Close(); err != nil {
+		return err
+	}
+	fmt.Printf("generated %d commands in %.1fs\n", seq, time.Since(start).Seconds())
+	return nil
+}
+
+func envelope(registry *commands.Registry, cmd commands.Command, seq uint64, at time.Time) ([]byte, error) {
+	def, err := registry.Of(cmd)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := commands.EncodePayload(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return commands.EncodeEnvelope(&commands.Envelope{Seq: seq, ID: "gen-" + strconv.FormatUint(seq, 10),
+		Name: def.Name, Version: def.Version, Time: at, Actor: "bench", Payload: payload})
+}
+
+// result is what a child phase reports, as one JSON line.
+type result struct {
+	OpenMS        float64 // imago.Open: checkpoint load and replay
+	Commands      uint64  // replayed
+	Rows          int64   // in the image
+	CheckpointRow int64   // rows loaded from a checkpoint
+	LoadMS        float64 // of the checkpoint
+	RSS           int64   // bytes, after open and a GC
+	Heap          int64   // bytes in use, after a GC
+	WriteMS       float64 // checkpoint written
+	FileBytes     int64
+	BaseRate      float64 // commands/s without a checkpoint
+	DuringRate    float64 // commands/s while one is written
+}
+
+func spawn(o options, phase string) (result, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return result{}, err
+	}
+	cmd := exec.Command(exe, "-data", o.data, "-phase", phase, "-write-for", o.writeFor.String(), "-durability", o.durability, "-profile", o.profile)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return result{}, err
+	}
+	var r result
+	err = json.Unmarshal(out, &r)
+	return r, err
+}
+
+func child(o options) error {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	durability, err := commands.ParseDurability(o.durability)
+	if err != nil {
+		return err
+	}
+	if o.profile != "" {
+		stop, err := startProfile(o.profile, o.phase)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	start := time.Now()
+	db, err := imago.Open(o.data, shop.App(), imago.Options{Durability: durability, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var r result
+	r.OpenMS = ms(time.Since(start))
+	r.Commands = db.Recovery().Commands
+	restored := db.Restored()
+	r.CheckpointRow, r.LoadMS = restored.Rows, ms(restored.Duration)
+	snap := db.View().Snapshot
+	for _, t := range snap.Tables() {
+		r.Rows += snap.Count(t)
+	}
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	r.Heap, r.RSS = int64(m.HeapInuse), rss()
+	switch o.phase {
+	case "replay":
+		start := time.Now()
+		info, err := db.Checkpoint()
+		if err != nil {
+			return err
+		}
+		r.WriteMS, r.FileBytes = ms(time.Since(start)), info.Bytes
+	case "writes":
+		if r.BaseRate, r.DuringRate, err = writes(db, o.writeFor); err != nil {
+			return err
+		}
+	}
+	return json.NewEncoder(os.Stdout).Encode(r)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// rss is the resident set size of this process.
+func rss() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func report(replay, restore, writes result) {
+	w := os.Stdout
+	rate := func(n float64, msec float64) float64 { return n / (msec / 1000) }
+	fmt.Fprintf(w, "\nimage: %d rows\n", restore.Rows)
+	fmt.Fprintf(w, "replay (no checkpoint):  %d commands in %.0f ms = %.0f commands/s   (target 200,000)\n",
+		replay.Commands, replay.OpenMS, rate(float64(replay.Commands), replay.OpenMS))
+	fmt.Fprintf(w, "checkpoint write:        %d rows in %.0f ms = %.0f rows/s, %d bytes = %.1f bytes/row\n",
+		replay.Rows, replay.WriteMS, rate(float64(replay.Rows), replay.WriteMS), replay.FileBytes, float64(replay.FileBytes)/float64(replay.Rows))
+	fmt.Fprintf(w, "restore:                 %d rows loaded in %.0f ms = %.0f rows/s   (target 500,000, stretch 1,000,000)\n",
+		restore.CheckpointRow, restore.LoadMS, rate(float64(restore.CheckpointRow), restore.LoadMS))
+	fmt.Fprintf(w, "restart total:           %.0f ms (open: checkpoint + %d commands replayed)\n", restore.OpenMS, restore.Commands)
+	fmt.Fprintf(w, "memory after restore:    RSS %s, heap %s = %.0f heap bytes/row\n",
+		mib(restore.RSS), mib(restore.Heap), float64(restore.Heap)/float64(restore.Rows))
+	fmt.Fprintf(w, "writes while checkpointing: %.0f commands/s before, %.0f during = %.1f%% drop   (target < 20%%)\n",
+		writes.BaseRate, writes.DuringRate, 100*(1-writes.DuringRate/writes.BaseRate))
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
+// writes runs the shop's write benchmark (orders of three lines from many
+// clients) for d, then again while a checkpoint is written, and returns the
+// two rates in commands/s.
+func writes(db *imago.DB, d time.Duration) (base, during float64, err error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, found, _ := shop.Customers.Get(db.View().Snapshot, "bench"); !found {
+		for _, c := range workload.BenchSetup() {
+			if _, err := db.Submit(ctx, c); err != nil {
+				return 0, 0, err
+			}
+		}
+	}
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	next.Store(time.Now().UnixNano()) // order ids unique across runs on one data dir
+	failed := make(chan error, 1)
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				if _, err := db.Submit(ctx, workload.BenchOrder(next.Add(1))); err != nil && ctx.Err() == nil {
+					select {
+					case failed <- err:
+					default:
+					}
+					return
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	defer wg.Wait()
+	defer cancel()
+	rate := func(f func() error) (float64, error) {
+		n0, t0 := done.Load(), time.Now()
+		err := f()
+		return float64(done.Load()-n0) / time.Since(t0).Seconds(), err
+	}
+	time.Sleep(time.Second) // warm up
+	if base, err = rate(func() error { time.Sleep(d); return nil }); err != nil {
+		return 0, 0, err
+	}
+	if during, err = rate(func() error { _, err := db.Checkpoint(); return err }); err != nil {
+		return 0, 0, err
+	}
+	select {
+	case err = <-failed:
+	default:
+	}
+	return base, during, err
+}
+
+// startProfile profiles the CPU of the phase until stop, which also writes
+// the heap profile.
+func startProfile(dir, phase string) (stop func(), err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	cpu, err := os.Create(filepath.Join(dir, phase+".cpu.pprof"))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(cpu); err != nil {
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		cpu.Close()
+		if heap, err := os.Create(filepath.Join(dir, phase+".heap.pprof")); err == nil {
+			pprof.WriteHeapProfile(heap)
+			heap.Close()
+		}
+	}, nil
+}
