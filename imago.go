@@ -116,6 +116,8 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 		logger = slog.Default()
 	}
 	fingerprint := app.Fingerprint()
+	resumeGC := pauseGC()
+	defer resumeGC()
 	image, restored, err := restore(dir, app, fingerprint, log.LastSeq(), logger)
 	if err != nil {
 		log.Close()

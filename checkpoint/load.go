@@ -16,11 +16,6 @@ import (
 	"github.com/imagodb/imago/memdb"
 )
 
-// commitEvery is the number of rows loaded per image transaction: go-memdb
-// tracks every node a transaction touches, so one transaction for millions
-// of rows would hold all of that at once.
-const commitEvery = 8192
-
 // Verify checks the file at path: header, fingerprint (unless want is the
 // zero fingerprint), end marker and checksum. It reads the whole file once.
 func Verify(path string, want [32]byte) (Header, error) {
@@ -132,6 +127,8 @@ func checkSum(f *os.File, size int64) error {
 }
 
 // loadBody decodes the tables from r into im and returns the rows loaded.
+// A table's indexes are built (memdb.Image.Load) while the next table is
+// decoded.
 func loadBody(r *bufio.Reader, im *memdb.Image) (int64, error) {
 	tables := im.Tables()
 	n, err := binary.ReadUvarint(r)
@@ -142,15 +139,27 @@ func loadBody(r *bufio.Reader, im *memdb.Image) (int64, error) {
 		return 0, fmt.Errorf("%d tables, the image has %d", n, len(tables))
 	}
 	var total int64
+	building := make(chan error, 1)
+	building <- nil
 	for _, t := range tables {
-		rows, err := readTableHeader(r, t)
+		rows, err := readTable(r, t)
+		if buildErr := <-building; err == nil {
+			err = buildErr
+		}
 		if err != nil {
 			return 0, err
 		}
-		if err := loadRows(r, im, t, rows); err != nil {
-			return 0, fmt.Errorf("table %s: %w", t.Name(), err)
-		}
-		total += int64(rows)
+		go func() {
+			if err := im.Load(t, rows); err != nil {
+				building <- fmt.Errorf("table %s: %w", t.Name(), err)
+				return
+			}
+			building <- nil
+		}()
+		total += int64(len(rows))
+	}
+	if err := <-building; err != nil {
+		return 0, err
 	}
 	if _, err := r.ReadByte(); err != io.EOF {
 		return 0, errors.New("data after the last table")
@@ -185,52 +194,56 @@ func readTableHeader(r *bufio.Reader, t *memdb.Table) (uint64, error) {
 	return rows, nil
 }
 
-// loadRows reads rows rows of t, in blocks, and inserts them.
-func loadRows(r *bufio.Reader, im *memdb.Image, t *memdb.Table, rows uint64) error {
+// readTable reads the next table, which must be t, and returns its rows.
+func readTable(r *bufio.Reader, t *memdb.Table) ([]memdb.Row, error) {
+	n, err := readTableHeader(r, t)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := readRows(r, t, n)
+	if err != nil {
+		return nil, fmt.Errorf("table %s: %w", t.Name(), err)
+	}
+	return rows, nil
+}
+
+// readRows reads n rows of t, in blocks.
+func readRows(r *bufio.Reader, t *memdb.Table, n uint64) ([]memdb.Row, error) {
 	cols := t.Columns()
+	// The count is the file's word: grow towards it rather than trust it.
+	rows := make([]memdb.Row, 0, min(n, 1<<16))
 	var block []byte
-	tx := im.Txn()
-	defer func() { tx.Abort() }()
-	inTx := 0
-	for loaded := uint64(0); loaded < rows; {
-		n, err := binary.ReadUvarint(r)
+	for uint64(len(rows)) < n {
+		loaded := uint64(len(rows))
+		count, err := binary.ReadUvarint(r)
 		if err != nil {
-			return bodyErr(err)
+			return nil, bodyErr(err)
 		}
 		size, err := binary.ReadUvarint(r)
 		if err != nil {
-			return bodyErr(err)
+			return nil, bodyErr(err)
 		}
-		if n == 0 || n > rows-loaded || size > maxBlock {
-			return fmt.Errorf("block of %d rows in %d bytes after %d of %d rows", n, size, loaded, rows)
+		if count == 0 || count > n-loaded || size > maxBlock {
+			return nil, fmt.Errorf("block of %d rows in %d bytes after %d of %d rows", count, size, loaded, n)
 		}
 		if cap(block) < int(size) {
 			block = make([]byte, size)
 		}
 		block = block[:size]
 		if _, err := io.ReadFull(r, block); err != nil {
-			return bodyErr(err)
+			return nil, bodyErr(err)
 		}
 		d := rowDecoder{buf: block}
-		for i := uint64(0); i < n; i++ {
+		for i := uint64(0); i < count; i++ {
 			row, err := d.row(cols)
 			if err != nil {
-				return fmt.Errorf("row %d: %w", loaded+i+1, err)
+				return nil, fmt.Errorf("row %d: %w", loaded+i+1, err)
 			}
-			if err := tx.Insert(t, row); err != nil {
-				return fmt.Errorf("row %d: %w", loaded+i+1, err)
-			}
-			if inTx++; inTx == commitEvery {
-				if err := tx.Commit(); err != nil {
-					return err
-				}
-				tx, inTx = im.Txn(), 0
-			}
+			rows = append(rows, row)
 		}
 		if len(d.buf) != 0 {
-			return fmt.Errorf("block after row %d: %d bytes left over", loaded+n, len(d.buf))
+			return nil, fmt.Errorf("block after row %d: %d bytes left over", loaded+count, len(d.buf))
 		}
-		loaded += n
 	}
-	return tx.Commit()
+	return rows, nil
 }

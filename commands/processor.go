@@ -425,7 +425,7 @@ func Replay(cfg Config, to uint64) (*memdb.Snapshot, ReplayStats, error) {
 func (p *Processor) replayLog(to uint64) error {
 	start := time.Now()
 	p.lastSeq = p.cfg.StartSeq
-	const chunk = 1024
+	const chunk = 8192
 	batch := make([]*pending, 0, chunk)
 	flush := func() error {
 		if len(batch) == 0 {

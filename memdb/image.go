@@ -2,9 +2,8 @@ package memdb
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"maps"
+	"sync"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -48,46 +47,68 @@ type tableSize struct{ rows, bytes int64 }
 // snapshot keeps the sizes of its own state.
 type rowCounts map[*Table]tableSize
 
-// Image is an application's working image: the tables, and the go-memdb
-// database that holds their rows. One writer at a time changes it through a
-// Txn; readers use Snapshots.
+// entry is one index entry: its key and its row. The index trees hold
+// *entry values, so go-memdb's indexer reads the key instead of encoding it
+// again, and a Txn buffers entries (a nil row marks a removed key) that its
+// commit hands to go-memdb as they are. An entry is never modified.
+type entry struct {
+	key []byte
+	row Row
+}
+
+// Image is an application's working image: the tables, and their rows in
+// go-memdb. One writer at a time changes it through a Txn; readers use
+// Snapshots.
+//
+// Each index is a go-memdb database of its own (one table, whose "id" index
+// is ours). go-memdb allows one write transaction per database, so separate
+// databases let a checkpoint load build a table's indexes in parallel and a
+// commit write them in parallel; a state is consistent across them because
+// only the writer commits and takes snapshots, between commits.
 type Image struct {
 	tables []*Table
 	byName map[string]*Table
-	db     *gomemdb.MemDB
-	counts rowCounts // of the committed state
+	ord    map[*Table]int // position in tables
+	dbs    [][]*gomemdb.MemDB
+	counts rowCounts  // of the committed state
+	loadMu sync.Mutex // serialises Load's update of counts
 }
+
+// treeTable is the name of the one go-memdb table of an index's database.
+const treeTable = "entries"
+
+// treeSchema is the schema of every index's database.
+var treeSchema = &gomemdb.DBSchema{Tables: map[string]*gomemdb.TableSchema{
+	treeTable: {Name: treeTable, Indexes: map[string]*gomemdb.IndexSchema{
+		"id": {Name: "id", Unique: true, Indexer: entryIndexer{}},
+	}},
+}}
 
 // NewImage creates an empty image of the given tables.
 func NewImage(tables ...*Table) (*Image, error) {
-	schema := &gomemdb.DBSchema{Tables: map[string]*gomemdb.TableSchema{}}
-	im := &Image{tables: tables, byName: make(map[string]*Table, len(tables)), counts: rowCounts{}}
-	for _, t := range tables {
+	im := &Image{tables: tables, byName: make(map[string]*Table, len(tables)), ord: make(map[*Table]int, len(tables)), counts: rowCounts{}}
+	for i, t := range tables {
 		if _, dup := im.byName[t.Name()]; dup {
 			return nil, fmt.Errorf("memdb: table %s declared twice", t.Name())
 		}
-		im.byName[t.Name()] = t
-		ts := &gomemdb.TableSchema{Name: t.Name(), Indexes: map[string]*gomemdb.IndexSchema{}}
-		for _, ix := range append([]*Index{t.primary}, t.indexes...) {
-			// Every go-memdb index is declared unique: our keys are made
-			// distinct by appending the primary key where needed (Index.Key),
-			// which keeps the key order ours and the upper-bound check simple.
-			ts.Indexes[ix.memdbName()] = &gomemdb.IndexSchema{Name: ix.memdbName(), Unique: true, Indexer: keyIndexer{ix}}
+		im.byName[t.Name()], im.ord[t] = t, i
+		dbs := make([]*gomemdb.MemDB, 1+len(t.indexes))
+		for j := range dbs {
+			db, err := gomemdb.NewMemDB(treeSchema)
+			if err != nil {
+				return nil, fmt.Errorf("memdb: %w", err)
+			}
+			// The image writes to a snapshot of the new database, never to
+			// the database itself: go-memdb tracks every node a write changes
+			// only in its primary database, to close the nodes' watch
+			// channels at commit, and once a transaction changes more than
+			// 8192 nodes that commit walks both whole trees to find them.
+			// Nothing in Imago watches rows (readers hold snapshots), so that
+			// work is pure cost: it made loading a checkpoint quadratic.
+			dbs[j] = db.Snapshot()
 		}
-		schema.Tables[t.Name()] = ts
+		im.dbs = append(im.dbs, dbs)
 	}
-	db, err := gomemdb.NewMemDB(schema)
-	if err != nil {
-		return nil, fmt.Errorf("memdb: %w", err)
-	}
-	// The image writes to a snapshot of the new database, never to the
-	// database itself: go-memdb tracks every node a write changes only in
-	// its primary database, to close the nodes' watch channels at commit, and
-	// once a transaction changes more than 8192 nodes that commit walks both
-	// whole trees to find them. Nothing in Imago watches rows (readers hold
-	// snapshots), so that work is pure cost: it made loading a checkpoint
-	// quadratic.
-	im.db = db.Snapshot()
 	return im, nil
 }
 
@@ -100,61 +121,88 @@ func (im *Image) Table(name string) (*Table, bool) {
 	return t, ok
 }
 
-// Snapshot returns an immutable view of the image's committed state. O(1).
+// Snapshot returns an immutable view of the image's committed state. It
+// costs two small allocations per index.
 func (im *Image) Snapshot() *Snapshot {
-	db := im.db.Snapshot()
-	// One read transaction serves every read of the snapshot: a go-memdb
-	// read transaction only reads immutable trees, so it is safe to share,
-	// and a snapshot's reads then allocate no transaction each.
-	return &Snapshot{reader{im: im, db: db, tx: db.Txn(false), counts: im.counts}}
+	s := &Snapshot{reader{im: im, counts: im.counts}}
+	s.dbs = make([][]*gomemdb.MemDB, len(im.dbs))
+	s.reads = make([][]*gomemdb.Txn, len(im.dbs))
+	for i, dbs := range im.dbs {
+		s.dbs[i] = make([]*gomemdb.MemDB, len(dbs))
+		s.reads[i] = make([]*gomemdb.Txn, len(dbs))
+		for j, db := range dbs {
+			// One read transaction serves every read of the snapshot: a
+			// go-memdb read transaction only reads immutable trees, so it is
+			// safe to share, and reads then allocate no transaction each.
+			s.dbs[i][j] = db.Snapshot()
+			s.reads[i][j] = s.dbs[i][j].Txn(false)
+		}
+	}
+	return s
 }
 
 // Reset makes the working image the state of s, dropping everything
 // committed after it. The writer uses it when the log could not be synced.
 func (im *Image) Reset(s *Snapshot) {
-	im.db, im.counts = s.db.Snapshot(), s.counts
+	for i, dbs := range s.dbs {
+		for j, db := range dbs {
+			im.dbs[i][j] = db.Snapshot()
+		}
+	}
+	im.counts = s.counts
 }
 
-// Txn starts the write transaction. Only one may be open at a time; it must
-// end with Commit or Abort.
-func (im *Image) Txn() *Txn {
-	return &Txn{reader: reader{im: im, db: im.db, tx: im.db.Txn(true), counts: im.counts}, deltas: map[*Table]tableSize{}}
-}
+// entryIndexer is the go-memdb indexer of an index's database: the key of
+// an entry is its own; lookups pass keys already encoded.
+type entryIndexer struct{}
 
-// keyIndexer is the go-memdb indexer of one of our indexes: the key of a row
-// is its order-preserving encoding; lookups pass keys already encoded.
-type keyIndexer struct{ ix *Index }
+func (entryIndexer) FromObject(obj any) (bool, []byte, error) { return true, obj.(*entry).key, nil }
 
-func (k keyIndexer) FromObject(obj any) (bool, []byte, error) {
-	key, err := k.ix.Key(obj.(Row))
-	return err == nil, key, err
-}
-
-func (k keyIndexer) FromArgs(args ...any) ([]byte, error) {
+func (entryIndexer) FromArgs(args ...any) ([]byte, error) {
 	if len(args) != 1 {
-		return nil, fmt.Errorf("memdb: index %s takes one encoded key", k.ix.Name)
+		return nil, fmt.Errorf("memdb: an index lookup takes one encoded key, got %d values", len(args))
 	}
 	key, ok := args[0].([]byte)
 	if !ok {
-		return nil, fmt.Errorf("memdb: index %s takes an encoded key, got %T", k.ix.Name, args[0])
+		return nil, fmt.Errorf("memdb: an index lookup takes an encoded key, got %T", args[0])
 	}
 	return key, nil
 }
 
-// reader is the read side shared by Snapshot and Txn.
+// reader is the read side shared by Snapshot and Txn: the committed state it
+// reads, one go-memdb database per index.
 type reader struct {
-	im *Image
-	db *gomemdb.MemDB
-	tx *gomemdb.Txn // the write transaction, or a Snapshot's shared read transaction
+	im    *Image
+	dbs   [][]*gomemdb.MemDB
+	reads [][]*gomemdb.Txn // read transactions over dbs; a Txn opens them on first use
 	// counts of the committed state read: a Txn's counts exclude its own changes.
 	counts rowCounts
+	// writes are a Txn's changes not committed yet, per table and index (nil
+	// for a Snapshot, or an index the Txn has not changed): reads see them.
+	writes [][]*buffer
 }
 
-func (r *reader) txn() *gomemdb.Txn {
-	if r.tx != nil {
-		return r.tx
+// table returns t's position in the image.
+func (r *reader) table(t *Table) (int, error) {
+	i, ok := r.im.ord[t]
+	if !ok {
+		return 0, fmt.Errorf("memdb: table %s is not in this image", t.Name())
 	}
-	return r.db.Txn(false)
+	return i, nil
+}
+
+func (r *reader) read(ti, pos int) *gomemdb.Txn {
+	if r.reads[ti][pos] == nil {
+		r.reads[ti][pos] = r.dbs[ti][pos].Txn(false)
+	}
+	return r.reads[ti][pos]
+}
+
+func (r *reader) buffered(ti, pos int) *buffer {
+	if r.writes == nil || r.writes[ti] == nil {
+		return nil
+	}
+	return r.writes[ti][pos]
 }
 
 // Tables are the image's tables.
@@ -165,22 +213,34 @@ func (r *reader) Table(name string) (*Table, bool) { return r.im.Table(name) }
 
 // Get returns the row of t whose primary key is pk.
 func (r *reader) Get(t *Table, pk ...any) (Row, bool, error) {
+	if len(pk) != len(t.primary.cols) {
+		return nil, false, fmt.Errorf("memdb: table %s: primary key has %d columns, got %d values", t.Name(), len(t.primary.cols), len(pk))
+	}
 	key, err := t.primary.KeyPrefix(pk...)
 	if err != nil {
 		return nil, false, err
 	}
-	if len(pk) != len(t.primary.cols) {
-		return nil, false, fmt.Errorf("memdb: table %s: primary key has %d columns, got %d values", t.Name(), len(t.primary.cols), len(pk))
-	}
-	return r.getKey(t.primary, key)
-}
-
-func (r *reader) getKey(ix *Index, key []byte) (Row, bool, error) {
-	obj, err := r.txn().First(ix.table.Name(), ix.memdbName(), key)
-	if err != nil || obj == nil {
+	ti, err := r.table(t)
+	if err != nil {
 		return nil, false, err
 	}
-	return obj.(Row), true, nil
+	row := r.getKey(ti, 0, key)
+	return row, row != nil, nil
+}
+
+// getKey returns the row of index pos of table ti whose key is key, or nil.
+func (r *reader) getKey(ti, pos int, key []byte) Row {
+	if w := r.buffered(ti, pos); w != nil {
+		if e, ok := w.get(key); ok {
+			return e.row
+		}
+	}
+	// The unique "id" index of a tree cannot fail a lookup by a []byte key.
+	obj, _ := r.read(ti, pos).First(treeTable, "id", key)
+	if obj == nil {
+		return nil
+	}
+	return obj.(*entry).row
 }
 
 // First returns the first row, in index order, whose leading index columns
@@ -210,13 +270,22 @@ func (r *reader) Prefix(ix *Index, vals ...any) (*Iterator, error) {
 }
 
 // Scan iterates the rows of ix's table in index order from the first row
-// whose key is at or after from. Callers stop where their range ends.
+// whose key is at or after from. Callers stop where their range ends. The
+// iterator sees the state of the moment it was created.
 func (r *reader) Scan(ix *Index, from []byte) (*Iterator, error) {
-	it, err := r.txn().LowerBound(ix.table.Name(), ix.memdbName(), from)
+	ti, err := r.table(ix.table)
+	if err != nil {
+		return nil, err
+	}
+	base, err := r.read(ti, ix.pos).LowerBound(treeTable, "id", from)
 	if err != nil {
 		return nil, fmt.Errorf("memdb: scan %s.%s: %w", ix.table.Name(), ix.Name, err)
 	}
-	return &Iterator{ix: ix, it: it}, nil
+	it := &Iterator{base: base}
+	if w := r.buffered(ti, ix.pos); w != nil {
+		it.merge = w.from(from)
+	}
+	return it, nil
 }
 
 // Count is the number of rows in t: a map lookup, as the SQL planner asks
@@ -229,36 +298,66 @@ func (r *reader) Bytes(t *Table) int64 { return r.counts[t].bytes }
 
 // Iterator walks rows in index order.
 type Iterator struct {
-	ix     *Index
-	it     gomemdb.ResultIterator
-	key    []byte
-	prefix []byte // set by Prefix: the iteration ends where keys stop having it
+	base   gomemdb.ResultIterator // committed entries
+	merge  *bufferCursor          // a Txn's uncommitted entries, merged over base; nil for snapshots
+	peeked *entry                 // base's next entry, read ahead while merging
+	prefix []byte                 // set by Prefix: the iteration ends where keys stop having it
 }
 
-// Next returns the next row and its index key, or nil at the end. The key is
-// valid until the following call.
+// Next returns the next row and its index key, or nil at the end. The key
+// must not be modified.
 func (it *Iterator) Next() (Row, []byte) {
-	row := it.NextRow()
-	if row == nil {
+	e := it.next()
+	if e == nil {
 		return nil, nil
 	}
-	// Keys of stored rows always encode: they were checked on insert.
-	it.key, _ = it.ix.appendKeyTo(it.key[:0], row)
-	if it.prefix != nil && !bytes.HasPrefix(it.key, it.prefix) {
-		it.prefix, it.it = nil, emptyResults{}
+	if it.prefix != nil && !bytes.HasPrefix(e.key, it.prefix) {
+		it.base, it.merge, it.peeked = emptyResults{}, nil, nil
 		return nil, nil
 	}
-	return row, it.key
+	return e.row, e.key
 }
 
-// NextRow returns the next row without its key (cheaper, for full scans of
-// iterators without a prefix), or nil at the end.
+// NextRow returns the next row, or nil at the end.
 func (it *Iterator) NextRow() Row {
-	obj := it.it.Next()
+	row, _ := it.Next()
+	return row
+}
+
+func (it *Iterator) next() *entry {
+	if it.merge == nil {
+		return nextEntry(it.base)
+	}
+	for {
+		if it.peeked == nil {
+			it.peeked = nextEntry(it.base)
+		}
+		b, u := it.peeked, it.merge.item()
+		switch {
+		case u == nil:
+			it.peeked = nil
+			return b
+		case b != nil && bytes.Compare(b.key, u.key) < 0:
+			it.peeked = nil
+			return b
+		}
+		// The buffered entry comes first, or replaces the committed one.
+		if b != nil && bytes.Equal(b.key, u.key) {
+			it.peeked = nil
+		}
+		it.merge.advance()
+		if u.row != nil {
+			return u
+		}
+	}
+}
+
+func nextEntry(it gomemdb.ResultIterator) *entry {
+	obj := it.Next()
 	if obj == nil {
 		return nil
 	}
-	return obj.(Row)
+	return obj.(*entry)
 }
 
 type emptyResults struct{}
@@ -269,160 +368,3 @@ func (emptyResults) Next() any                { return nil }
 // Snapshot is an immutable, consistent view of the image at one point.
 // It is safe for concurrent use; reads take no locks.
 type Snapshot struct{ reader }
-
-// Txn is the image's write transaction. Every change is checked against the
-// table's declaration and constraints; a failed change leaves the transaction
-// as it was, and Abort drops everything the transaction did.
-type Txn struct {
-	reader
-	deltas map[*Table]tableSize
-	done   bool
-}
-
-// ConstraintError reports a primary-key or unique-index violation, or a
-// missing row.
-type ConstraintError struct {
-	Table string
-	Index string
-	Key   []any
-	Msg   string
-}
-
-func (e *ConstraintError) Error() string {
-	return fmt.Sprintf("memdb: table %s, index %s, key %v: %s", e.Table, e.Index, e.Key, e.Msg)
-}
-
-// ErrConstraint matches every *ConstraintError with errors.Is.
-var ErrConstraint = errors.New("memdb: constraint violated")
-
-// Is lets errors.Is(err, ErrConstraint) match.
-func (e *ConstraintError) Is(target error) bool { return target == ErrConstraint }
-
-func (ix *Index) values(row Row) []any {
-	vals := make([]any, len(ix.cols))
-	for i, p := range ix.cols {
-		vals[i] = row[p]
-	}
-	return vals
-}
-
-// Insert adds a new row. It fails if the primary key or a unique key is taken.
-func (t *Txn) Insert(tb *Table, row Row) error { return t.put(tb, row, false) }
-
-// Update replaces the row with the same primary key. It fails if there is no
-// such row or a unique key of the new row is taken by another row.
-func (t *Txn) Update(tb *Table, row Row) error { return t.put(tb, row, true) }
-
-func (t *Txn) put(tb *Table, row Row, update bool) error {
-	if err := tb.checkRow(row); err != nil {
-		return err
-	}
-	pk := mustKey(tb.primary, row)
-	old, found, err := t.getKey(tb.primary, pk)
-	switch {
-	case err != nil:
-		return err
-	case found && !update:
-		return &ConstraintError{Table: tb.Name(), Index: "PRIMARY", Key: tb.primary.values(row), Msg: "duplicate primary key"}
-	case !found && update:
-		return &ConstraintError{Table: tb.Name(), Index: "PRIMARY", Key: tb.primary.values(row), Msg: "no such row"}
-	}
-	if err := t.checkUnique(tb, row, pk); err != nil {
-		return err
-	}
-	if err := t.tx.Insert(tb.Name(), row); err != nil {
-		return fmt.Errorf("memdb: write %s: %w", tb.Name(), err)
-	}
-	d := t.deltas[tb]
-	if update {
-		d.bytes -= RowBytes(old)
-	} else {
-		d.rows++
-	}
-	d.bytes += RowBytes(row)
-	t.deltas[tb] = d
-	return nil
-}
-
-// Delete removes the row with primary key pk. It fails if there is none.
-func (t *Txn) Delete(tb *Table, pk ...any) error {
-	row, found, err := t.Get(tb, pk...)
-	if err != nil {
-		return err
-	}
-	if !found {
-		return &ConstraintError{Table: tb.Name(), Index: "PRIMARY", Key: pk, Msg: "no such row"}
-	}
-	if err := t.tx.Delete(tb.Name(), row); err != nil {
-		return fmt.Errorf("memdb: delete from %s: %w", tb.Name(), err)
-	}
-	d := t.deltas[tb]
-	d.rows--
-	d.bytes -= RowBytes(row)
-	t.deltas[tb] = d
-	return nil
-}
-
-// checkUnique fails if another row (another primary key than pk) holds one
-// of row's unique keys. go-memdb does not enforce uniqueness itself.
-func (t *Txn) checkUnique(tb *Table, row Row, pk []byte) error {
-	for _, ix := range tb.indexes {
-		if !ix.Unique {
-			continue
-		}
-		key := mustKey(ix, row)
-		other, found, err := t.getKey(ix, key)
-		if err != nil {
-			return err
-		}
-		if found && !bytes.Equal(mustKey(tb.primary, other), pk) {
-			return &ConstraintError{Table: tb.Name(), Index: ix.Name, Key: ix.values(row), Msg: "duplicate value for unique index"}
-		}
-	}
-	return nil
-}
-
-// mustKey encodes the key of a row that checkRow accepted, so it cannot fail.
-func mustKey(ix *Index, row Row) []byte {
-	key, err := ix.Key(row)
-	if err != nil {
-		panic(fmt.Sprintf("memdb: key of a checked row: %v", err))
-	}
-	return key
-}
-
-// Commit makes the transaction's changes the image's committed state.
-func (t *Txn) Commit() error {
-	if t.done {
-		return errors.New("memdb: transaction already ended")
-	}
-	t.done = true
-	t.tx.Commit()
-	t.im.counts = t.counts.with(t.deltas)
-	return nil
-}
-
-// Abort drops the transaction's changes. Safe after Commit.
-func (t *Txn) Abort() {
-	if !t.done {
-		t.done = true
-		t.tx.Abort()
-	}
-}
-
-// with returns the counts after deltas: c itself if nothing changed, else a
-// new map (c may be held by snapshots).
-func (c rowCounts) with(deltas map[*Table]tableSize) rowCounts {
-	changed := false
-	for _, d := range deltas {
-		changed = changed || d != tableSize{}
-	}
-	if !changed {
-		return c
-	}
-	next := maps.Clone(c)
-	for tb, d := range deltas {
-		next[tb] = tableSize{rows: next[tb].rows + d.rows, bytes: next[tb].bytes + d.bytes}
-	}
-	return next
-}

@@ -165,6 +165,7 @@ type Index struct {
 	Unique  bool
 	Primary bool
 	table   *Table
+	pos     int   // 0 for the primary key, 1+i for the i-th secondary index
 	cols    []int // indexed columns
 	suffix  []int // primary-key columns appended to make the key unique (non-unique indexes)
 }
@@ -209,7 +210,7 @@ func Define(def TableDef) (*Table, error) {
 		if err != nil {
 			return nil, err
 		}
-		t.indexes = append(t.indexes, &Index{Name: ix.Name, Unique: ix.Unique, table: t, cols: cols, suffix: pk})
+		t.indexes = append(t.indexes, &Index{Name: ix.Name, Unique: ix.Unique, table: t, pos: len(t.indexes) + 1, cols: cols, suffix: pk})
 	}
 	return t, nil
 }
@@ -291,14 +292,6 @@ func (ix *Index) ColumnNames() []string {
 		names[i] = ix.table.def.Columns[p].Name
 	}
 	return names
-}
-
-// memdbName is the go-memdb index name; go-memdb requires the primary one to be "id".
-func (ix *Index) memdbName() string {
-	if ix.Primary {
-		return "id"
-	}
-	return ix.Name
 }
 
 // Key encodes the index key of a row. A non-unique index, and a unique one

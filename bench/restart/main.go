@@ -60,8 +60,8 @@ func main() {
 }
 
 type options struct {
-	data     string
-	plan     demo.Options
+	data       string
+	plan       demo.Options
 	phase      string
 	writeFor   time.Duration
 	durability string
