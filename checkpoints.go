@@ -89,7 +89,7 @@ func restore(dataDir string, app *App, fingerprint [32]byte, logLast uint64, log
 			return nil, Restored{}, err
 		}
 		start := time.Now()
-		h, st, err := checkpoint.Load(f.Path, image, fingerprint)
+		h, st, err := checkpoint.Load(f.Path, image, fingerprint, newProgress(logger.With("file", f.Path), "loading a checkpoint", "bytes").report)
 		if err != nil {
 			reason := err.Error()
 			if errors.Is(err, checkpoint.ErrMismatch) {

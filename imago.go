@@ -126,6 +126,7 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 	proc, err := commands.Start(commands.Config{
 		Image: image, StartSeq: restored.Seq, Log: log, Registry: registry, Durability: opts.Durability,
 		Strict: opts.Strict, Now: opts.Now, Logger: logger, Observer: opts.Observer,
+		Progress: newProgress(logger, "replaying the log", "commands").report,
 	})
 	if err != nil {
 		log.Close()

@@ -2,12 +2,46 @@ package imago
 
 import (
 	"bufio"
+	"log/slog"
 	"math"
 	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 )
+
+// progressEvery is how often a long recovery logs how far it is.
+const progressEvery = 5 * time.Second
+
+// progress logs, every few seconds, how far a recovery step is: done and
+// total, the rate so far and the estimated time left. A step that ends
+// within the first interval logs nothing.
+type progress struct {
+	logger      *slog.Logger
+	msg, unit   string
+	start, next time.Time
+}
+
+func newProgress(logger *slog.Logger, msg, unit string) *progress {
+	now := time.Now()
+	return &progress{logger: logger, msg: msg, unit: unit, start: now, next: now.Add(progressEvery)}
+}
+
+// report is called as the work advances.
+func (p *progress) report(done, total uint64) {
+	now := time.Now()
+	if now.Before(p.next) {
+		return
+	}
+	p.next = now.Add(progressEvery)
+	rate := float64(done) / now.Sub(p.start).Seconds()
+	attrs := []any{"done", done, "total", total, p.unit + "_per_s", int64(rate)}
+	if rate > 0 && total > done {
+		attrs = append(attrs, "eta", time.Duration(float64(total-done)/rate*float64(time.Second)).Round(time.Second).String())
+	}
+	p.logger.Info(p.msg, attrs...)
+}
 
 // pauseGC turns the garbage collector off for recovery and returns the
 // function that turns it back on.

@@ -67,7 +67,7 @@ func TestRoundTripEveryKind(t *testing.T) {
 	path := filepath.Join(t.TempDir(), Name(5))
 	os.WriteFile(path, b, 0o644)
 	im, _ := memdb.NewImage(fuzzTable)
-	h, st, err := Load(path, im, [32]byte{})
+	h, st, err := Load(path, im, [32]byte{}, nil)
 	if err != nil || h.Seq != 5 || st.Rows != 5 {
 		t.Fatalf("load: %+v %+v %v", h, st, err)
 	}
@@ -90,7 +90,7 @@ func FuzzLoad(f *testing.F) {
 		path := filepath.Join(t.TempDir(), Name(1))
 		os.WriteFile(path, data, 0o644)
 		im, _ := memdb.NewImage(fuzzTable)
-		Load(path, im, [32]byte{})
+		Load(path, im, [32]byte{}, nil)
 	})
 }
 

@@ -28,9 +28,10 @@ func Verify(path string, want [32]byte) (Header, error) {
 }
 
 // Load verifies the checkpoint at path (see Verify), then loads its rows into
-// im, which must be empty. On an error im may hold part of the rows: the
-// caller starts over with a new image.
-func Load(path string, im *memdb.Image, want [32]byte) (Header, Stats, error) {
+// im, which must be empty. progress, if not nil, is called as the file is
+// read with the bytes read so far and the file's size. On an error im may
+// hold part of the rows: the caller starts over with a new image.
+func Load(path string, im *memdb.Image, want [32]byte, progress func(done, total uint64)) (Header, Stats, error) {
 	f, h, size, err := open(path, want)
 	if err != nil {
 		return h, Stats{}, err
@@ -39,7 +40,10 @@ func Load(path string, im *memdb.Image, want [32]byte) (Header, Stats, error) {
 	if err := checkSum(f, size); err != nil {
 		return h, Stats{}, err
 	}
-	body := io.NewSectionReader(f, headerSize, size-headerSize-trailerSize)
+	var body io.Reader = io.NewSectionReader(f, headerSize, size-headerSize-trailerSize)
+	if progress != nil {
+		body = &progressReader{r: body, done: headerSize, total: uint64(size), progress: progress}
+	}
 	zr, err := zstd.NewReader(body, zstd.WithDecoderMaxMemory(1<<30))
 	if err != nil {
 		return h, Stats{}, fmt.Errorf("checkpoint %s: %w", path, err)
@@ -50,6 +54,20 @@ func Load(path string, im *memdb.Image, want [32]byte) (Header, Stats, error) {
 		return h, Stats{}, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
 	return h, Stats{Rows: rows, Bytes: size}, nil
+}
+
+// progressReader tells progress how far reading has come.
+type progressReader struct {
+	r           io.Reader
+	done, total uint64
+	progress    func(done, total uint64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += uint64(n)
+	p.progress(p.done, p.total)
+	return n, err
 }
 
 // open opens path and checks its header and end marker.

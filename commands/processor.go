@@ -33,6 +33,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Observer is told about accepted and refused commands and batches.
 	Observer Observer
+	// Progress, if set, is called after each batch replayed at start with
+	// the commands replayed so far and the number to replay.
+	Progress func(done, total uint64)
 }
 
 // Meta is what a submitter says about a command besides its payload.
@@ -421,49 +424,85 @@ func Replay(cfg Config, to uint64) (*memdb.Snapshot, ReplayStats, error) {
 	return cfg.Image.Snapshot(), p.replay, nil
 }
 
-// replayLog applies the logged commands up to seq to to the image, in batches.
+// replayBatch is the number of commands replayed per image transaction:
+// large, so that rows written by several commands of a batch (a product's
+// stock, an order placed then paid) reach the index trees once.
+const replayBatch = 8192
+
+// replayLog applies the logged commands up to seq to to the image, in
+// batches. Another goroutine reads and decodes the next batch meanwhile.
 func (p *Processor) replayLog(to uint64) error {
 	start := time.Now()
 	p.lastSeq = p.cfg.StartSeq
-	const chunk = 8192
-	batch := make([]*pending, 0, chunk)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		p.applyAll(batch, false)
-		for _, pd := range batch {
-			if pd.err != nil {
-				if p.cfg.Strict {
-					return fmt.Errorf("replay of seq %d (%s) failed: %w", pd.env.Seq, pd.env.Name, pd.err)
-				}
-				p.replay.Skipped++
-				p.cfg.Logger.Warn("replay skipped a command that failed", "seq", pd.env.Seq, "command", pd.env.Name, "err", pd.err)
+	batches := make(chan []*pending, 2)
+	stop := make(chan struct{})
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		readErr <- p.readBatches(to, batches, stop)
+	}()
+	total, done := to-min(to, p.cfg.StartSeq), uint64(0)
+	for batch := range batches {
+		if err := p.replayBatch(batch); err != nil {
+			close(stop)
+			for range batches {
 			}
+			return fmt.Errorf("commands: replay: %w", err)
 		}
-		p.lastSeq = batch[len(batch)-1].env.Seq
-		p.replay.Commands += uint64(len(batch))
-		batch = batch[:0]
-		return nil
+		if done += uint64(len(batch)); p.cfg.Progress != nil {
+			p.cfg.Progress(done, total)
+		}
+	}
+	if err := <-readErr; err != nil {
+		return fmt.Errorf("commands: replay: %w", err)
+	}
+	p.replay.Duration = time.Since(start)
+	return nil
+}
+
+// readBatches reads and decodes the log after StartSeq up to seq to and
+// sends it in batches, until stop is closed.
+func (p *Processor) readBatches(to uint64, batches chan<- []*pending, stop <-chan struct{}) error {
+	batch := make([]*pending, 0, replayBatch)
+	send := func() error {
+		select {
+		case batches <- batch:
+			batch = make([]*pending, 0, replayBatch)
+			return nil
+		case <-stop:
+			return errors.New("stopped")
+		}
 	}
 	err := p.cfg.Log.Read(p.cfg.StartSeq+1, to, func(e wal.Entry) error {
 		pd, err := p.decodeEntry(e)
 		if err != nil {
 			return err
 		}
-		batch = append(batch, pd)
-		if len(batch) == chunk {
-			return flush()
+		if batch = append(batch, pd); len(batch) == replayBatch {
+			return send()
 		}
 		return nil
 	})
-	if err == nil {
-		err = flush()
+	if err == nil && len(batch) > 0 {
+		err = send()
 	}
-	if err != nil {
-		return fmt.Errorf("commands: replay: %w", err)
+	return err
+}
+
+// replayBatch applies one batch of logged commands.
+func (p *Processor) replayBatch(batch []*pending) error {
+	p.applyAll(batch, false)
+	for _, pd := range batch {
+		if pd.err != nil {
+			if p.cfg.Strict {
+				return fmt.Errorf("replay of seq %d (%s) failed: %w", pd.env.Seq, pd.env.Name, pd.err)
+			}
+			p.replay.Skipped++
+			p.cfg.Logger.Warn("replay skipped a command that failed", "seq", pd.env.Seq, "command", pd.env.Name, "err", pd.err)
+		}
 	}
-	p.replay.Duration = time.Since(start)
+	p.lastSeq = batch[len(batch)-1].env.Seq
+	p.replay.Commands += uint64(len(batch))
 	return nil
 }
 
