@@ -174,22 +174,23 @@ func (db *DB) pruneCheckpoints() error {
 	return nil
 }
 
-// checkpointLoop writes a checkpoint when Options.CheckpointEvery commands
-// were written since the last one, or Options.CheckpointInterval has passed
-// and there is anything new. A failure is logged; the next tick tries again.
-func (db *DB) checkpointLoop(every uint64, interval time.Duration) {
+// checkpointLoop writes a checkpoint when every commands were written since
+// the last one, or the log grew by everyBytes, or interval has passed and
+// there is anything new. A failure is logged; the next tick tries again.
+func (db *DB) checkpointLoop(every, everyBytes uint64, interval time.Duration) {
 	defer db.bg.Done()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	lastSeq, lastAt := db.restored.Seq, time.Now()
+	lastSeq, lastBytes, lastAt := db.restored.Seq, uint64(0), time.Now()
 	for {
 		select {
 		case <-db.stop:
 			return
 		case <-tick.C:
 		}
-		seq := db.View().Seq
-		due := (every > 0 && seq-lastSeq >= every) || (interval > 0 && time.Since(lastAt) >= interval && seq > lastSeq)
+		seq, bytes := db.View().Seq, db.log.AppendedBytes()
+		due := (every > 0 && seq-lastSeq >= every) || (everyBytes > 0 && bytes-lastBytes >= everyBytes) ||
+			(interval > 0 && time.Since(lastAt) >= interval && seq > lastSeq)
 		if !due {
 			continue
 		}
@@ -198,6 +199,6 @@ func (db *DB) checkpointLoop(every uint64, interval time.Duration) {
 			db.logger.Error("checkpoint failed", "err", err)
 			continue
 		}
-		lastSeq, lastAt = info.Seq, time.Now()
+		lastSeq, lastBytes, lastAt = info.Seq, bytes, time.Now()
 	}
 }

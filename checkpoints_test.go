@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/checkpoint"
@@ -198,5 +199,42 @@ func TestCheckpointsKeep(t *testing.T) {
 	}
 	if _, err := checkpoint.Verify(files[0].Path, shop.App().Fingerprint()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCheckpointTriggers: a checkpoint is written after a number of commands
+// or a growth of the log, and not before.
+func TestCheckpointTriggers(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts imago.Options
+		want bool
+	}{
+		{"by commands", imago.Options{CheckpointEvery: 100}, true},
+		{"by log bytes", imago.Options{CheckpointEveryBytes: 16 << 10}, true},
+		{"neither reached", imago.Options{CheckpointEvery: 1 << 40, CheckpointEveryBytes: 1 << 40}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			c.opts.Durability = commands.Durability{Mode: commands.None}
+			db, err := imago.Open(dir, shop.App(), c.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			submitAll(t, db, workload.Setup(100, 100)) // 200 commands, ~20 KB of log
+			// The trigger is checked every second: wait for up to 10 ticks,
+			// or 2 when none should come.
+			deadline := time.Now().Add(10 * time.Second)
+			if !c.want {
+				deadline = time.Now().Add(2500 * time.Millisecond)
+			}
+			for db.LastCheckpoint() == nil && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if got := db.LastCheckpoint() != nil; got != c.want {
+				t.Fatalf("checkpoint written: %v, want %v (log grew by %d bytes)", got, c.want, db.Log().AppendedBytes())
+			}
+		})
 	}
 }

@@ -60,6 +60,9 @@ type Options struct {
 	// CheckpointEvery writes a checkpoint after this many commands since
 	// the last one (0: not by count).
 	CheckpointEvery uint64
+	// CheckpointEveryBytes writes a checkpoint after the log grew by this
+	// many bytes of entries since the last one (0: not by size).
+	CheckpointEveryBytes uint64
 	// CheckpointInterval writes a checkpoint this often while there are new
 	// commands (0: not by time).
 	CheckpointInterval time.Duration
@@ -134,9 +137,9 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 	}
 	db := &DB{app: app, dir: dir, registry: registry, image: image, log: log, proc: proc,
 		logger: logger, fingerprint: fingerprint, restored: restored, keep: opts.CheckpointsKeep, stop: make(chan struct{})}
-	if opts.CheckpointEvery > 0 || opts.CheckpointInterval > 0 {
+	if opts.CheckpointEvery > 0 || opts.CheckpointEveryBytes > 0 || opts.CheckpointInterval > 0 {
 		db.bg.Add(1)
-		go db.checkpointLoop(opts.CheckpointEvery, opts.CheckpointInterval)
+		go db.checkpointLoop(opts.CheckpointEvery, opts.CheckpointEveryBytes, opts.CheckpointInterval)
 	}
 	return db, nil
 }

@@ -66,6 +66,7 @@ type Log struct {
 	mu       sync.Mutex // serializes Append and Sync
 	last     atomic.Uint64
 	synced   atomic.Uint64 // the last seq known to be on stable storage
+	appended atomic.Uint64 // bytes of entry data appended since Open
 	failed   atomic.Bool
 }
 
@@ -171,6 +172,10 @@ func decodeKey(k []byte) (uint64, error) {
 // LastSeq is the seq of the last appended entry, 0 for an empty log.
 func (l *Log) LastSeq() uint64 { return l.last.Load() }
 
+// AppendedBytes is the size of the entry data appended since Open: what
+// the log grew by, before Pebble's compression and its own overhead.
+func (l *Log) AppendedBytes() uint64 { return l.appended.Load() }
+
 // SyncedSeq is the seq of the last entry known to be on stable storage:
 // appended with sync, or followed by a Sync.
 func (l *Log) SyncedSeq() uint64 { return l.synced.Load() }
@@ -205,6 +210,9 @@ func (l *Log) Append(entries []Entry, sync bool) (err error) {
 	}
 	last := entries[len(entries)-1].Seq
 	l.last.Store(last)
+	for _, e := range entries {
+		l.appended.Add(uint64(len(e.Data)))
+	}
 	if sync {
 		l.synced.Store(last)
 	}

@@ -51,7 +51,7 @@ func main() {
 	flag.StringVar(&o.phase, "phase", "", "internal: the phase a child process runs")
 	flag.DurationVar(&o.writeFor, "write-for", 5*time.Second, "how long the write throughput is measured without a checkpoint")
 	flag.StringVar(&o.profile, "profile", "", "write CPU and heap profiles of each phase to this directory")
-	flag.StringVar(&o.durability, "durability", "always", "durability of the write phase: always, interval or none")
+	flag.StringVar(&o.durability, "durability", "always", "durability of the write phase: always, interval=<duration> or none")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "restart:", err)

@@ -7,12 +7,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/imagodb/imago"
+	"github.com/imagodb/imago/checkpoint"
 	"github.com/imagodb/imago/examples/shop"
 )
 
@@ -138,4 +140,127 @@ func killDuringCheckpoint(t *testing.T, p *proc, dir string) string {
 	}
 	t.Fatal("never caught a checkpoint being written")
 	return ""
+}
+
+// TestCheckpointTools: list, verify and create on a data directory written
+// by the binary. Verify finds a checkpoint whose checksum is good but whose
+// image is not the replay of the log at its seq, and a damaged one; create
+// is refused while the server runs and, on the stopped directory, writes a
+// checkpoint that the next start loads.
+func TestCheckpointTools(t *testing.T) {
+	dir := t.TempDir()
+	p := start(t, dir, "--durability", "none")
+	if _, stderr, err := run(t, "demo", "load", "--http-addr", p.httpAddr, "--customers", "100", "--products", "20",
+		"--orders", "500", "--concurrency", "4"); err != nil {
+		t.Fatalf("demo load: %v %s", err, stderr)
+	}
+	resp, err := http.Post("http://"+p.httpAddr+"/v1/admin/checkpoint", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	first, _ := strconv.ParseUint(statusValue(t, p.sqlAddr, "checkpoint_seq"), 10, 64)
+	client := &http.Client{Timeout: 10 * time.Second}
+	last, _, err := submit(client, p.httpAddr, "more", &shop.Restock{SKU: firstSKU(t, p.sqlAddr), Quantity: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err := run(t, "checkpoint", "create", "--data", dir); err == nil || !strings.Contains(stderr, "in use by a running server") {
+		t.Errorf("create on a running server's directory: %v %s", err, stderr)
+	}
+	if err := p.stop(t, syscall.SIGTERM); err != nil { // writes the second checkpoint
+		t.Fatal(err)
+	}
+
+	out, stderr, err := run(t, "checkpoint", "list", "--data", dir)
+	if err != nil || strings.Count(out, "usable") != 2 || !strings.Contains(out, fmt.Sprint(first)) {
+		t.Fatalf("list: %v %s\n%s", err, stderr, out)
+	}
+	out, stderr, err = run(t, "checkpoint", "verify", "--data", dir)
+	if err != nil || strings.Count(out, "equals the replay") != 2 || !strings.Contains(out, imageHash(t, dir)) {
+		t.Fatalf("verify of good checkpoints: %v %s\n%s", err, stderr, out)
+	}
+
+	// Put the newest image under the first checkpoint's seq: a sound file
+	// that is not the state at that seq.
+	files, _ := checkpoint.List(imago.CheckpointDir(dir))
+	db, err := imago.Open(dir, shop.App(), imago.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := shop.App()
+	os.Remove(files[1].Path)
+	_, _, err = checkpoint.Write(imago.CheckpointDir(dir), db.View().Snapshot, checkpoint.Header{Seq: first, Fingerprint: app.Fingerprint(), CreatedAt: time.Now()})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = run(t, "checkpoint", "verify", "--data", dir)
+	if err == nil || !strings.Contains(out, "BAD  "+files[1].Path) || !strings.Contains(out, "differs from a replay") {
+		t.Fatalf("verify of a checkpoint that is not the replay: %v\n%s", err, out)
+	}
+	flipByte(t, files[0].Path)
+	out, _, _ = run(t, "checkpoint", "verify", "--data", dir)
+	if !strings.Contains(out, "BAD  "+files[0].Path) || !strings.Contains(out, "checksum mismatch") {
+		t.Fatalf("verify of a damaged checkpoint:\n%s", out)
+	}
+	out, _, _ = run(t, "checkpoint", "list", "--data", dir)
+	if strings.Count(out, "usable") != 2 { // list reads headers only: neither problem shows
+		t.Errorf("list:\n%s", out)
+	}
+
+	// Create from the log alone.
+	os.RemoveAll(imago.CheckpointDir(dir))
+	out, stderr, err = run(t, "checkpoint", "create", "--data", dir)
+	if err != nil || !strings.Contains(out, fmt.Sprintf("(seq %d,", last)) {
+		t.Fatalf("create: %v %s\n%s", err, stderr, out)
+	}
+	db, err = imago.Open(dir, shop.App(), imago.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if db.Restored().Seq != last || db.Recovery().Commands != 0 {
+		t.Errorf("after create: restored seq %d and replayed %d, want %d and 0", db.Restored().Seq, db.Recovery().Commands, last)
+	}
+	if _, stderr, err := run(t, "checkpoint", "create", "--data", filepath.Join(dir, "nothing")); err == nil || !strings.Contains(stderr, "holds no log") {
+		t.Errorf("create in a directory without a log: %v %s", err, stderr)
+	}
+}
+
+// flipByte flips a byte in the middle of the file at path.
+func flipByte(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0x10
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCheckpointEveryFlag(t *testing.T) {
+	for _, c := range []struct {
+		in              string
+		commands, bytes uint64
+		bad             bool
+	}{
+		{in: "0"},
+		{in: "100000", commands: 100000},
+		{in: "256MiB", bytes: 256 << 20},
+		{in: "1GB", bytes: 1e9},
+		{in: "100000, 64KiB", commands: 100000, bytes: 64 << 10},
+		{in: "512B", bytes: 512},
+		{in: "lots", bad: true},
+		{in: "-5", bad: true},
+		{in: "10TiB", bad: true},
+	} {
+		var v checkpointEvery
+		err := v.Set(c.in)
+		if (err != nil) != c.bad || (!c.bad && (v.commands != c.commands || v.bytes != c.bytes)) {
+			t.Errorf("%q: %+v, %v", c.in, v, err)
+		}
+	}
 }

@@ -33,7 +33,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), logCommand(), demoCommand())
+	root.AddCommand(serveCommand(), logCommand(), checkpointCommand(), demoCommand())
 	if err := root.Execute(); err != nil {
 		if !errors.As(err, new(loggedError)) {
 			fmt.Fprintln(os.Stderr, "imago:", err)

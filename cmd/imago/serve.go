@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -43,7 +44,7 @@ type serveFlags struct {
 	queryTimeout   time.Duration
 	pprofAddr      string
 
-	checkpointEvery    uint64
+	checkpointEvery    checkpointEvery
 	checkpointInterval time.Duration
 	checkpointsKeep    int
 	checkpointOnStop   bool
@@ -82,7 +83,7 @@ IMAGO_MYSQL_ADDR=127.0.0.1:3307.`,
 	fl.IntVar(&f.maxConns, "mysql-max-connections", 151, "most MySQL connections open at once (0: no limit)")
 	fl.DurationVar(&f.queryTimeout, "mysql-query-timeout", 0, "longest a SQL statement may run, e.g. 30s (0: no limit)")
 	fl.StringVar(&f.pprofAddr, "pprof-addr", "", "address for Go's pprof endpoints, e.g. 127.0.0.1:6060 (empty: off)")
-	fl.Uint64Var(&f.checkpointEvery, "checkpoint-every", 0, "write a checkpoint after this many commands since the last one (0: not by count)")
+	fl.Var(&f.checkpointEvery, "checkpoint-every", "write a checkpoint after N commands since the last one, or when the log grew by a size (256MiB), or whichever comes first (100000,256MiB); 0: neither")
 	fl.DurationVar(&f.checkpointInterval, "checkpoint-interval", time.Hour, "write a checkpoint this often while there are new commands (0: not by time)")
 	fl.IntVar(&f.checkpointsKeep, "checkpoints-keep", 3, "checkpoint files kept (older ones are removed once a newer one is complete)")
 	fl.BoolVar(&f.checkpointOnStop, "checkpoint-on-stop", true, "write a checkpoint at a graceful stop, so the next start replays nothing")
@@ -138,7 +139,7 @@ func serve(f serveFlags) (err error) {
 		return fmt.Errorf("--checkpoints-keep %d: keep at least 1", f.checkpointsKeep)
 	}
 	db, err := imago.Open(f.data, app, imago.Options{Durability: durability, Logger: logger, Observer: m,
-		CheckpointEvery: f.checkpointEvery, CheckpointInterval: f.checkpointInterval, CheckpointsKeep: f.checkpointsKeep})
+		CheckpointEvery: f.checkpointEvery.commands, CheckpointEveryBytes: f.checkpointEvery.bytes, CheckpointInterval: f.checkpointInterval, CheckpointsKeep: f.checkpointsKeep})
 	if err != nil {
 		return err
 	}
@@ -300,3 +301,48 @@ func shutdown(logger *slog.Logger, httpSrv *http.Server, sqlSrv *imagosql.Server
 	logger.Info("imago stopped", "seq", db.View().Seq)
 	return nil
 }
+
+// checkpointEvery is the value of --checkpoint-every: a number of commands,
+// a log size, or both separated by a comma.
+type checkpointEvery struct{ commands, bytes uint64 }
+
+var sizeUnits = []struct {
+	suffix string
+	bytes  uint64
+}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+
+func (c *checkpointEvery) Set(s string) error {
+	*c = checkpointEvery{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		unit := uint64(0)
+		for _, u := range sizeUnits {
+			if rest, ok := strings.CutSuffix(part, u.suffix); ok {
+				part, unit = strings.TrimSpace(rest), u.bytes
+				break
+			}
+		}
+		n, err := strconv.ParseUint(part, 10, 64)
+		if err != nil {
+			return fmt.Errorf("want a number of commands (100000), a log size (256MiB) or both (100000,256MiB)")
+		}
+		if unit == 0 {
+			c.commands = n
+		} else {
+			c.bytes = n * unit
+		}
+	}
+	return nil
+}
+
+func (c *checkpointEvery) String() string {
+	switch {
+	case c.commands > 0 && c.bytes > 0:
+		return fmt.Sprintf("%d,%dB", c.commands, c.bytes)
+	case c.bytes > 0:
+		return fmt.Sprintf("%dB", c.bytes)
+	}
+	return strconv.FormatUint(c.commands, 10)
+}
+
+func (c *checkpointEvery) Type() string { return "commands|size" }

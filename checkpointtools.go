@@ -1,0 +1,142 @@
+package imago
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+
+	"github.com/imagodb/imago/checkpoint"
+	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/memdb"
+)
+
+// CheckpointFile is a checkpoint of a data directory as `imago checkpoint
+// list` shows it: the file, its header, and why it would not be loaded.
+type CheckpointFile struct {
+	checkpoint.File
+	Header checkpoint.Header
+	// Problem is empty if the file's frame is sound and it was written by
+	// app's projection; the checksum is not read (VerifyCheckpoints does).
+	Problem string
+}
+
+// ListCheckpoints lists the checkpoints of dataDir, newest first.
+func ListCheckpoints(dataDir string, app *App) ([]CheckpointFile, error) {
+	files, err := checkpoint.List(CheckpointDir(dataDir))
+	if err != nil {
+		return nil, err
+	}
+	fingerprint := app.Fingerprint()
+	list := make([]CheckpointFile, len(files))
+	for i, f := range files {
+		list[i].File = f
+		h, err := checkpoint.Inspect(f.Path)
+		list[i].Header = h
+		switch {
+		case err != nil:
+			list[i].Problem = err.Error()
+		case h.Fingerprint != fingerprint:
+			list[i].Problem = fmt.Sprintf("written by another projection than app %s's", app.Name)
+		}
+	}
+	return list, nil
+}
+
+// CheckpointVerdict is what VerifyCheckpoints found about one checkpoint.
+type CheckpointVerdict struct {
+	File checkpoint.File
+	Rows int64
+	// Hash is the hash of the image the checkpoint holds, ReplayHash that of
+	// a replay of the log up to its seq: equal for a good checkpoint.
+	Hash, ReplayHash [32]byte
+	// Err says why the checkpoint is not good: unreadable, damaged, another
+	// projection, ahead of the log, or not equal to the replay.
+	Err error
+}
+
+// ErrNotReplay is a checkpoint whose image differs from a replay of the log.
+var ErrNotReplay = errors.New("the checkpoint's image differs from a replay of the log up to its seq")
+
+// VerifyCheckpoints checks every checkpoint of a stopped server's data
+// directory: frame, fingerprint and checksum, then that the image it holds
+// equals a strict replay of the log up to its seq. The log is replayed once,
+// from the oldest checkpoint to the newest. It returns an error only when the
+// log cannot be read; what it finds wrong is in the verdicts, oldest first.
+func VerifyCheckpoints(dataDir string, app *App) ([]CheckpointVerdict, error) {
+	files, err := checkpoint.List(CheckpointDir(dataDir))
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(files)
+	registry, err := commands.NewRegistry(app.Commands...)
+	if err != nil {
+		return nil, fmt.Errorf("imago: app %s: %w", app.Name, err)
+	}
+	log, err := OpenLog(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	defer log.Close()
+	replayed, err := memdb.NewImage(app.Tables...)
+	if err != nil {
+		return nil, err
+	}
+	var at uint64 // the replayed image holds the commands 1..at
+	fingerprint := app.Fingerprint()
+	verdicts := make([]CheckpointVerdict, len(files))
+	for i, f := range files {
+		v := &verdicts[i]
+		v.File = f
+		if f.Seq > log.LastSeq() {
+			v.Err = fmt.Errorf("it is at seq %d, the log ends at %d", f.Seq, log.LastSeq())
+			continue
+		}
+		snap, _, err := commands.Replay(commands.Config{Image: replayed, StartSeq: at, Log: log, Registry: registry,
+			Strict: true, Logger: slog.New(slog.DiscardHandler)}, f.Seq)
+		if err != nil {
+			return verdicts, fmt.Errorf("imago: replay up to seq %d: %w", f.Seq, err)
+		}
+		at = f.Seq
+		if v.ReplayHash, err = snap.Hash(); err != nil {
+			return verdicts, err
+		}
+		v.Rows, v.Hash, v.Err = loadedHash(f.Path, app, fingerprint)
+		if v.Err == nil && v.Hash != v.ReplayHash {
+			v.Err = ErrNotReplay
+		}
+	}
+	slices.Reverse(verdicts)
+	return verdicts, nil
+}
+
+// loadedHash loads the checkpoint at path and returns its rows and hash.
+func loadedHash(path string, app *App, fingerprint [32]byte) (int64, [32]byte, error) {
+	im, err := memdb.NewImage(app.Tables...)
+	if err != nil {
+		return 0, [32]byte{}, err
+	}
+	_, st, err := checkpoint.Load(path, im, fingerprint, nil)
+	if err != nil {
+		return 0, [32]byte{}, err
+	}
+	hash, err := im.Snapshot().Hash()
+	return st.Rows, hash, err
+}
+
+// CreateCheckpoint writes a checkpoint of a stopped server's data directory:
+// the image is recovered as Open does (the newest usable checkpoint, then the
+// log after it) and written; older files beyond keep are removed as by a
+// running server.
+func CreateCheckpoint(dataDir string, app *App, keep int, logger *slog.Logger) (CheckpointInfo, error) {
+	if _, err := os.Stat(LogDir(dataDir)); err != nil {
+		return CheckpointInfo{}, fmt.Errorf("imago: %s holds no log: %w", dataDir, err)
+	}
+	db, err := Open(dataDir, app, Options{Logger: logger, CheckpointsKeep: keep})
+	if err != nil {
+		return CheckpointInfo{}, err
+	}
+	info, err := db.Checkpoint()
+	return info, errors.Join(err, db.Close())
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imagodb/imago"
+	"github.com/imagodb/imago/wal"
+)
+
+// checkpointFlags say which stopped data directory and application a
+// checkpoint command works on.
+type checkpointFlags struct {
+	data string
+	app  string
+}
+
+func (f *checkpointFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.data, "data", "./imago-data", "data directory of a stopped server")
+	cmd.Flags().StringVar(&f.app, "app", "shop", "application the directory belongs to: "+appNames())
+}
+
+// parse reads the environment and resolves the application.
+func (f *checkpointFlags) parse(cmd *cobra.Command) (*imago.App, error) {
+	if err := bindEnv(cmd); err != nil {
+		return nil, err
+	}
+	newApp, ok := apps[f.app]
+	if !ok {
+		return nil, fmt.Errorf("--app %q: no such application; choose one of %s", f.app, appNames())
+	}
+	return newApp(), nil
+}
+
+// inUse turns the lock error of a running server's directory into what to
+// do instead.
+func (f *checkpointFlags) inUse(err error, instead string) error {
+	if errors.Is(err, wal.ErrLocked) {
+		return fmt.Errorf("the data directory %s is in use by a running server: %s", f.data, instead)
+	}
+	return err
+}
+
+func checkpointCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "checkpoint",
+		Short: "List, verify or create the checkpoints of a stopped server's data directory",
+		Long: `A checkpoint is the whole image at one seq of the log, from which a restart
+loads instead of replaying the log from the start. A running server writes
+them (--checkpoint-every, --checkpoint-interval, at stop, POST
+/v1/admin/checkpoint); these subcommands work on a stopped server's data
+directory (--data).`,
+	}
+	cmd.AddCommand(checkpointListCommand(), checkpointVerifyCommand(), checkpointCreateCommand())
+	return cmd
+}
+
+func checkpointListCommand() *cobra.Command {
+	var f checkpointFlags
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "The checkpoint files, newest first, and whether a restart would use them",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			app, err := f.parse(cmd)
+			if err != nil {
+				return err
+			}
+			list, err := imago.ListCheckpoints(f.data, app)
+			if err != nil {
+				return err
+			}
+			printCheckpoints(os.Stdout, f.data, list)
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func printCheckpoints(w io.Writer, dir string, list []imago.CheckpointFile) {
+	if len(list) == 0 {
+		fmt.Fprintf(w, "no checkpoints in %s\n", imago.CheckpointDir(dir))
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "SEQ\tCREATED\tBYTES\t \tFILE\t")
+	for _, c := range list {
+		status := "usable"
+		if c.Problem != "" {
+			status = "NOT USABLE: " + c.Problem
+		}
+		created := "-"
+		if !c.Header.CreatedAt.IsZero() {
+			created = c.Header.CreatedAt.Format("2006-01-02 15:04:05Z")
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t \t%s\t  %s\n", c.Seq, created, c.Size, c.Path, status)
+	}
+	tw.Flush()
+}
+
+func checkpointVerifyCommand() *cobra.Command {
+	var f checkpointFlags
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Check every checkpoint: checksum, and that it equals a replay of the log",
+		Long: `verify checks each checkpoint of a stopped server's data directory: its frame,
+projection fingerprint and checksum, then that the image it holds equals a
+strict replay of the log up to its seq (the log is replayed once, oldest
+checkpoint first). It exits with status 1 when a checkpoint is not good.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			app, err := f.parse(cmd)
+			if err != nil {
+				return err
+			}
+			verdicts, err := imago.VerifyCheckpoints(f.data, app)
+			printVerdicts(os.Stdout, f.data, verdicts)
+			if err != nil {
+				return f.inUse(err, "verify a copy of it (cp -a) or stop the server")
+			}
+			for _, v := range verdicts {
+				if v.Err != nil {
+					return errors.New("some checkpoints are not good (see above)")
+				}
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func printVerdicts(w io.Writer, dir string, verdicts []imago.CheckpointVerdict) {
+	if len(verdicts) == 0 {
+		fmt.Fprintf(w, "no checkpoints in %s\n", imago.CheckpointDir(dir))
+	}
+	for _, v := range verdicts {
+		if v.Err != nil {
+			fmt.Fprintf(w, "BAD  %s (seq %d): %v\n", v.File.Path, v.File.Seq, v.Err)
+			continue
+		}
+		fmt.Fprintf(w, "ok   %s (seq %d): %d rows, checksum good, equals the replay (image hash %x)\n", v.File.Path, v.File.Seq, v.Rows, v.Hash)
+	}
+}
+
+func checkpointCreateCommand() *cobra.Command {
+	var f checkpointFlags
+	var keep int
+	cmd := &cobra.Command{
+		Use:   "create",
+		Short: "Recover a stopped server's image (newest checkpoint + log) and write a checkpoint of it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			app, err := f.parse(cmd)
+			if err != nil {
+				return err
+			}
+			logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			info, err := imago.CreateCheckpoint(f.data, app, keep, logger)
+			if err != nil {
+				return f.inUse(err, "ask it instead: curl -X POST http://<its --http-addr>/v1/admin/checkpoint")
+			}
+			fmt.Printf("checkpoint written: %s (seq %d, %d rows, %d bytes, %d ms)\n", info.Path, info.Seq, info.Rows, info.Bytes, info.Duration.Milliseconds())
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().IntVar(&keep, "checkpoints-keep", 3, "checkpoint files kept; older ones are removed after the new one is complete")
+	return cmd
+}
