@@ -1,7 +1,7 @@
 # The two commands of the README. Run needs only Go; test also installs the
 # clients of the compatibility suite (Debian packages, npm) when missing.
 
-.PHONY: run test gotest compat bench sysbench fuzz
+.PHONY: run test gotest compat bench sysbench restart-bench fuzz
 
 # Run Imago: the demo shop on embedded defaults (HTTP :8080, MySQL :3306).
 run:
@@ -27,8 +27,15 @@ bench:
 sysbench:
 	bash bench/sysbench.sh
 
+# Replay, checkpoint write, restore and write drop on a generated shop log of
+# 5 million rows (the default 10 million needs ~19 GB of heap; see README).
+restart-bench:
+	go run ./bench/restart -orders 1350000 -customers 250000
+
 # A short run of every fuzzer.
 fuzz:
 	go test -run XXX -fuzz FuzzDecodeEnvelope -fuzztime 30s ./commands/
 	go test -run XXX -fuzz FuzzSubmitBody -fuzztime 30s ./api/
 	go test -run XXX -fuzz FuzzKeyOrder -fuzztime 30s ./memdb/
+	go test -run XXX -fuzz 'FuzzLoad$$' -fuzztime 30s ./checkpoint/
+	go test -run XXX -fuzz FuzzLoadBody -fuzztime 30s ./checkpoint/
