@@ -14,20 +14,20 @@ import (
 	"github.com/imagodb/imago/wal"
 )
 
-// checkpointFlags say which stopped data directory and application a
-// checkpoint command works on.
-type checkpointFlags struct {
+// stoppedFlags say which stopped server's data directory, of which
+// application, a command works on (checkpoint commands, log verify).
+type stoppedFlags struct {
 	data string
 	app  string
 }
 
-func (f *checkpointFlags) register(cmd *cobra.Command) {
+func (f *stoppedFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.data, "data", "./imago-data", "data directory of a stopped server")
 	cmd.Flags().StringVar(&f.app, "app", "shop", "application the directory belongs to: "+appNames())
 }
 
 // parse reads the environment and resolves the application.
-func (f *checkpointFlags) parse(cmd *cobra.Command) (*imago.App, error) {
+func (f *stoppedFlags) parse(cmd *cobra.Command) (*imago.App, error) {
 	if err := bindEnv(cmd); err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func (f *checkpointFlags) parse(cmd *cobra.Command) (*imago.App, error) {
 
 // inUse turns the lock error of a running server's directory into what to
 // do instead.
-func (f *checkpointFlags) inUse(err error, instead string) error {
+func (f *stoppedFlags) inUse(err error, instead string) error {
 	if errors.Is(err, wal.ErrLocked) {
 		return fmt.Errorf("the data directory %s is in use by a running server: %s", f.data, instead)
 	}
@@ -62,7 +62,7 @@ directory (--data).`,
 }
 
 func checkpointListCommand() *cobra.Command {
-	var f checkpointFlags
+	var f stoppedFlags
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "The checkpoint files, newest first, and whether a restart would use them",
@@ -106,7 +106,7 @@ func printCheckpoints(w io.Writer, dir string, list []imago.CheckpointFile) {
 }
 
 func checkpointVerifyCommand() *cobra.Command {
-	var f checkpointFlags
+	var f stoppedFlags
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Check every checkpoint: checksum, and that it equals a replay of the log",
@@ -151,7 +151,7 @@ func printVerdicts(w io.Writer, dir string, verdicts []imago.CheckpointVerdict) 
 }
 
 func checkpointCreateCommand() *cobra.Command {
-	var f checkpointFlags
+	var f stoppedFlags
 	var keep int
 	cmd := &cobra.Command{
 		Use:   "create",

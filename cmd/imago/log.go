@@ -303,8 +303,7 @@ func responseError(resp *http.Response) error {
 }
 
 func logVerifyCommand() *cobra.Command {
-	var f logFlags
-	var app string
+	var f stoppedFlags
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Check a stopped server's log: every entry reads and decodes, and a full replay succeeds",
@@ -315,19 +314,13 @@ status 1 when it finds anything wrong. A running server's directory cannot be
 verified in place: verify a copy (cp -a) or stop the server.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := bindEnv(cmd); err != nil {
-				return err
-			}
-			newApp, ok := apps[app]
-			if !ok {
-				return fmt.Errorf("--app %q: no such application; choose one of %s", app, appNames())
-			}
-			rep, err := imago.CheckLog(f.data, newApp())
-			if errors.Is(err, wal.ErrLocked) {
-				return fmt.Errorf("the data directory %s is in use by a running server: verify a copy of it (cp -a) or stop the server", f.data)
-			}
+			app, err := f.parse(cmd)
 			if err != nil {
 				return err
+			}
+			rep, err := imago.CheckLog(f.data, app)
+			if err != nil {
+				return f.inUse(err, "verify a copy of it (cp -a) or stop the server")
 			}
 			printReport(os.Stdout, rep)
 			if !rep.OK() {
@@ -336,8 +329,7 @@ verified in place: verify a copy (cp -a) or stop the server.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&f.data, "data", "./imago-data", "data directory of a stopped server")
-	cmd.Flags().StringVar(&app, "app", "shop", "application whose commands the log holds: "+appNames())
+	f.register(cmd)
 	return cmd
 }
 
