@@ -89,8 +89,8 @@ func printCheckpoints(w io.Writer, dir string, list []imago.CheckpointFile) {
 		fmt.Fprintf(w, "no checkpoints in %s\n", imago.CheckpointDir(dir))
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "SEQ\tCREATED\tBYTES\t \tFILE\t")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEQ\tCREATED\tBYTES\tFILE\tSTATUS")
 	for _, c := range list {
 		status := "usable"
 		if c.Problem != "" {
@@ -100,7 +100,7 @@ func printCheckpoints(w io.Writer, dir string, list []imago.CheckpointFile) {
 		if !c.Header.CreatedAt.IsZero() {
 			created = c.Header.CreatedAt.Format("2006-01-02 15:04:05Z")
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t \t%s\t  %s\n", c.Seq, created, c.Size, c.Path, status)
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\n", c.Seq, created, c.Size, c.Path, status)
 	}
 	tw.Flush()
 }
