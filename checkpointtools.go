@@ -70,11 +70,7 @@ func VerifyCheckpoints(dataDir string, app *App) ([]CheckpointVerdict, error) {
 		return nil, err
 	}
 	slices.Reverse(files)
-	registry, err := commands.NewRegistry(app.Commands...)
-	if err != nil {
-		return nil, fmt.Errorf("imago: app %s: %w", app.Name, err)
-	}
-	log, err := OpenLog(dataDir)
+	registry, log, err := openStopped(dataDir, app)
 	if err != nil {
 		return nil, err
 	}

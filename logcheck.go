@@ -40,17 +40,24 @@ func (r *LogReport) OK() bool {
 	return len(r.Damage) == 0 && len(r.Undecodable) == 0 && r.ReplayErr == nil && r.Replayed == r.LastSeq
 }
 
+// openStopped opens the log of a stopped server's data directory read-only,
+// with the registry of app's commands to replay it.
+func openStopped(dataDir string, app *App) (*commands.Registry, *wal.Log, error) {
+	registry, err := commands.NewRegistry(app.Commands...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("imago: app %s: %w", app.Name, err)
+	}
+	log, err := OpenLog(dataDir)
+	return registry, log, err
+}
+
 // CheckLog verifies a stopped server's command log for app: every entry is
 // read (damaged blocks are stepped over and reported as runs of seqs), every
 // envelope decodes, and a strict replay from seq 1 applies every command; the
 // hash of the replayed image is reported. It returns an error only when the
 // log cannot be opened; what it finds wrong is in the report.
 func CheckLog(dataDir string, app *App) (*LogReport, error) {
-	registry, err := commands.NewRegistry(app.Commands...)
-	if err != nil {
-		return nil, fmt.Errorf("imago: app %s: %w", app.Name, err)
-	}
-	log, err := OpenLog(dataDir)
+	registry, log, err := openStopped(dataDir, app)
 	if err != nil {
 		return nil, err
 	}
