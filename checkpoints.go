@@ -138,7 +138,10 @@ func (db *DB) Checkpoint() (CheckpointInfo, error) {
 	info := CheckpointInfo{Seq: f.Seq, Path: f.Path, CreatedAt: h.CreatedAt, Rows: st.Rows, Bytes: st.Bytes, Duration: time.Since(start)}
 	db.lastCheckpoint.Store(&info)
 	db.logger.Info("checkpoint written", "seq", info.Seq, "file", info.Path, "rows", info.Rows, "bytes", info.Bytes, "ms", info.Duration.Milliseconds())
-	return info, db.pruneCheckpoints()
+	if err := db.pruneCheckpoints(); err != nil || !db.truncateLog {
+		return info, err
+	}
+	return info, db.truncateBeforeCheckpoints()
 }
 
 // LastCheckpoint is the checkpoint this process wrote last, or nil.

@@ -51,8 +51,13 @@ type CheckpointVerdict struct {
 	// Hash is the hash of the image the checkpoint holds, ReplayHash that of
 	// a replay of the log up to its seq: equal for a good checkpoint.
 	Hash, ReplayHash [32]byte
+	// Base marks the checkpoint a truncated log's replay starts from: it
+	// is checked (frame, fingerprint, checksum) but, with the log before it
+	// gone, not compared with a replay.
+	Base bool
 	// Err says why the checkpoint is not good: unreadable, damaged, another
-	// projection, ahead of the log, or not equal to the replay.
+	// projection, ahead of the log or before its start, or not equal to the
+	// replay.
 	Err error
 }
 
@@ -62,7 +67,8 @@ var ErrNotReplay = errors.New("the checkpoint's image differs from a replay of t
 // VerifyCheckpoints checks every checkpoint of a stopped server's data
 // directory: frame, fingerprint and checksum, then that the image it holds
 // equals a strict replay of the log up to its seq. The log is replayed once,
-// from the oldest checkpoint to the newest. It returns an error only when the
+// from the oldest checkpoint to the newest; a truncated log from its base
+// (see CheckpointVerdict.Base). It returns an error only when the
 // log cannot be read; what it finds wrong is in the verdicts, oldest first.
 func VerifyCheckpoints(dataDir string, app *App) ([]CheckpointVerdict, error) {
 	files, err := checkpoint.List(CheckpointDir(dataDir))
@@ -75,18 +81,27 @@ func VerifyCheckpoints(dataDir string, app *App) ([]CheckpointVerdict, error) {
 		return nil, err
 	}
 	defer log.Close()
-	replayed, err := memdb.NewImage(app.Tables...)
+	fingerprint := app.Fingerprint()
+	// The replayed image holds the commands up to at.
+	replayed, at, basePath, err := replayBase(dataDir, app, fingerprint, log)
 	if err != nil {
 		return nil, err
 	}
-	var at uint64 // the replayed image holds the commands 1..at
-	fingerprint := app.Fingerprint()
 	verdicts := make([]CheckpointVerdict, len(files))
 	for i, f := range files {
 		v := &verdicts[i]
 		v.File = f
-		if f.Seq > log.LastSeq() {
+		switch {
+		case f.Seq > log.LastSeq():
 			v.Err = fmt.Errorf("it is at seq %d, the log ends at %d", f.Seq, log.LastSeq())
+			continue
+		case f.Path == basePath:
+			v.Base = true
+			v.Rows, v.Hash, v.Err = loadedHash(f.Path, app, fingerprint)
+			v.ReplayHash = v.Hash
+			continue
+		case f.Seq < at:
+			v.Err = fmt.Errorf("it is at seq %d, before the truncated log's base %s (seq %d): it cannot be compared with a replay, and a restart would not use it", f.Seq, basePath, at)
 			continue
 		}
 		snap, _, err := commands.Replay(commands.Config{Image: replayed, StartSeq: at, Log: log, Registry: registry,

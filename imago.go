@@ -68,6 +68,11 @@ type Options struct {
 	CheckpointInterval time.Duration
 	// CheckpointsKeep is the number of checkpoint files kept; default 3.
 	CheckpointsKeep int
+	// TruncateLog removes, after each checkpoint, the log entries up to
+	// the oldest checkpoint kept (see truncation.go). Off by default: the
+	// log is the history, and only a whole log lets a new projection
+	// rebuild its image.
+	TruncateLog bool
 }
 
 // DB is an open Imago database.
@@ -83,6 +88,7 @@ type DB struct {
 	fingerprint    [32]byte
 	restored       Restored
 	keep           int
+	truncateLog    bool
 	ckptMu         sync.Mutex // one checkpoint at a time
 	lastCheckpoint atomic.Pointer[CheckpointInfo]
 	stop           chan struct{} // closed by Close: background work ends
@@ -122,6 +128,9 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 	resumeGC := pauseGC()
 	defer resumeGC()
 	image, restored, err := restore(dir, app, fingerprint, log.LastSeq(), logger)
+	if err == nil && restored.Seq+1 < log.FirstSeq() {
+		err = truncatedError(dir, log.FirstSeq(), "the warnings above say why each was skipped")
+	}
 	if err != nil {
 		log.Close()
 		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
@@ -136,7 +145,7 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
 	}
 	db := &DB{app: app, dir: dir, registry: registry, image: image, log: log, proc: proc,
-		logger: logger, fingerprint: fingerprint, restored: restored, keep: opts.CheckpointsKeep, stop: make(chan struct{})}
+		logger: logger, fingerprint: fingerprint, restored: restored, keep: opts.CheckpointsKeep, truncateLog: opts.TruncateLog, stop: make(chan struct{})}
 	if opts.CheckpointEvery > 0 || opts.CheckpointEveryBytes > 0 || opts.CheckpointInterval > 0 {
 		db.bg.Add(1)
 		go db.checkpointLoop(opts.CheckpointEvery, opts.CheckpointEveryBytes, opts.CheckpointInterval)
@@ -190,18 +199,21 @@ func (db *DB) Log() *wal.Log { return db.log }
 
 // VerifyReplay checks the invariant of the write path: the published image
 // equals a fresh replay of the durable log up to the published seq. It
-// replays the whole log into a second image, so it costs a full recovery.
+// replays the whole log into a second image (a truncated log: after the
+// oldest checkpoint it kept), so it costs a full recovery.
 func (db *DB) VerifyReplay() error {
 	view := db.View()
 	want, err := view.Snapshot.Hash()
 	if err != nil {
 		return err
 	}
-	image, err := memdb.NewImage(db.app.Tables...)
+	db.ckptMu.Lock() // no checkpoint is removed while the base loads
+	image, base, _, err := replayBase(db.dir, db.app, db.fingerprint, db.log)
+	db.ckptMu.Unlock()
 	if err != nil {
-		return err
+		return fmt.Errorf("imago: verify: %w", err)
 	}
-	snap, _, err := commands.Replay(commands.Config{Image: image, Log: db.log, Registry: db.registry, Logger: slog.New(slog.DiscardHandler)}, view.Seq)
+	snap, _, err := commands.Replay(commands.Config{Image: image, StartSeq: base, Log: db.log, Registry: db.registry, Logger: slog.New(slog.DiscardHandler)}, view.Seq)
 	if err != nil {
 		return fmt.Errorf("imago: verify: %w", err)
 	}

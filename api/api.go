@@ -125,6 +125,7 @@ const (
 	codeRefused        = "refused"
 	codeNotAccepting   = "not_accepting_writes"
 	codeInternal       = "internal"
+	codeTruncated      = "log_truncated"
 )
 
 func (h *handler) submit(w http.ResponseWriter, r *http.Request) {

@@ -21,9 +21,10 @@ type logQuery struct {
 }
 
 // parseLogQuery reads from, to, last, name (comma-separated) and follow;
-// anything else is refused by name rather than ignored.
+// anything else is refused by name rather than ignored. Without from or last
+// the log is read from its first seq (see streamLog).
 func parseLogQuery(r *http.Request) (logQuery, error) {
-	q := logQuery{from: 1}
+	var q logQuery
 	params := r.URL.Query()
 	for key, vals := range params {
 		v := vals[len(vals)-1]
@@ -56,9 +57,6 @@ func parseLogQuery(r *http.Request) (logQuery, error) {
 	if q.last != nil && params.Has("from") {
 		return q, fmt.Errorf("give from or last, not both")
 	}
-	if q.from == 0 {
-		q.from = 1
-	}
 	if q.to != 0 && q.to < q.from {
 		return q, fmt.Errorf("to=%d is before from=%d", q.to, q.from)
 	}
@@ -80,20 +78,28 @@ const followPoll = 200 * time.Millisecond
 // streamLog streams envelopes as JSON lines (application/x-ndjson), only up
 // to the durable seq: what it hands out never disappears after a crash. With
 // follow=true the stream stays open and sends entries as they become durable.
-// An error after the stream began is its last line: {"error":{...}}.
+// An error after the stream began is its last line: {"error":{...}}. A log
+// truncated by a checkpoint begins after seq 1: a read from before its start
+// is 410 Gone (a follower that far behind must start from a checkpoint).
 func (h *handler) streamLog(w http.ResponseWriter, r *http.Request) {
 	q, err := parseLogQuery(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, codeMalformed, err.Error())
 		return
 	}
+	first := h.db.Log().FirstSeq()
+	if q.from != 0 && q.from < first {
+		writeError(w, http.StatusGone, codeTruncated, fmt.Sprintf("from=%d: the log was truncated after a checkpoint and begins at seq %d", q.from, first))
+		return
+	}
+	q.from = max(q.from, first)
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	out := &lineWriter{w: bufio.NewWriterSize(w, 64<<10), flusher: http.NewResponseController(w)}
 	next := q.from
 	if q.last != nil {
 		durable := h.db.DurableSeq()
-		next = durable - min(durable, *q.last) + 1
+		next = max(durable-min(durable, *q.last)+1, first)
 	}
 	for {
 		view := h.db.View()

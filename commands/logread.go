@@ -33,7 +33,7 @@ func ReadEnvelopes(log *wal.Log, from, to uint64, fn func(Envelope) error) error
 // ReadLogStats reads the entries of log up to seq to and summarises them.
 func ReadLogStats(log *wal.Log, to uint64) (LogStats, error) {
 	st := LogStats{ByName: map[string]uint64{}, DiskBytes: log.DiskBytes()}
-	err := log.Read(1, to, func(e wal.Entry) error {
+	err := log.Read(log.FirstSeq(), to, func(e wal.Entry) error {
 		env, err := DecodeEnvelope(e.Seq, e.Data)
 		if err != nil {
 			return err

@@ -21,6 +21,8 @@ const SystemDatabase = "imago"
 // CommandLog is the log imago.commands reads.
 type CommandLog interface {
 	Iter(from, to uint64) (*wal.Iterator, error)
+	// FirstSeq is where the log begins: 1, unless it was truncated.
+	FirstSeq() uint64
 }
 
 // StatusRow is one row of imago.status.
@@ -103,9 +105,10 @@ func (t *commandsTable) IndexedAccess(*gsql.Context, gsql.IndexLookup) gsql.Inde
 	return &indexedCommands{t}
 }
 
-// RowCount: every seq up to the snapshot's is in the log.
+// RowCount: every seq from the log's first up to the snapshot's is in it.
 func (t *commandsTable) RowCount(ctx *gsql.Context) (uint64, bool, error) {
-	return viewOf(ctx, t.src).Seq, true, nil
+	seq := viewOf(ctx, t.src).Seq
+	return seq - min(seq, t.log.FirstSeq()-1), true, nil
 }
 
 func (t *commandsTable) DataLength(ctx *gsql.Context) (uint64, error) {
@@ -119,8 +122,10 @@ func (t *commandsTable) Partitions(*gsql.Context) (gsql.PartitionIter, error) {
 
 func (t *commandsTable) PartitionRows(ctx *gsql.Context, p gsql.Partition) (gsql.RowIter, error) {
 	r := p.(*logRange)
+	// A truncated log begins after seq 1: the rows before it are gone, so
+	// a range starting earlier starts at the log's first seq.
 	to := min(r.to, viewOf(ctx, t.src).Seq)
-	it, err := t.log.Iter(r.from, to)
+	it, err := t.log.Iter(max(r.from, t.log.FirstSeq()), to)
 	if err != nil {
 		return nil, err
 	}

@@ -46,7 +46,7 @@ type Damage struct {
 func (l *Log) Check(fn func(Entry) error) ([]Damage, error) {
 	var damage []Damage
 	last := l.LastSeq()
-	for from := uint64(1); from <= last; {
+	for from := l.FirstSeq(); from <= last; {
 		next, err := l.readUntilDamage(from, last, fn)
 		if err != nil {
 			return damage, err

@@ -7,6 +7,9 @@
 //   - Append with sync returns only after the batch is on stable storage.
 //   - Sequence numbers are contiguous: Append refuses a batch that does not
 //     start at LastSeq()+1 or has a gap.
+//   - The log begins at FirstSeq, 1 unless Truncate removed a prefix of it;
+//     a read of a removed entry fails with a *TruncatedError, never
+//     returns less than it was asked without saying so.
 //   - Readers see only entries up to the last appended seq: Read never goes
 //     past LastSeq, so an entry Pebble made visible before it was durable is
 //     never handed out by this package before Append returned.
@@ -30,8 +33,14 @@ import (
 // iterators are always bounded to one keyspace.
 const (
 	prefixEntry byte = 0x01 // 0x01 + big-endian uint64 seq -> entry
-	prefixMeta  byte = 0x02 // 0x02 + name -> metadata (later: reactor cursors, log start)
+	prefixMeta  byte = 0x02 // 0x02 + name -> metadata
 )
+
+// metaFirst names the metadata entry holding FirstSeq (big-endian uint64);
+// absent until the first Truncate.
+const metaFirst = "first"
+
+func metaKey(name string) []byte { return append([]byte{prefixMeta}, name...) }
 
 // ErrFailed is returned by every call after the log failed to write or sync.
 // The process must restart: what was acknowledged is on disk, what was not
@@ -63,7 +72,8 @@ type Log struct {
 	db       *pebble.DB
 	lock     *pebble.Lock
 	readOnly bool
-	mu       sync.Mutex // serializes Append and Sync
+	mu       sync.Mutex    // serializes Append and Sync
+	first    atomic.Uint64 // entries before it were removed by Truncate
 	last     atomic.Uint64
 	synced   atomic.Uint64 // the last seq known to be on stable storage
 	appended atomic.Uint64 // bytes of entry data appended since Open
@@ -130,12 +140,13 @@ func Open(dir string, o Options) (*Log, error) {
 		return nil, fmt.Errorf("wal: open %s: %w", dir, err)
 	}
 	l := &Log{db: db, lock: lock, readOnly: o.ReadOnly}
-	last, err := l.scanLast()
+	first, last, err := l.scanBounds()
 	if err != nil {
 		db.Close()
 		lock.Close()
 		return nil, err
 	}
+	l.first.Store(first)
 	l.last.Store(last)
 	// What Pebble recovered was synced, or the OS had it: it is as durable
 	// as this process can tell.
@@ -143,16 +154,33 @@ func Open(dir string, o Options) (*Log, error) {
 	return l, nil
 }
 
-func (l *Log) scanLast() (uint64, error) {
+// scanBounds reads FirstSeq from its metadata entry and LastSeq from the
+// last entry key. A log truncated up to its last entry holds no entry: its
+// last seq is then FirstSeq-1.
+func (l *Log) scanBounds() (first, last uint64, err error) {
+	first = 1
+	v, closer, err := l.db.Get(metaKey(metaFirst))
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+	case err != nil:
+		return 0, 0, fmt.Errorf("wal: read the log's first seq: %w", err)
+	case len(v) != 8:
+		closer.Close()
+		return 0, 0, fmt.Errorf("wal: the log's first-seq entry is malformed (%d bytes)", len(v))
+	default:
+		first = binary.BigEndian.Uint64(v)
+		closer.Close()
+	}
 	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixEntry}, UpperBound: []byte{prefixEntry + 1}})
 	if err != nil {
-		return 0, fmt.Errorf("wal: %w", err)
+		return 0, 0, fmt.Errorf("wal: %w", err)
 	}
 	defer it.Close()
 	if !it.Last() {
-		return 0, it.Error()
+		return first, first - 1, it.Error()
 	}
-	return decodeKey(it.Key())
+	last, err = decodeKey(it.Key())
+	return first, max(last, first-1), err
 }
 
 func entryKey(seq uint64) []byte {
@@ -171,6 +199,57 @@ func decodeKey(k []byte) (uint64, error) {
 
 // LastSeq is the seq of the last appended entry, 0 for an empty log.
 func (l *Log) LastSeq() uint64 { return l.last.Load() }
+
+// FirstSeq is the seq the log begins at: 1, unless Truncate removed the
+// entries before it. A log truncated up to its end holds no entry and has
+// FirstSeq == LastSeq+1.
+func (l *Log) FirstSeq() uint64 { return l.first.Load() }
+
+// TruncatedError is a read of entries that Truncate removed.
+type TruncatedError struct {
+	From  uint64 // the first seq asked for
+	First uint64 // the log's FirstSeq
+}
+
+func (e *TruncatedError) Error() string {
+	return fmt.Sprintf("entry %d was removed: the log was truncated and begins at seq %d", e.From, e.First)
+}
+
+// Truncate removes the entries with seq < before, for good, and makes before
+// the log's FirstSeq. It is the only operation that removes entries: the
+// caller must hold the state they produced elsewhere (a checkpoint). The
+// removal and the new FirstSeq are one synced batch, so a crash leaves
+// either the old log or the truncated one. before may be at most LastSeq+1;
+// a before not after FirstSeq changes nothing.
+func (l *Log) Truncate(before uint64) error {
+	if l.readOnly {
+		return errors.New("wal: truncate: the log is open read-only")
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failed.Load() {
+		return ErrFailed
+	}
+	first, last := l.first.Load(), l.last.Load()
+	if before > last+1 {
+		return fmt.Errorf("wal: truncate before seq %d: the log ends at %d", before, last)
+	}
+	if before <= first {
+		return nil
+	}
+	b := l.db.NewBatch()
+	defer b.Close()
+	if err := b.DeleteRange(entryKey(first), entryKey(before), nil); err != nil {
+		return fmt.Errorf("wal: truncate: %w", err)
+	}
+	if err := b.Set(metaKey(metaFirst), binary.BigEndian.AppendUint64(nil, before), nil); err != nil {
+		return fmt.Errorf("wal: truncate: %w", err)
+	}
+	// Stored before the commit: a reader that finds the entries gone then
+	// always sees why (a failed commit fails the log for good anyway).
+	l.first.Store(before)
+	return l.commit(b, true)
+}
 
 // AppendedBytes is the size of the entry data appended since Open: what
 // the log grew by, before Pebble's compression and its own overhead.
@@ -280,8 +359,10 @@ func (l *Log) Read(from, to uint64, fn func(Entry) error) error {
 
 // Iterator walks entries in seq order; see Iter.
 type Iterator struct {
+	log        *Log
 	it         *pebble.Iterator // nil when the range is empty
 	want       uint64           // the seq the next entry must have
+	to         uint64           // the last seq of the range
 	positioned bool             // whether First was called
 	done       bool
 	err        error
@@ -289,6 +370,7 @@ type Iterator struct {
 
 // Iter returns an iterator over the entries with from <= seq <= to, bounded
 // by LastSeq at the time of the call. It holds a Pebble iterator: Close it.
+// A non-empty range that starts before FirstSeq is a *TruncatedError.
 func (l *Log) Iter(from, to uint64) (*Iterator, error) {
 	if last := l.last.Load(); to > last {
 		to = last
@@ -299,12 +381,15 @@ func (l *Log) Iter(from, to uint64) (*Iterator, error) {
 	if from > to {
 		return &Iterator{done: true}, nil
 	}
+	if first := l.first.Load(); from < first {
+		return nil, fmt.Errorf("wal: read: %w", &TruncatedError{From: from, First: first})
+	}
 	// to <= LastSeq < MaxUint64, so to+1 does not overflow.
 	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: entryKey(from), UpperBound: entryKey(to + 1)})
 	if err != nil {
 		return nil, fmt.Errorf("wal: read: %w", err)
 	}
-	return &Iterator{it: it, want: from}, nil
+	return &Iterator{log: l, it: it, want: from, to: to}, nil
 }
 
 // Next returns the next entry, or false at the end or on an error (see Err).
@@ -323,6 +408,9 @@ func (i *Iterator) Next() (Entry, bool) {
 		if err := i.it.Error(); err != nil {
 			return i.fail(&UnreadableError{Seq: i.want, Err: err})
 		}
+		if i.want <= i.to {
+			return i.fail(i.missing("the range ends without it"))
+		}
 		return i.fail(nil)
 	}
 	seq, err := decodeKey(i.it.Key())
@@ -330,7 +418,7 @@ func (i *Iterator) Next() (Entry, bool) {
 		return i.fail(err)
 	}
 	if seq != i.want {
-		return i.fail(&UnreadableError{Seq: i.want, Err: fmt.Errorf("missing: the log has a gap (the next entry found is %d)", seq)})
+		return i.fail(i.missing(fmt.Sprintf("the log has a gap (the next entry found is %d)", seq)))
 	}
 	val, err := i.it.ValueAndErr()
 	if err != nil {
@@ -338,6 +426,15 @@ func (i *Iterator) Next() (Entry, bool) {
 	}
 	i.want++
 	return Entry{Seq: seq, Data: val}, true
+}
+
+// missing is the error for an entry absent from the store: removed by a
+// Truncate since Iter was called, or else lost (a gap).
+func (i *Iterator) missing(why string) error {
+	if first := i.log.first.Load(); i.want < first {
+		return &TruncatedError{From: i.want, First: first}
+	}
+	return &UnreadableError{Seq: i.want, Err: fmt.Errorf("missing: %s", why)}
 }
 
 // fail ends the iteration, with err (if not nil) for Err.

@@ -146,6 +146,10 @@ func printVerdicts(w io.Writer, dir string, verdicts []imago.CheckpointVerdict) 
 			fmt.Fprintf(w, "BAD  %s (seq %d): %v\n", v.File.Path, v.File.Seq, v.Err)
 			continue
 		}
+		if v.Base {
+			fmt.Fprintf(w, "ok   %s (seq %d): %d rows, checksum good, the base of the truncated log: the replay starts from it (image hash %x)\n", v.File.Path, v.File.Seq, v.Rows, v.Hash)
+			continue
+		}
 		fmt.Fprintf(w, "ok   %s (seq %d): %d rows, checksum good, equals the replay (image hash %x)\n", v.File.Path, v.File.Seq, v.Rows, v.Hash)
 	}
 }

@@ -149,15 +149,18 @@ func logDumpCommand() *cobra.Command {
 				return err
 			}
 			defer log.Close()
-			to := d.to
+			from, to := d.from, d.to
+			if from == 0 {
+				from = log.FirstSeq()
+			}
 			if to == 0 {
 				to = log.LastSeq()
 			}
-			return dumpLocal(out, log, d.from, to, d.names)
+			return dumpLocal(out, log, from, to, d.names)
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().Uint64Var(&d.from, "from", 1, "first seq")
+	cmd.Flags().Uint64Var(&d.from, "from", 0, "first seq (default: where the log begins)")
 	cmd.Flags().Uint64Var(&d.to, "to", 0, "last seq (0: the end of the log)")
 	cmd.Flags().StringSliceVar(&d.names, "name", nil, "only these commands (comma-separated or repeated)")
 	return cmd
@@ -202,7 +205,7 @@ func logTailCommand() *cobra.Command {
 			}
 			defer log.Close()
 			last := log.LastSeq()
-			return dumpLocal(os.Stdout, log, last-min(last, n)+1, last, names)
+			return dumpLocal(os.Stdout, log, max(last-min(last, n)+1, log.FirstSeq()), last, names)
 		},
 	}
 	f.register(cmd)
@@ -217,7 +220,7 @@ func logParams(d dumpFlags, last *uint64, follow bool) url.Values {
 	v := url.Values{}
 	if last != nil {
 		v.Set("last", strconv.FormatUint(*last, 10))
-	} else if d.from > 1 {
+	} else if d.from > 0 {
 		v.Set("from", strconv.FormatUint(d.from, 10))
 	}
 	if d.to != 0 {
@@ -334,7 +337,14 @@ verified in place: verify a copy (cp -a) or stop the server.`,
 }
 
 func printReport(w io.Writer, r *imago.LogReport) {
-	fmt.Fprintf(w, "log         seq 1..%d\n", r.LastSeq)
+	if r.FirstSeq > 1 && r.FirstSeq > r.LastSeq {
+		fmt.Fprintf(w, "log         no entries: truncated after seq %d\n", r.LastSeq)
+	} else {
+		fmt.Fprintf(w, "log         seq %d..%d\n", r.FirstSeq, r.LastSeq)
+	}
+	if r.BaseFile != "" {
+		fmt.Fprintf(w, "base        %s (seq %d): the log was truncated after it\n", r.BaseFile, r.Base)
+	}
 	fmt.Fprintf(w, "read        %d entries\n", r.Readable)
 	for _, d := range r.Damage {
 		fmt.Fprintf(w, "DAMAGED     entries %d..%d cannot be read: %v\n", d.From, d.To, d.Err)

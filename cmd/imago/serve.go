@@ -47,6 +47,7 @@ type serveFlags struct {
 	checkpointEvery    checkpointEvery
 	checkpointInterval time.Duration
 	checkpointsKeep    int
+	truncateLog        bool
 	checkpointOnStop   bool
 }
 
@@ -86,6 +87,7 @@ IMAGO_MYSQL_ADDR=127.0.0.1:3307.`,
 	fl.Var(&f.checkpointEvery, "checkpoint-every", "write a checkpoint after N commands since the last one, or when the log grew by a size (256MiB), or whichever comes first (100000,256MiB); 0: neither")
 	fl.DurationVar(&f.checkpointInterval, "checkpoint-interval", time.Hour, "write a checkpoint this often while there are new commands (0: not by time)")
 	fl.IntVar(&f.checkpointsKeep, "checkpoints-keep", 3, "checkpoint files kept (older ones are removed once a newer one is complete)")
+	fl.BoolVar(&f.truncateLog, "truncate-log-before-checkpoint", false, "after each checkpoint, remove the log entries up to the oldest checkpoint kept (the history before it is lost; a projection change can then not rebuild from the log)")
 	fl.BoolVar(&f.checkpointOnStop, "checkpoint-on-stop", true, "write a checkpoint at a graceful stop, so the next start replays nothing")
 	return cmd
 }
@@ -139,7 +141,7 @@ func serve(f serveFlags) (err error) {
 		return fmt.Errorf("--checkpoints-keep %d: keep at least 1", f.checkpointsKeep)
 	}
 	db, err := imago.Open(f.data, app, imago.Options{Durability: durability, Logger: logger, Observer: m,
-		CheckpointEvery: f.checkpointEvery.commands, CheckpointEveryBytes: f.checkpointEvery.bytes, CheckpointInterval: f.checkpointInterval, CheckpointsKeep: f.checkpointsKeep})
+		CheckpointEvery: f.checkpointEvery.commands, CheckpointEveryBytes: f.checkpointEvery.bytes, CheckpointInterval: f.checkpointInterval, CheckpointsKeep: f.checkpointsKeep, TruncateLog: f.truncateLog})
 	if err != nil {
 		return err
 	}
@@ -276,6 +278,7 @@ func statusRows(db *imago.DB, durability commands.Durability, started time.Time)
 			{Name: "recovery_ms", Value: strconv.FormatInt((restored.Duration + rec.Duration).Milliseconds(), 10)},
 			{Name: "checkpoint_seq", Value: strconv.FormatUint(ckptSeq, 10)},
 			{Name: "checkpoint_at", Value: ckptAtText},
+			{Name: "log_first_seq", Value: strconv.FormatUint(db.Log().FirstSeq(), 10)},
 		}
 	}
 }
