@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestTruncate: a truncated prefix is gone for good, reads of it fail with
@@ -118,4 +119,41 @@ func TestIterTruncatedMeanwhile(t *testing.T) {
 	if _, err := l.Iter(29, 50); !errors.As(err, &te) {
 		t.Fatalf("Iter(29, 50) after truncating before 30: %v", err)
 	}
+}
+
+// TestTruncateFreesDisk: the tables holding a truncated prefix are dropped
+// (Pebble does it in the background: the test waits for it, up to a bound).
+func TestTruncateFreesDisk(t *testing.T) {
+	l, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	data := make([]byte, 200)
+	for i := range data {
+		data[i] = byte(i * 7) // not all zeros: compression leaves a real size
+	}
+	for b := range 40 {
+		es := make([]Entry, 5000)
+		for i := range es {
+			es[i] = Entry{Seq: uint64(b*5000 + i + 1), Data: data}
+		}
+		if err := l.Append(es, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.flush(); err != nil {
+		t.Fatal(err)
+	}
+	full := l.db.Metrics().Total().TablesSize
+	if err := l.Truncate(l.LastSeq() - 100); err != nil {
+		t.Fatal(err)
+	}
+	var now int64
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if now = l.db.Metrics().Total().TablesSize; now < full/20 {
+			return
+		}
+	}
+	t.Fatalf("tables hold %d bytes after truncating all but 100 entries, %d before", now, full)
 }

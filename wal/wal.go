@@ -216,7 +216,8 @@ func (e *TruncatedError) Error() string {
 }
 
 // Truncate removes the entries with seq < before, for good, and makes before
-// the log's FirstSeq. It is the only operation that removes entries: the
+// the log's FirstSeq, and the disk space they took is given back soon after.
+// It is the only operation that removes entries: the
 // caller must hold the state they produced elsewhere (a checkpoint). The
 // removal and the new FirstSeq are one synced batch, so a crash leaves
 // either the old log or the truncated one. before may be at most LastSeq+1;
@@ -248,7 +249,17 @@ func (l *Log) Truncate(before uint64) error {
 	// Stored before the commit: a reader that finds the entries gone then
 	// always sees why (a failed commit fails the log for good anyway).
 	l.first.Store(before)
-	return l.commit(b, true)
+	if err := l.commit(b, true); err != nil {
+		return err
+	}
+	// The range deletion frees disk only once it is in a table: Pebble then
+	// drops the tables it covers (a delete-only compaction, no rewrite).
+	// Flushing now rather than at the memtable's next rotation frees the
+	// space at once; the writer does not wait for it.
+	if _, err := l.db.AsyncFlush(); err != nil {
+		return fmt.Errorf("wal: truncate: flush: %w", err)
+	}
+	return nil
 }
 
 // AppendedBytes is the size of the entry data appended since Open: what
