@@ -131,7 +131,7 @@ func (db *DB) Checkpoint() (CheckpointInfo, error) {
 	}
 	start := time.Now()
 	h := checkpoint.Header{Seq: view.Seq, Fingerprint: db.fingerprint, CreatedAt: start.UTC()}
-	f, st, err := checkpoint.Write(CheckpointDir(db.dir), view.Snapshot, h)
+	f, st, err := checkpoint.Write(CheckpointDir(db.dir), view.Snapshot, h, checkpoint.WriteOptions{Pause: db.throttle()})
 	if err != nil {
 		return CheckpointInfo{}, fmt.Errorf("imago: %w", err)
 	}
@@ -142,6 +142,25 @@ func (db *DB) Checkpoint() (CheckpointInfo, error) {
 		return info, err
 	}
 	return info, db.truncateBeforeCheckpoints()
+}
+
+// throttle paces a checkpoint while commands are being written: it then
+// works at most db.share of the time, so that the writer (and the clients
+// waiting on it) keep most of the machine. While nothing is written (a
+// stop, an idle server) it runs at full speed.
+func (db *DB) throttle() func(worked time.Duration) {
+	if db.share >= 1 {
+		return nil
+	}
+	seq := db.View().Seq
+	return func(worked time.Duration) {
+		now := db.View().Seq
+		if now == seq {
+			return
+		}
+		seq = now
+		time.Sleep(time.Duration(float64(worked) * (1 - db.share) / db.share))
+	}
 }
 
 // LastCheckpoint is the checkpoint this process wrote last, or nil.

@@ -68,6 +68,11 @@ type Options struct {
 	CheckpointInterval time.Duration
 	// CheckpointsKeep is the number of checkpoint files kept; default 3.
 	CheckpointsKeep int
+	// CheckpointShare is the share of the time a checkpoint works while
+	// commands are being written (it sleeps the rest), so that writes slow
+	// down little; default 0.25; 1: never paced. An idle server's
+	// checkpoint runs at full speed.
+	CheckpointShare float64
 	// TruncateLog removes, after each checkpoint, the log entries up to
 	// the oldest checkpoint kept (see truncation.go). Off by default: the
 	// log is the history, and only a whole log lets a new projection
@@ -88,6 +93,7 @@ type DB struct {
 	fingerprint    [32]byte
 	restored       Restored
 	keep           int
+	share          float64 // see Options.CheckpointShare
 	truncateLog    bool
 	ckptMu         sync.Mutex // one checkpoint at a time
 	lastCheckpoint atomic.Pointer[CheckpointInfo]
@@ -112,6 +118,9 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 	}
 	if opts.CheckpointsKeep <= 0 {
 		opts.CheckpointsKeep = 3
+	}
+	if opts.CheckpointShare <= 0 || opts.CheckpointShare > 1 {
+		opts.CheckpointShare = 0.25
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("imago: %w", err)
@@ -145,7 +154,7 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
 	}
 	db := &DB{app: app, dir: dir, registry: registry, image: image, log: log, proc: proc,
-		logger: logger, fingerprint: fingerprint, restored: restored, keep: opts.CheckpointsKeep, truncateLog: opts.TruncateLog, stop: make(chan struct{})}
+		logger: logger, fingerprint: fingerprint, restored: restored, keep: opts.CheckpointsKeep, share: opts.CheckpointShare, truncateLog: opts.TruncateLog, stop: make(chan struct{})}
 	if opts.CheckpointEvery > 0 || opts.CheckpointEveryBytes > 0 || opts.CheckpointInterval > 0 {
 		db.bg.Add(1)
 		go db.checkpointLoop(opts.CheckpointEvery, opts.CheckpointEveryBytes, opts.CheckpointInterval)

@@ -111,10 +111,19 @@ type Stats struct {
 	Bytes int64 // the file's size
 }
 
+// WriteOptions tune Write.
+type WriteOptions struct {
+	// Pause, if set, is called after each block of rows (about every
+	// blockSize bytes of them) with the time spent since the previous call,
+	// and may sleep: it lets a caller bound the share of the machine a
+	// checkpoint takes from other work.
+	Pause func(worked time.Duration)
+}
+
 // Write writes snap, the image at h.Seq, into dir (created if missing) and
 // returns the file. The snapshot is read as it is written: the writer of the
 // image goes on meanwhile.
-func Write(dir string, snap *memdb.Snapshot, h Header) (File, Stats, error) {
+func Write(dir string, snap *memdb.Snapshot, h Header, o WriteOptions) (File, Stats, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return File{}, Stats{}, fmt.Errorf("checkpoint: %w", err)
 	}
@@ -125,7 +134,7 @@ func Write(dir string, snap *memdb.Snapshot, h Header) (File, Stats, error) {
 	if err != nil {
 		return File{}, Stats{}, fmt.Errorf("checkpoint: %w", err)
 	}
-	st, err := writeFile(f, snap, h)
+	st, err := writeFile(f, snap, h, o)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -168,7 +177,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func writeFile(f *os.File, snap *memdb.Snapshot, h Header) (Stats, error) {
+func writeFile(f *os.File, snap *memdb.Snapshot, h Header, o WriteOptions) (Stats, error) {
 	bw := bufio.NewWriterSize(f, 1<<20)
 	out := &countingWriter{w: bw, crc: crc32.New(castagnoli)}
 	if _, err := out.Write(encodeHeader(h)); err != nil {
@@ -179,7 +188,15 @@ func writeFile(f *os.File, snap *memdb.Snapshot, h Header) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
-	rows, err := writeBody(zw, snap)
+	pause := func() {}
+	if o.Pause != nil {
+		last := time.Now()
+		pause = func() {
+			o.Pause(time.Since(last))
+			last = time.Now()
+		}
+	}
+	rows, err := writeBody(zw, snap, pause)
 	if err == nil {
 		err = zw.Close()
 	}
@@ -205,14 +222,15 @@ func appendString(dst []byte, s string) []byte {
 	return append(binary.AppendUvarint(dst, uint64(len(s))), s...)
 }
 
-// writeBody writes every table of snap and returns the rows written.
-func writeBody(w io.Writer, snap *memdb.Snapshot) (int64, error) {
+// writeBody writes every table of snap and returns the rows written; pause
+// is called after each block.
+func writeBody(w io.Writer, snap *memdb.Snapshot, pause func()) (int64, error) {
 	tables := snap.Tables()
 	buf := binary.AppendUvarint(nil, uint64(len(tables)))
 	var total int64
 	for _, t := range tables {
 		buf = appendTableHeader(buf, t, snap.Count(t))
-		n, err := writeRows(w, &buf, t, snap)
+		n, err := writeRows(w, &buf, t, snap, pause)
 		if err != nil {
 			return 0, fmt.Errorf("table %s: %w", t.Name(), err)
 		}
@@ -245,7 +263,7 @@ func boolByte(b bool) byte {
 
 // writeRows writes t's rows in blocks: the row count and byte length of each
 // block, then its rows. *buf holds what is not yet written.
-func writeRows(w io.Writer, buf *[]byte, t *memdb.Table, snap *memdb.Snapshot) (int64, error) {
+func writeRows(w io.Writer, buf *[]byte, t *memdb.Table, snap *memdb.Snapshot, pause func()) (int64, error) {
 	it, err := snap.Scan(t.Primary(), nil)
 	if err != nil {
 		return 0, err
@@ -262,6 +280,7 @@ func writeRows(w io.Writer, buf *[]byte, t *memdb.Table, snap *memdb.Snapshot) (
 		*buf = append(*buf, block...)
 		_, err := w.Write(*buf)
 		*buf, block, inBlock = (*buf)[:0], block[:0], 0
+		pause()
 		return err
 	}
 	for row := it.NextRow(); row != nil; row = it.NextRow() {

@@ -51,7 +51,7 @@ func sampleImage(t testing.TB) *memdb.Image {
 
 // sampleFile is a checkpoint of sampleImage.
 func sampleFile(t testing.TB) []byte {
-	f, _, err := Write(t.TempDir(), sampleImage(t).Snapshot(), Header{Seq: 5, CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)})
+	f, _, err := Write(t.TempDir(), sampleImage(t).Snapshot(), Header{Seq: 5, CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)}, WriteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestRoundTripEveryKind(t *testing.T) {
 		t.Fatalf("load: %+v %+v %v", h, st, err)
 	}
 	// Written again from what was loaded, the file is the same bytes.
-	f, _, err := Write(t.TempDir(), im.Snapshot(), h)
+	f, _, err := Write(t.TempDir(), im.Snapshot(), h, WriteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,11 +97,50 @@ func FuzzLoad(f *testing.F) {
 // FuzzLoadBody: the decoder behind the checksum, fed directly.
 func FuzzLoadBody(f *testing.F) {
 	var body bytes.Buffer
-	writeBody(&body, sampleImage(f).Snapshot())
+	writeBody(&body, sampleImage(f).Snapshot(), func() {})
 	f.Add(body.Bytes())
 	f.Add([]byte{1, 1, 't', 1, 2, 'i', 'd', 1, 0, 0, 0, 0, 3, 1, 2, 5})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		im, _ := memdb.NewImage(fuzzTable)
 		loadBody(bufio.NewReader(bytes.NewReader(data)), im)
 	})
+}
+
+// TestPause: Write calls Pause after each block with the time worked since
+// the previous call (not counting the time Pause itself took), and a paced
+// write is the same file.
+func TestPause(t *testing.T) {
+	im, _ := memdb.NewImage(fuzzTable)
+	tx := im.Txn()
+	for i := range 300 { // 300 KiB of rows: at least four 64 KiB blocks
+		row := memdb.Row{int64(i), nil, time.Unix(int64(i), 0).UTC(), nil, bytes.Repeat([]byte{byte(i)}, 1024), int32(i), 0.5, uint64(i), int8(1)}
+		if err := tx.Insert(fuzzTable, row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx.Commit()
+	h := Header{Seq: 9, CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)}
+	var calls int
+	var worked time.Duration
+	start := time.Now()
+	paced, _, err := Write(t.TempDir(), im.Snapshot(), h, WriteOptions{Pause: func(w time.Duration) {
+		calls++
+		worked += w
+		time.Sleep(20 * time.Millisecond)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if elapsed := time.Since(start); calls < 4 || worked <= 0 || worked > elapsed-time.Duration(calls)*20*time.Millisecond {
+		t.Fatalf("%d pauses, %v worked in %v", calls, worked, elapsed)
+	}
+	plain, _, err := Write(t.TempDir(), im.Snapshot(), h, WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(paced.Path)
+	b, _ := os.ReadFile(plain.Path)
+	if !bytes.Equal(a, b) {
+		t.Fatal("a paced write differs from an unpaced one")
+	}
 }

@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,7 +53,10 @@ func main() {
 	flag.DurationVar(&o.writeFor, "write-for", 5*time.Second, "how long the write throughput is measured without a checkpoint")
 	flag.StringVar(&o.profile, "profile", "", "write CPU and heap profiles of each phase to this directory")
 	flag.StringVar(&o.durability, "durability", "always", "durability of the write phase: always, interval=<duration> or none")
+	flag.Float64Var(&o.share, "checkpoint-share", 0, "imago.Options.CheckpointShare of the write phase (0: Imago's default)")
+	phases := flag.String("phases", "replay,restore,writes", "the phases to run (restore and writes need the checkpoint replay writes, kept in -data)")
 	flag.Parse()
+	o.phases = strings.Split(*phases, ",")
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "restart:", err)
 		os.Exit(1)
@@ -65,7 +69,9 @@ type options struct {
 	phase      string
 	writeFor   time.Duration
 	durability string
+	share      float64
 	profile    string
+	phases     []string
 }
 
 func run(o options) error {
@@ -83,21 +89,23 @@ func run(o options) error {
 	if err := generate(o); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(imago.CheckpointDir(o.data)); err != nil {
-		return err
-	}
-	var replay, restore, writes result
-	for _, p := range []struct {
-		name string
-		into *result
-	}{{"replay", &replay}, {"restore", &restore}, {"writes", &writes}} {
-		r, err := spawn(o, p.name)
-		if err != nil {
-			return fmt.Errorf("phase %s: %w", p.name, err)
+	if slices.Contains(o.phases, "replay") {
+		if err := os.RemoveAll(imago.CheckpointDir(o.data)); err != nil {
+			return err
 		}
-		*p.into = r
 	}
-	report(replay, restore, writes)
+	results := map[string]result{}
+	for _, phase := range []string{"replay", "restore", "writes"} {
+		if !slices.Contains(o.phases, phase) {
+			continue
+		}
+		r, err := spawn(o, phase)
+		if err != nil {
+			return fmt.Errorf("phase %s: %w", phase, err)
+		}
+		results[phase] = r
+	}
+	report(results)
 	return nil
 }
 
@@ -169,6 +177,7 @@ type result struct {
 	FileBytes     int64
 	BaseRate      float64 // commands/s without a checkpoint
 	DuringRate    float64 // commands/s while one is written
+	DuringMS      float64 // the checkpoint written meanwhile
 }
 
 func spawn(o options, phase string) (result, error) {
@@ -176,7 +185,8 @@ func spawn(o options, phase string) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	cmd := exec.Command(exe, "-data", o.data, "-phase", phase, "-write-for", o.writeFor.String(), "-durability", o.durability, "-profile", o.profile)
+	cmd := exec.Command(exe, "-data", o.data, "-phase", phase, "-write-for", o.writeFor.String(), "-durability", o.durability,
+		"-checkpoint-share", strconv.FormatFloat(o.share, 'g', -1, 64), "-profile", o.profile)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -201,7 +211,7 @@ func child(o options) error {
 		defer stop()
 	}
 	start := time.Now()
-	db, err := imago.Open(o.data, shop.App(), imago.Options{Durability: durability, Logger: logger})
+	db, err := imago.Open(o.data, shop.App(), imago.Options{Durability: durability, Logger: logger, CheckpointShare: o.share})
 	if err != nil {
 		return err
 	}
@@ -228,7 +238,7 @@ func child(o options) error {
 		}
 		r.WriteMS, r.FileBytes = ms(time.Since(start)), info.Bytes
 	case "writes":
-		if r.BaseRate, r.DuringRate, err = writes(db, o.writeFor); err != nil {
+		if r.BaseRate, r.DuringRate, r.DuringMS, err = writes(db, o.writeFor); err != nil {
 			return err
 		}
 	}
@@ -254,21 +264,27 @@ func rss() int64 {
 	return 0
 }
 
-func report(replay, restore, writes result) {
+func report(results map[string]result) {
 	w := os.Stdout
 	rate := func(n float64, msec float64) float64 { return n / (msec / 1000) }
-	fmt.Fprintf(w, "\nimage: %d rows\n", restore.Rows)
-	fmt.Fprintf(w, "replay (no checkpoint):  %d commands in %.0f ms = %.0f commands/s   (target 200,000)\n",
-		replay.Commands, replay.OpenMS, rate(float64(replay.Commands), replay.OpenMS))
-	fmt.Fprintf(w, "checkpoint write:        %d rows in %.0f ms = %.0f rows/s, %d bytes = %.1f bytes/row\n",
-		replay.Rows, replay.WriteMS, rate(float64(replay.Rows), replay.WriteMS), replay.FileBytes, float64(replay.FileBytes)/float64(replay.Rows))
-	fmt.Fprintf(w, "restore:                 %d rows loaded in %.0f ms = %.0f rows/s   (target 500,000, stretch 1,000,000)\n",
-		restore.CheckpointRow, restore.LoadMS, rate(float64(restore.CheckpointRow), restore.LoadMS))
-	fmt.Fprintf(w, "restart total:           %.0f ms (open: checkpoint + %d commands replayed)\n", restore.OpenMS, restore.Commands)
-	fmt.Fprintf(w, "memory after restore:    RSS %s, heap %s = %.0f heap bytes/row\n",
-		mib(restore.RSS), mib(restore.Heap), float64(restore.Heap)/float64(restore.Rows))
-	fmt.Fprintf(w, "writes while checkpointing: %.0f commands/s before, %.0f during = %.1f%% drop   (target < 20%%)\n",
-		writes.BaseRate, writes.DuringRate, 100*(1-writes.DuringRate/writes.BaseRate))
+	if replay, ok := results["replay"]; ok {
+		fmt.Fprintf(w, "\nimage: %d rows\n", replay.Rows)
+		fmt.Fprintf(w, "replay (no checkpoint):  %d commands in %.0f ms = %.0f commands/s   (target 200,000)\n",
+			replay.Commands, replay.OpenMS, rate(float64(replay.Commands), replay.OpenMS))
+		fmt.Fprintf(w, "checkpoint write:        %d rows in %.0f ms = %.0f rows/s, %d bytes = %.1f bytes/row\n",
+			replay.Rows, replay.WriteMS, rate(float64(replay.Rows), replay.WriteMS), replay.FileBytes, float64(replay.FileBytes)/float64(replay.Rows))
+	}
+	if restore, ok := results["restore"]; ok {
+		fmt.Fprintf(w, "restore:                 %d rows loaded in %.0f ms = %.0f rows/s   (target 500,000, stretch 1,000,000)\n",
+			restore.CheckpointRow, restore.LoadMS, rate(float64(restore.CheckpointRow), restore.LoadMS))
+		fmt.Fprintf(w, "restart total:           %.0f ms (open: checkpoint + %d commands replayed)\n", restore.OpenMS, restore.Commands)
+		fmt.Fprintf(w, "memory after restore:    RSS %s, heap %s = %.0f heap bytes/row\n",
+			mib(restore.RSS), mib(restore.Heap), float64(restore.Heap)/float64(restore.Rows))
+	}
+	if writes, ok := results["writes"]; ok {
+		fmt.Fprintf(w, "writes while checkpointing: %.0f commands/s before, %.0f during (the checkpoint took %.0f ms) = %.1f%% drop   (target < 20%%)\n",
+			writes.BaseRate, writes.DuringRate, writes.DuringMS, 100*(1-writes.DuringRate/writes.BaseRate))
+	}
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
@@ -276,13 +292,13 @@ func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 // writes runs the shop's write benchmark (orders of three lines from many
 // clients) for d, then again while a checkpoint is written, and returns the
 // two rates in commands/s.
-func writes(db *imago.DB, d time.Duration) (base, during float64, err error) {
+func writes(db *imago.DB, d time.Duration) (base, during, duringMS float64, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if _, found, _ := shop.Customers.Get(db.View().Snapshot, "bench"); !found {
 		for _, c := range workload.BenchSetup() {
 			if _, err := db.Submit(ctx, c); err != nil {
-				return 0, 0, err
+				return 0, 0, 0, err
 			}
 		}
 	}
@@ -309,23 +325,24 @@ func writes(db *imago.DB, d time.Duration) (base, during float64, err error) {
 	}
 	defer wg.Wait()
 	defer cancel()
-	rate := func(f func() error) (float64, error) {
+	rate := func(f func() error) (float64, float64, error) {
 		n0, t0 := done.Load(), time.Now()
 		err := f()
-		return float64(done.Load()-n0) / time.Since(t0).Seconds(), err
+		took := time.Since(t0)
+		return float64(done.Load()-n0) / took.Seconds(), ms(took), err
 	}
 	time.Sleep(time.Second) // warm up
-	if base, err = rate(func() error { time.Sleep(d); return nil }); err != nil {
-		return 0, 0, err
+	if base, _, err = rate(func() error { time.Sleep(d); return nil }); err != nil {
+		return 0, 0, 0, err
 	}
-	if during, err = rate(func() error { _, err := db.Checkpoint(); return err }); err != nil {
-		return 0, 0, err
+	if during, duringMS, err = rate(func() error { _, err := db.Checkpoint(); return err }); err != nil {
+		return 0, 0, 0, err
 	}
 	select {
 	case err = <-failed:
 	default:
 	}
-	return base, during, err
+	return base, during, duringMS, err
 }
 
 // startProfile profiles the CPU of the phase until stop, which also writes

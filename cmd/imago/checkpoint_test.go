@@ -190,7 +190,7 @@ func TestCheckpointTools(t *testing.T) {
 	}
 	app := shop.App()
 	os.Remove(files[1].Path)
-	_, _, err = checkpoint.Write(imago.CheckpointDir(dir), db.View().Snapshot, checkpoint.Header{Seq: first, Fingerprint: app.Fingerprint(), CreatedAt: time.Now()})
+	_, _, err = checkpoint.Write(imago.CheckpointDir(dir), db.View().Snapshot, checkpoint.Header{Seq: first, Fingerprint: app.Fingerprint(), CreatedAt: time.Now()}, checkpoint.WriteOptions{})
 	db.Close()
 	if err != nil {
 		t.Fatal(err)

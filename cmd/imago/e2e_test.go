@@ -299,6 +299,8 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{[]string{"--durability", "sometimes"}, "", `want always, none or interval=<duration>`},
 		{nil, "IMAGO_DURABILITY=interval=-1s", "interval must be a positive duration"},
 		{[]string{"--mysql-addr", "0.0.0.0:0"}, "", "--mysql-password"},
+		{[]string{"--checkpoint-share", "0"}, "", "--checkpoint-share 0: want a share of the time above 0"},
+		{[]string{"--checkpoints-keep", "0"}, "", "keep at least 1"},
 	} {
 		cmd := exec.Command(binary, append([]string{"serve", "--log-format", "json", "--data", t.TempDir()}, c.args...)...)
 		cmd.Env = append(os.Environ(), c.env)

@@ -48,6 +48,7 @@ type serveFlags struct {
 	checkpointInterval time.Duration
 	checkpointsKeep    int
 	truncateLog        bool
+	checkpointShare    float64
 	checkpointOnStop   bool
 }
 
@@ -87,6 +88,7 @@ IMAGO_MYSQL_ADDR=127.0.0.1:3307.`,
 	fl.Var(&f.checkpointEvery, "checkpoint-every", "write a checkpoint after N commands since the last one, or when the log grew by a size (256MiB), or whichever comes first (100000,256MiB); 0: neither")
 	fl.DurationVar(&f.checkpointInterval, "checkpoint-interval", time.Hour, "write a checkpoint this often while there are new commands (0: not by time)")
 	fl.IntVar(&f.checkpointsKeep, "checkpoints-keep", 3, "checkpoint files kept (older ones are removed once a newer one is complete)")
+	fl.Float64Var(&f.checkpointShare, "checkpoint-share", 0.25, "the share of the time a checkpoint works while commands are being written, so that writes slow down little (1: full speed)")
 	fl.BoolVar(&f.truncateLog, "truncate-log-before-checkpoint", false, "after each checkpoint, remove the log entries up to the oldest checkpoint kept (the history before it is lost; a projection change can then not rebuild from the log)")
 	fl.BoolVar(&f.checkpointOnStop, "checkpoint-on-stop", true, "write a checkpoint at a graceful stop, so the next start replays nothing")
 	return cmd
@@ -140,8 +142,11 @@ func serve(f serveFlags) (err error) {
 	if f.checkpointsKeep < 1 {
 		return fmt.Errorf("--checkpoints-keep %d: keep at least 1", f.checkpointsKeep)
 	}
+	if f.checkpointShare <= 0 || f.checkpointShare > 1 {
+		return fmt.Errorf("--checkpoint-share %g: want a share of the time above 0 and at most 1", f.checkpointShare)
+	}
 	db, err := imago.Open(f.data, app, imago.Options{Durability: durability, Logger: logger, Observer: m,
-		CheckpointEvery: f.checkpointEvery.commands, CheckpointEveryBytes: f.checkpointEvery.bytes, CheckpointInterval: f.checkpointInterval, CheckpointsKeep: f.checkpointsKeep, TruncateLog: f.truncateLog})
+		CheckpointEvery: f.checkpointEvery.commands, CheckpointEveryBytes: f.checkpointEvery.bytes, CheckpointInterval: f.checkpointInterval, CheckpointsKeep: f.checkpointsKeep, CheckpointShare: f.checkpointShare, TruncateLog: f.truncateLog})
 	if err != nil {
 		return err
 	}
