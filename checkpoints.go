@@ -19,7 +19,7 @@ import (
 func CheckpointDir(dataDir string) string { return filepath.Join(dataDir, "checkpoints") }
 
 // Fingerprint identifies the projection: the app's name and declared
-// ProjectionVersion, every table's declaration (columns with their types and
+// ProjectionVersion, every table's declaration (the app's and Imago's own) (columns with their types and
 // NULL-ability, primary key, indexes) and every command's name and version. A
 // checkpoint is loaded only by code with the same fingerprint; any change
 // rebuilds the image from the log instead.
@@ -33,8 +33,8 @@ func (a *App) Fingerprint() [32]byte {
 	field("imago projection v1")
 	field(a.Name)
 	number(a.ProjectionVersion)
-	number(len(a.Tables))
-	for _, t := range a.Tables {
+	number(len(a.imageTables()))
+	for _, t := range a.imageTables() {
 		field(t.Name())
 		number(len(t.Columns()))
 		for _, c := range t.Columns() {
@@ -84,7 +84,7 @@ func restore(dataDir string, app *App, fingerprint [32]byte, logLast uint64, log
 			logger.Warn("checkpoint skipped", "file", f.Path, "reason", fmt.Sprintf("it is at seq %d, the log ends at %d", f.Seq, logLast))
 			continue
 		}
-		image, err := memdb.NewImage(app.Tables...)
+		image, err := app.newImage()
 		if err != nil {
 			return nil, Restored{}, err
 		}
@@ -100,7 +100,7 @@ func restore(dataDir string, app *App, fingerprint [32]byte, logLast uint64, log
 		}
 		return image, Restored{Seq: h.Seq, Path: f.Path, CreatedAt: h.CreatedAt, Rows: st.Rows, Duration: time.Since(start)}, nil
 	}
-	image, err := memdb.NewImage(app.Tables...)
+	image, err := app.newImage()
 	return image, Restored{}, err
 }
 

@@ -9,7 +9,6 @@ import (
 
 	"github.com/imagodb/imago/checkpoint"
 	"github.com/imagodb/imago/commands"
-	"github.com/imagodb/imago/memdb"
 )
 
 // CheckpointFile is a checkpoint of a data directory as `imago checkpoint
@@ -124,7 +123,7 @@ func VerifyCheckpoints(dataDir string, app *App) ([]CheckpointVerdict, error) {
 
 // loadedHash loads the checkpoint at path and returns its rows and hash.
 func loadedHash(path string, app *App, fingerprint [32]byte) (int64, [32]byte, error) {
-	im, err := memdb.NewImage(app.Tables...)
+	im, err := app.newImage()
 	if err != nil {
 		return 0, [32]byte{}, err
 	}

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,15 @@ type App struct {
 	Tables            []*memdb.Table
 	Commands          []commands.Definition
 }
+
+// imageTables are the tables of the app's image: its own, then Imago's
+// (the idempotency keys), which checkpoints and replay keep alike.
+func (a *App) imageTables() []*memdb.Table {
+	return append(slices.Clip(a.Tables), commands.IdempotencyKeys.Table())
+}
+
+// newImage is an empty image of the app.
+func (a *App) newImage() (*memdb.Image, error) { return memdb.NewImage(a.imageTables()...) }
 
 // Options configure Open. The zero value is the production default:
 // durability always.
@@ -73,6 +83,9 @@ type Options struct {
 	// down little; default 0.25; 1: never paced. An idle server's
 	// checkpoint runs at full speed.
 	CheckpointShare float64
+	// IdempotencyWindow is how long, in envelope time, the key of a command
+	// accepted now is remembered; default 24h (commands.Config).
+	IdempotencyWindow time.Duration
 	// TruncateLog removes, after each checkpoint, the log entries up to
 	// the oldest checkpoint kept (see truncation.go). Off by default: the
 	// log is the history, and only a whole log lets a new projection
@@ -113,7 +126,7 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("imago: app %s: %w", app.Name, err)
 	}
-	if _, err := memdb.NewImage(app.Tables...); err != nil {
+	if _, err := app.newImage(); err != nil { // also: no app table is named like Imago's
 		return nil, fmt.Errorf("imago: app %s: %w", app.Name, err)
 	}
 	if opts.CheckpointsKeep <= 0 {
@@ -147,7 +160,8 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 	proc, err := commands.Start(commands.Config{
 		Image: image, StartSeq: restored.Seq, Log: log, Registry: registry, Durability: opts.Durability,
 		Strict: opts.Strict, Now: opts.Now, Logger: logger, Observer: opts.Observer,
-		Progress: newProgress(logger, "replaying the log", "commands").report,
+		Progress:          newProgress(logger, "replaying the log", "commands").report,
+		IdempotencyWindow: opts.IdempotencyWindow,
 	})
 	if err != nil {
 		log.Close()
@@ -185,8 +199,8 @@ func (db *DB) App() *App { return db.app }
 // Registry holds the app's command definitions.
 func (db *DB) Registry() *commands.Registry { return db.registry }
 
-// Tables are the app's tables.
-func (db *DB) Tables() []*memdb.Table { return db.image.Tables() }
+// Tables are the app's tables (not Imago's own in the image).
+func (db *DB) Tables() []*memdb.Table { return db.app.Tables }
 
 // Recovery reports what Open replayed after the checkpoint it loaded.
 func (db *DB) Recovery() commands.ReplayStats { return db.proc.Replay() }

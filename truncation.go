@@ -55,7 +55,7 @@ func truncatedError(dataDir string, first uint64, why string) error {
 // after the log's start that loads (checksum and fingerprint verified). path
 // names that checkpoint ("" for none).
 func replayBase(dataDir string, app *App, fingerprint [32]byte, log *wal.Log) (image *memdb.Image, seq uint64, path string, err error) {
-	image, err = memdb.NewImage(app.Tables...)
+	image, err = app.newImage()
 	if err != nil || log.FirstSeq() <= 1 {
 		return image, 0, "", err
 	}
@@ -68,7 +68,7 @@ func replayBase(dataDir string, app *App, fingerprint [32]byte, log *wal.Log) (i
 		if f.Seq+1 < log.FirstSeq() || f.Seq > log.LastSeq() {
 			continue
 		}
-		if image, err = memdb.NewImage(app.Tables...); err != nil {
+		if image, err = app.newImage(); err != nil {
 			return nil, 0, "", err
 		}
 		if _, _, err := checkpoint.Load(f.Path, image, fingerprint, nil); err != nil {

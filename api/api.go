@@ -11,9 +11,14 @@
 //	GET  /readyz               the database accepts writes
 //
 // Every error is {"error":{"code":"...","message":"..."}}: 400 malformed
-// body, 404 unknown command, 413 body too large, 422 the command is invalid
-// or was refused, 503 not accepting writes. A request that fails changes
-// nothing and logs nothing.
+// body, 404 unknown command, 409 an idempotency key reused with another
+// body, 413 body too large, 422 the command is invalid or was refused, 503
+// not accepting writes. A request that fails changes nothing and logs
+// nothing.
+//
+// A command sent with an Idempotency-Key header is applied once: a retry
+// with the same key and body within the window gets the original seq and
+// result, with the header Idempotent-Replayed: true.
 package api
 
 import (
@@ -126,6 +131,7 @@ const (
 	codeNotAccepting   = "not_accepting_writes"
 	codeInternal       = "internal"
 	codeTruncated      = "log_truncated"
+	codeConflict       = "idempotency_conflict"
 )
 
 func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
@@ -141,6 +147,12 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	meta := commands.Meta{ID: r.Header.Get("Idempotency-Key"), Actor: r.Header.Get("Imago-Actor")}
+	if _, given := r.Header["Idempotency-Key"]; given {
+		if err := commands.CheckKey(meta.ID); err != nil {
+			writeError(w, http.StatusBadRequest, codeMalformed, "header Idempotency-Key: "+err.Error())
+			return
+		}
+	}
 	if meta.Actor == "" {
 		meta.Actor = "anonymous"
 	}
@@ -152,6 +164,9 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 		}
 		writeError(w, status, code, msg)
 		return
+	}
+	if res.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"seq": res.Seq, "result": res.Value})
 }
@@ -219,7 +234,10 @@ func jsonTypeName(goType string) string {
 func classify(err error) (int, string, string) {
 	var invalid *commands.InvalidError
 	var refused *commands.RefusedError
+	var conflict *commands.ConflictError
 	switch {
+	case errors.As(err, &conflict):
+		return http.StatusConflict, codeConflict, conflict.Error()
 	case errors.As(err, &invalid):
 		return http.StatusUnprocessableEntity, codeInvalid, strings.ReplaceAll(invalid.Err.Error(), "\n", "; ")
 	case errors.As(err, &refused):

@@ -18,6 +18,10 @@ type Envelope struct {
 	Time    time.Time // when it was accepted (UTC, microseconds), the only clock Apply may read
 	Actor   string    // who submitted it
 	Cause   string    // what caused it (a reactor's source command), if anything
+	// KeyExpires is set when ID is the submitter's idempotency key: the key
+	// is remembered in the image until then (see IdempotencyKeys). Zero:
+	// Imago generated the ID and remembers nothing.
+	KeyExpires time.Time
 	// Payload is the command's fields as a CBOR map keyed by their JSON names:
 	// generic, so old entries still decode after the Go type changes.
 	Payload []byte
@@ -37,6 +41,7 @@ type record struct {
 	Actor   string          `cbor:"5,keyasint,omitempty"`
 	Cause   string          `cbor:"6,keyasint,omitempty"`
 	Payload cbor.RawMessage `cbor:"7,keyasint"`
+	KeyExp  int64           `cbor:"8,keyasint,omitempty"` // unix ns; 0: not keyed
 }
 
 var (
@@ -89,12 +94,26 @@ func DecodePayload(d *Definition, payload []byte) (Command, error) {
 func EncodeEnvelope(env *Envelope) ([]byte, error) {
 	b, err := encMode.Marshal(record{
 		Format: formatVersion, Name: env.Name, Version: env.Version, ID: env.ID,
-		Time: env.Time.UnixNano(), Actor: env.Actor, Cause: env.Cause, Payload: env.Payload,
+		Time: env.Time.UnixNano(), Actor: env.Actor, Cause: env.Cause, Payload: env.Payload, KeyExp: unixNano(env.KeyExpires),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("commands: encode envelope: %w", err)
 	}
 	return b, nil
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
 }
 
 // DecodeEnvelope decodes the log value stored at seq.
@@ -111,7 +130,7 @@ func DecodeEnvelope(seq uint64, data []byte) (Envelope, error) {
 	}
 	return Envelope{
 		Seq: seq, ID: r.ID, Name: r.Name, Version: r.Version, Time: time.Unix(0, r.Time).UTC(),
-		Actor: r.Actor, Cause: r.Cause, Payload: []byte(r.Payload),
+		Actor: r.Actor, Cause: r.Cause, Payload: []byte(r.Payload), KeyExpires: fromUnixNano(r.KeyExp),
 	}, nil
 }
 
@@ -133,14 +152,16 @@ func PayloadJSON(payload []byte) ([]byte, error) {
 // envelopeJSON is the JSON form of an envelope: `imago log dump` and
 // GET /v1/log write one per line.
 type envelopeJSON struct {
-	Seq     uint64          `json:"seq"`
-	ID      string          `json:"id"`
-	Name    string          `json:"name"`
-	Version uint32          `json:"version"`
-	Time    time.Time       `json:"time"`
-	Actor   string          `json:"actor,omitempty"`
-	Cause   string          `json:"cause,omitempty"`
-	Payload json.RawMessage `json:"payload"`
+	Seq     uint64    `json:"seq"`
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Version uint32    `json:"version"`
+	Time    time.Time `json:"time"`
+	Actor   string    `json:"actor,omitempty"`
+	Cause   string    `json:"cause,omitempty"`
+	// KeyExpires is set when id is the submitter's idempotency key.
+	KeyExpires time.Time       `json:"key_expires,omitzero"`
+	Payload    json.RawMessage `json:"payload"`
 }
 
 // MarshalJSON renders the envelope with its payload decoded (PayloadJSON):
@@ -151,5 +172,5 @@ func (e Envelope) MarshalJSON() ([]byte, error) {
 		return nil, fmt.Errorf("commands: log entry %d: %w", e.Seq, err)
 	}
 	return json.Marshal(envelopeJSON{Seq: e.Seq, ID: e.ID, Name: e.Name, Version: e.Version, Time: e.Time,
-		Actor: e.Actor, Cause: e.Cause, Payload: payload})
+		Actor: e.Actor, Cause: e.Cause, KeyExpires: e.KeyExpires, Payload: payload})
 }

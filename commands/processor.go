@@ -36,11 +36,17 @@ type Config struct {
 	// Progress, if set, is called after each batch replayed at start with
 	// the commands replayed so far and the number to replay.
 	Progress func(done, total uint64)
+	// IdempotencyWindow is how long, in envelope time, the key of a command
+	// accepted now is remembered (see IdempotencyKeys, which Image must
+	// hold). Default 24h.
+	IdempotencyWindow time.Duration
 }
 
 // Meta is what a submitter says about a command besides its payload.
 type Meta struct {
-	ID    string // idempotency key; generated when empty
+	// ID is the idempotency key (see CheckKey); when empty Imago generates
+	// the envelope's id and nothing is remembered.
+	ID    string
 	Actor string
 	Cause string
 }
@@ -49,6 +55,9 @@ type Meta struct {
 type Result struct {
 	Seq   uint64
 	Value any // what Apply returned
+	// Replayed says the key was seen within the window: Seq and Value are
+	// the original command's (Value as JSON) and nothing was applied.
+	Replayed bool
 }
 
 // View is a published image: a snapshot and the seq of the last command in it.
@@ -105,7 +114,9 @@ type pending struct {
 	value  []byte // the encoded envelope: the log value
 	result any
 	err    error
-	done   chan struct{}
+	// replayed: an earlier command had the key; env.Seq and result are its.
+	replayed bool
+	done     chan struct{}
 }
 
 // Start replays the log into the (empty) image and starts the writer.
@@ -121,6 +132,9 @@ func Start(cfg Config) (*Processor, error) {
 	}
 	if cfg.Observer == nil {
 		cfg.Observer = noObserver{}
+	}
+	if cfg.IdempotencyWindow <= 0 {
+		cfg.IdempotencyWindow = DefaultIdempotencyWindow
 	}
 	p := &Processor{cfg: cfg, in: make(chan *pending, 4*cfg.MaxBatch), stopped: make(chan struct{}), stopBg: make(chan struct{})}
 	if err := p.replayLog(cfg.Log.LastSeq()); err != nil {
@@ -192,7 +206,7 @@ func (p *Processor) Submit(ctx context.Context, cmd Command, meta Meta) (Result,
 	if pd.err != nil {
 		return Result{}, pd.err
 	}
-	return Result{Seq: pd.env.Seq, Value: pd.result}, nil
+	return Result{Seq: pd.env.Seq, Value: pd.result, Replayed: pd.replayed}, nil
 }
 
 // accept stamps the envelope and encodes it, in the submitter's goroutine so
@@ -202,14 +216,19 @@ func (p *Processor) accept(def *Definition, cmd Command, meta Meta) (*pending, e
 	if err != nil {
 		return nil, err
 	}
-	if meta.ID == "" {
-		meta.ID = uuid.NewString()
-	}
 	env := Envelope{
 		ID: meta.ID, Name: def.Name, Version: def.Version, Actor: meta.Actor, Cause: meta.Cause,
 		// Microseconds: what DATETIME(6) holds, so a time stored by Apply reads back equal.
 		Time:    p.cfg.Now().UTC().Truncate(time.Microsecond),
 		Payload: payload,
+	}
+	if meta.ID != "" {
+		if err := CheckKey(meta.ID); err != nil {
+			return nil, &InvalidError{Command: def.Name, Err: err}
+		}
+		env.KeyExpires = env.Time.Add(p.cfg.IdempotencyWindow)
+	} else {
+		env.ID = uuid.NewString()
 	}
 	value, err := EncodeEnvelope(&env)
 	if err != nil {
@@ -300,7 +319,7 @@ func (p *Processor) process(batch []*pending) {
 	start = time.Now()
 	if err := p.cfg.Log.Append(entries, p.cfg.Durability.Mode == Always); err != nil {
 		p.failStop(err)
-		p.failAll(applied, err)
+		p.failAll(batch, err) // with the answers of replayed keys: their originals may be in this batch
 		return
 	}
 	logTime := time.Since(start)
@@ -357,8 +376,10 @@ func (p *Processor) failAll(batch []*pending, err error) {
 // command whose Apply fails gets its err set and leaves no trace: the
 // transaction is aborted and the others are applied again without it (Apply
 // is deterministic, so they produce the same effects). With assign, the
-// successful commands get consecutive seqs after lastSeq; otherwise (replay)
-// their seqs are already set. It returns the applied commands in order.
+// successful commands get consecutive seqs after lastSeq, and a keyed one
+// whose key is remembered is answered from it instead of applied; otherwise
+// (replay) their seqs are already set. It returns the applied commands in
+// order.
 func (p *Processor) applyAll(batch []*pending, assign bool) []*pending {
 	for {
 		tx := p.cfg.Image.Txn()
@@ -369,19 +390,21 @@ func (p *Processor) applyAll(batch []*pending, assign bool) []*pending {
 			if pd.err != nil {
 				continue
 			}
+			pd.replayed = false
 			if assign {
-				seq++
-				pd.env.Seq = seq
+				pd.env.Seq = seq + 1
 			}
-			result, err := safeApply(pd.cmd, tx, &pd.env)
+			done, err := apply(tx, pd, assign)
 			if err != nil {
 				pd.err = &RefusedError{Command: pd.env.Name, Err: err}
 				p.stats.refused.Add(1)
 				refused = true
 				break
 			}
-			pd.result = result
-			applied = append(applied, pd)
+			if done {
+				seq = pd.env.Seq
+				applied = append(applied, pd)
+			}
 		}
 		if refused {
 			tx.Abort()
@@ -395,6 +418,38 @@ func (p *Processor) applyAll(batch []*pending, assign bool) []*pending {
 		}
 		return applied
 	}
+}
+
+// apply applies one command in tx and remembers its key. It reports
+// whether the command was applied (not answered from its key) and Apply's
+// refusal. A conflicting key is pd.err, not a refusal: nothing was applied.
+func apply(tx *memdb.Txn, pd *pending, live bool) (applied bool, err error) {
+	if err := expireKeys(tx, pd.env.Time); err != nil {
+		return false, err
+	}
+	keyed := !pd.env.KeyExpires.IsZero()
+	if keyed && live {
+		seq, result, found, err := previous(tx, &pd.env)
+		switch {
+		case err != nil:
+			pd.err = err
+			return false, nil
+		case found:
+			pd.env.Seq, pd.result, pd.replayed = seq, result, true
+			return false, nil
+		}
+	}
+	result, err := safeApply(pd.cmd, tx, &pd.env)
+	if err != nil {
+		return false, err
+	}
+	if keyed {
+		if err := remember(tx, &pd.env, result); err != nil {
+			return false, err
+		}
+	}
+	pd.result = result
+	return true, nil
 }
 
 // safeApply runs Apply, turning a panic into a refusal: a bug in one command

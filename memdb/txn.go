@@ -298,6 +298,9 @@ func runJobs(workers int, jobs []func() error) error {
 	return nil
 }
 
+// Count is the number of rows in t, with the transaction's changes.
+func (t *Txn) Count(tb *Table) int64 { return t.counts[tb].rows + t.deltas[tb].rows }
+
 // Abort drops the transaction's changes. Safe after Commit.
 func (t *Txn) Abort() { t.done = true }
 

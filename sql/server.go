@@ -26,7 +26,10 @@ type Config struct {
 	// Database is the SQL name of the app's schema.
 	Database string
 	Tables   []*memdb.Table
-	Source   Source
+	// SystemTables are image tables of Imago's own, served in the imago
+	// schema (imago.idempotency_keys).
+	SystemTables []*memdb.Table
+	Source       Source
 	// Log, when set, is served as imago.commands.
 	Log CommandLog
 	// Status, when set, adds rows to imago.status.

@@ -34,6 +34,9 @@ func newSystemDatabase(cfg Config) *database {
 		db.add(newCommandsTable(cfg.Source, cfg.Log))
 	}
 	db.add(&statusTable{src: cfg.Source, rows: cfg.Status})
+	for _, t := range cfg.SystemTables {
+		db.add(newTable(db, t))
+	}
 	return db
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/api"
 	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/memdb"
 	"github.com/imagodb/imago/metrics"
 	imagosql "github.com/imagodb/imago/sql"
 )
@@ -49,6 +50,7 @@ type serveFlags struct {
 	checkpointsKeep    int
 	truncateLog        bool
 	checkpointShare    float64
+	idempotencyWindow  time.Duration
 	checkpointOnStop   bool
 }
 
@@ -89,6 +91,7 @@ IMAGO_MYSQL_ADDR=127.0.0.1:3307.`,
 	fl.DurationVar(&f.checkpointInterval, "checkpoint-interval", time.Hour, "write a checkpoint this often while there are new commands (0: not by time)")
 	fl.IntVar(&f.checkpointsKeep, "checkpoints-keep", 3, "checkpoint files kept (older ones are removed once a newer one is complete)")
 	fl.Float64Var(&f.checkpointShare, "checkpoint-share", 0.25, "the share of the time a checkpoint works while commands are being written, so that writes slow down little (1: full speed)")
+	fl.DurationVar(&f.idempotencyWindow, "idempotency-window", commands.DefaultIdempotencyWindow, "how long, in command time, an Idempotency-Key is remembered")
 	fl.BoolVar(&f.truncateLog, "truncate-log-before-checkpoint", false, "after each checkpoint, remove the log entries up to the oldest checkpoint kept (the history before it is lost; a projection change can then not rebuild from the log)")
 	fl.BoolVar(&f.checkpointOnStop, "checkpoint-on-stop", true, "write a checkpoint at a graceful stop, so the next start replays nothing")
 	return cmd
@@ -142,11 +145,14 @@ func serve(f serveFlags) (err error) {
 	if f.checkpointsKeep < 1 {
 		return fmt.Errorf("--checkpoints-keep %d: keep at least 1", f.checkpointsKeep)
 	}
+	if f.idempotencyWindow <= 0 {
+		return fmt.Errorf("--idempotency-window %v: want a positive duration", f.idempotencyWindow)
+	}
 	if f.checkpointShare <= 0 || f.checkpointShare > 1 {
 		return fmt.Errorf("--checkpoint-share %g: want a share of the time above 0 and at most 1", f.checkpointShare)
 	}
 	db, err := imago.Open(f.data, app, imago.Options{Durability: durability, Logger: logger, Observer: m,
-		CheckpointEvery: f.checkpointEvery.commands, CheckpointEveryBytes: f.checkpointEvery.bytes, CheckpointInterval: f.checkpointInterval, CheckpointsKeep: f.checkpointsKeep, CheckpointShare: f.checkpointShare, TruncateLog: f.truncateLog})
+		CheckpointEvery: f.checkpointEvery.commands, CheckpointEveryBytes: f.checkpointEvery.bytes, CheckpointInterval: f.checkpointInterval, CheckpointsKeep: f.checkpointsKeep, CheckpointShare: f.checkpointShare, TruncateLog: f.truncateLog, IdempotencyWindow: f.idempotencyWindow})
 	if err != nil {
 		return err
 	}
@@ -156,6 +162,7 @@ func serve(f serveFlags) (err error) {
 		return err
 	}
 	sqlCfg.Database, sqlCfg.Tables, sqlCfg.Source, sqlCfg.Log = app.Name, db.Tables(), db, db.Log()
+	sqlCfg.SystemTables = []*memdb.Table{commands.IdempotencyKeys.Table()}
 	sqlCfg.Version, sqlCfg.Logger = imago.Version, logger
 	sqlCfg.Status = statusRows(db, durability, started)
 	sqlCfg.Observer, sqlCfg.SlowQuery = m, f.slowQuery
