@@ -16,6 +16,10 @@
 // not accepting writes. A request that fails changes nothing and logs
 // nothing.
 //
+// With Config.Tokens every /v1 request needs Authorization: Bearer <token>
+// (401 without a known one, 403 for a command or endpoint the token does
+// not allow); the token's actor goes into the envelope.
+//
 // A command sent with an Idempotency-Key header is applied once: a retry
 // with the same key and body within the window gets the original seq and
 // result, with the header Idempotent-Replayed: true.
@@ -61,6 +65,9 @@ type Config struct {
 	// Checkpoint writes a checkpoint (POST /v1/admin/checkpoint); nil: no
 	// such endpoint.
 	Checkpoint func() (CheckpointResult, error)
+	// Tokens, if set, authenticate every /v1 request (see LoadTokens);
+	// nil: everyone is the anonymous actor.
+	Tokens *Tokens
 }
 
 // CheckpointResult is the answer of POST /v1/admin/checkpoint.
@@ -78,11 +85,12 @@ type handler struct {
 	log      *slog.Logger
 	catalog  []byte // GET /v1/commands, computed once: the registry is fixed
 	shutdown <-chan struct{}
+	tokens   *Tokens
 }
 
 // NewHandler returns the HTTP handler of the API.
 func NewHandler(db Backend, cfg Config) (http.Handler, error) {
-	h := &handler{db: db, maxBody: cfg.MaxBody, log: cfg.Logger, shutdown: cfg.Shutdown}
+	h := &handler{db: db, maxBody: cfg.MaxBody, log: cfg.Logger, shutdown: cfg.Shutdown, tokens: cfg.Tokens}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBody
 	}
@@ -96,16 +104,16 @@ func NewHandler(db Backend, cfg Config) (http.Handler, error) {
 	h.catalog = catalog
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/commands/{name}", h.submit)
-	mux.HandleFunc("GET /v1/commands", h.list)
-	mux.HandleFunc("GET /v1/log", h.streamLog)
-	mux.HandleFunc("GET /v1/log/stats", h.logStats)
+	mux.HandleFunc("GET /v1/commands", h.authorized(h.list))
+	mux.HandleFunc("GET /v1/log", h.authorized(h.streamLog))
+	mux.HandleFunc("GET /v1/log/stats", h.authorized(h.logStats))
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("GET /readyz", h.readyz)
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics)
 	}
 	if cfg.Checkpoint != nil {
-		mux.HandleFunc("POST /v1/admin/checkpoint", func(w http.ResponseWriter, _ *http.Request) {
+		mux.HandleFunc("POST /v1/admin/checkpoint", h.admin(func(w http.ResponseWriter, _ *http.Request) {
 			res, err := cfg.Checkpoint()
 			if err != nil {
 				h.log.Error("checkpoint failed", "err", err)
@@ -113,7 +121,7 @@ func NewHandler(db Backend, cfg Config) (http.Handler, error) {
 				return
 			}
 			writeJSON(w, http.StatusOK, res)
-		})
+		}))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s; commands are POST /v1/commands/{name}", r.Method, r.URL.Path))
@@ -135,10 +143,18 @@ const (
 )
 
 func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
+	grant, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
 	name := r.PathValue("name")
 	def, ok := h.db.Registry().Lookup(name)
 	if !ok {
 		writeError(w, http.StatusNotFound, codeUnknownCommand, fmt.Sprintf("no command named %q; GET /v1/commands lists them", name))
+		return
+	}
+	if !grant.allows(def.Name) {
+		forbidden(w, grant, def.Name)
 		return
 	}
 	cmd := def.New()
@@ -146,15 +162,12 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, code, msg)
 		return
 	}
-	meta := commands.Meta{ID: r.Header.Get("Idempotency-Key"), Actor: r.Header.Get("Imago-Actor")}
+	meta := commands.Meta{ID: r.Header.Get("Idempotency-Key"), Actor: grant.Actor}
 	if _, given := r.Header["Idempotency-Key"]; given {
 		if err := commands.CheckKey(meta.ID); err != nil {
 			writeError(w, http.StatusBadRequest, codeMalformed, "header Idempotency-Key: "+err.Error())
 			return
 		}
-	}
-	if meta.Actor == "" {
-		meta.Actor = "anonymous"
 	}
 	res, err := h.db.SubmitMeta(r.Context(), cmd, meta)
 	if err != nil {

@@ -300,6 +300,8 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{nil, "IMAGO_DURABILITY=interval=-1s", "interval must be a positive duration"},
 		{[]string{"--mysql-addr", "0.0.0.0:0"}, "", "--mysql-password"},
 		{[]string{"--checkpoint-share", "0"}, "", "--checkpoint-share 0: want a share of the time above 0"},
+		{[]string{"--http-addr", "0.0.0.0:0"}, "", "there are no tokens: anyone could write; give --http-tokens"},
+		{[]string{"--http-tokens", "/nonexistent/tokens"}, "", "--http-tokens: tokens: open /nonexistent/tokens"},
 		{[]string{"--checkpoints-keep", "0"}, "", "keep at least 1"},
 	} {
 		cmd := exec.Command(binary, append([]string{"serve", "--log-format", "json", "--data", t.TempDir()}, c.args...)...)

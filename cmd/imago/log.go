@@ -26,11 +26,39 @@ import (
 type logFlags struct {
 	data     string
 	httpAddr string
+	token    string
 }
 
 func (f *logFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.data, "data", "./imago-data", "data directory of a stopped server")
 	cmd.Flags().StringVar(&f.httpAddr, "http-addr", "", "read through a running server's HTTP API instead, e.g. 127.0.0.1:8080")
+	cmd.Flags().StringVar(&f.token, "token", "", "bearer token to send with --http-addr, when the server requires tokens")
+}
+
+// remote is a running server's HTTP API, reached with a token (if any).
+func (f *logFlags) remote() remote { return remote{addr: f.httpAddr, token: f.token} }
+
+type remote struct{ addr, token string }
+
+// get requests path and returns the response of a 200; any other status is
+// the API's error.
+func (r remote) get(path string) (*http.Response, error) {
+	req, err := http.NewRequest("GET", serverURL(r.addr, path), nil)
+	if err != nil {
+		return nil, fmt.Errorf("--http-addr: %w", err)
+	}
+	if r.token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("--http-addr: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		return nil, responseError(resp)
+	}
+	return resp, nil
 }
 
 func logCommand() *cobra.Command {
@@ -69,7 +97,7 @@ func logStatsCommand() *cobra.Command {
 			var st commands.LogStats
 			var err error
 			if f.httpAddr != "" {
-				err = getJSON(f.httpAddr, "/v1/log/stats", &st)
+				err = getJSON(f.remote(), "/v1/log/stats", &st)
 			} else {
 				st, err = localStats(f)
 			}
@@ -142,7 +170,7 @@ func logDumpCommand() *cobra.Command {
 			out := bufio.NewWriterSize(os.Stdout, 64<<10)
 			defer out.Flush()
 			if f.httpAddr != "" {
-				return streamLog(out, f.httpAddr, logParams(d, nil, false))
+				return streamLog(out, f.remote(), logParams(d, nil, false))
 			}
 			log, err := openLocal(f, "dump")
 			if err != nil {
@@ -194,7 +222,7 @@ func logTailCommand() *cobra.Command {
 				return err
 			}
 			if f.httpAddr != "" {
-				return streamLog(os.Stdout, f.httpAddr, logParams(dumpFlags{names: names}, &n, follow))
+				return streamLog(os.Stdout, f.remote(), logParams(dumpFlags{names: names}, &n, follow))
 			}
 			if follow {
 				return fmt.Errorf("-f follows a running server's log: give its --http-addr (a stopped server's log does not grow)")
@@ -245,15 +273,12 @@ func serverURL(addr, path string) string {
 
 // streamLog copies GET /v1/log's JSON lines to w, line by line (so that a
 // follow prints entries as they come); an error line ends it with an error.
-func streamLog(w io.Writer, addr string, params url.Values) error {
-	resp, err := http.Get(serverURL(addr, "/v1/log?"+params.Encode()))
+func streamLog(w io.Writer, srv remote, params url.Values) error {
+	resp, err := srv.get("/v1/log?" + params.Encode())
 	if err != nil {
-		return fmt.Errorf("--http-addr: %w", err)
+		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return responseError(resp)
-	}
 	flush := func() error { return nil }
 	if bw, ok := w.(*bufio.Writer); ok {
 		flush = bw.Flush
@@ -276,20 +301,17 @@ func streamLog(w io.Writer, addr string, params url.Values) error {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("reading the log from %s: %w", addr, err)
+			return fmt.Errorf("reading the log from %s: %w", srv.addr, err)
 		}
 	}
 }
 
-func getJSON(addr, path string, v any) error {
-	resp, err := http.Get(serverURL(addr, path))
+func getJSON(srv remote, path string, v any) error {
+	resp, err := srv.get(path)
 	if err != nil {
-		return fmt.Errorf("--http-addr: %w", err)
+		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return responseError(resp)
-	}
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 

@@ -51,6 +51,7 @@ type serveFlags struct {
 	truncateLog        bool
 	checkpointShare    float64
 	idempotencyWindow  time.Duration
+	httpTokens         string
 	checkpointOnStop   bool
 }
 
@@ -74,6 +75,7 @@ IMAGO_MYSQL_ADDR=127.0.0.1:3307.`,
 	fl.StringVar(&f.data, "data", "./imago-data", "data directory (created if missing)")
 	fl.StringVar(&f.mysqlAddr, "mysql-addr", "127.0.0.1:3306", "address of the read-only MySQL server")
 	fl.StringVar(&f.httpAddr, "http-addr", "127.0.0.1:8080", "address of the HTTP write API")
+	fl.StringVar(&f.httpTokens, "http-tokens", "", "file of bearer tokens, one per line: <token> <actor> [command,command,...]; required unless --http-addr is a loopback address")
 	fl.StringVar(&f.durability, "durability", "always", "always | interval=<duration> | none")
 	fl.StringVar(&f.app, "app", "shop", "application to serve: "+appNames())
 	fl.StringVar(&f.logFormat, "log-format", "text", "text | json")
@@ -141,6 +143,16 @@ func serve(f serveFlags) (err error) {
 		return fmt.Errorf("--durability: %w", err)
 	}
 	app := newApp()
+	var tokens *api.Tokens
+	if f.httpTokens != "" {
+		registry, err := commands.NewRegistry(app.Commands...)
+		if err != nil {
+			return err
+		}
+		if tokens, err = api.LoadTokens(f.httpTokens, registry); err != nil {
+			return fmt.Errorf("--http-tokens: %w", err)
+		}
+	}
 	m := metrics.New()
 	if f.checkpointsKeep < 1 {
 		return fmt.Errorf("--checkpoints-keep %d: keep at least 1", f.checkpointsKeep)
@@ -173,7 +185,7 @@ func serve(f serveFlags) (err error) {
 	}
 	m.Watch(db, sqlSrv)
 	stopping := make(chan struct{}) // closed when the HTTP server shuts down
-	handler, err := api.NewHandler(db, api.Config{Logger: logger, Metrics: m.Handler(), Shutdown: stopping,
+	handler, err := api.NewHandler(db, api.Config{Logger: logger, Metrics: m.Handler(), Shutdown: stopping, Tokens: tokens,
 		Checkpoint: func() (api.CheckpointResult, error) {
 			info, err := db.Checkpoint()
 			return api.CheckpointResult{Seq: info.Seq, File: info.Path, Rows: info.Rows, Bytes: info.Bytes, Ms: info.Duration.Milliseconds()}, err
@@ -184,6 +196,10 @@ func serve(f serveFlags) (err error) {
 	httpLn, err := net.Listen("tcp", f.httpAddr)
 	if err != nil {
 		return errors.Join(fmt.Errorf("--http-addr: %w", err), sqlSrv.Close(), db.Close())
+	}
+	if ip := httpLn.Addr().(*net.TCPAddr).IP; tokens == nil && !ip.IsLoopback() {
+		err := fmt.Errorf("--http-addr %s listens on %s, which other hosts can reach, and there are no tokens: anyone could write; give --http-tokens FILE (lines of <token> <actor> [commands]) or listen on a loopback address such as 127.0.0.1", f.httpAddr, ip)
+		return errors.Join(err, httpLn.Close(), sqlSrv.Close(), db.Close())
 	}
 	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	httpSrv.RegisterOnShutdown(func() { close(stopping) })
