@@ -186,6 +186,12 @@ func (db *DB) SubmitMeta(ctx context.Context, cmd commands.Command, meta command
 	return db.proc.Submit(ctx, cmd, meta)
 }
 
+// SubmitAll applies cmds in order, each with its metas[i], logged together
+// with one fsync (see commands.Processor.SubmitAll).
+func (db *DB) SubmitAll(ctx context.Context, cmds []commands.Command, metas []commands.Meta) []commands.Outcome {
+	return db.proc.SubmitAll(ctx, cmds, metas)
+}
+
 // View is the published state: an immutable snapshot and its seq.
 func (db *DB) View() *commands.View { return db.proc.View() }
 

@@ -3,6 +3,7 @@
 // health endpoints.
 //
 //	POST /v1/commands/{name}   JSON body -> 200 {"seq":N,"result":...}
+//	POST /v1/commands          [{"name","body","idempotency_key"}, ...] -> 200 {"results":[...]}
 //	GET  /v1/commands          {"commands":[{"name","version","schema"}]}
 //	GET  /v1/log               envelopes as JSON lines, up to the durable seq (?from=&to=&name=&follow=)
 //	GET  /v1/log/stats         entries, seqs, times, bytes, commands by name
@@ -46,6 +47,7 @@ const DefaultMaxBody = 1 << 20
 type Backend interface {
 	Registry() *commands.Registry
 	SubmitMeta(ctx context.Context, cmd commands.Command, meta commands.Meta) (commands.Result, error)
+	SubmitAll(ctx context.Context, cmds []commands.Command, metas []commands.Meta) []commands.Outcome
 	View() *commands.View
 	DurableSeq() uint64
 	Log() *wal.Log
@@ -104,6 +106,7 @@ func NewHandler(db Backend, cfg Config) (http.Handler, error) {
 	h.catalog = catalog
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/commands/{name}", h.submit)
+	mux.HandleFunc("POST /v1/commands", h.submitBatch)
 	mux.HandleFunc("GET /v1/commands", h.authorized(h.list))
 	mux.HandleFunc("GET /v1/log", h.authorized(h.streamLog))
 	mux.HandleFunc("GET /v1/log/stats", h.authorized(h.logStats))
@@ -154,11 +157,11 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !grant.allows(def.Name) {
-		forbidden(w, grant, def.Name)
+		writeError(w, http.StatusForbidden, codeForbidden, forbidden(grant, def.Name))
 		return
 	}
 	cmd := def.New()
-	if status, code, msg := h.decode(w, r, def.Name, cmd); status != 0 {
+	if status, code, msg := decode(http.MaxBytesReader(w, r.Body, h.maxBody), def.Name, cmd); status != 0 {
 		writeError(w, status, code, msg)
 		return
 	}
@@ -184,11 +187,11 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"seq": res.Seq, "result": res.Value})
 }
 
-// decode reads the body into cmd strictly: one JSON object, known fields
+// decode reads body into cmd strictly: one JSON object, known fields
 // only, each of its declared type. It returns a status of 0 on success, or
 // the status, code and message of the problem.
-func (h *handler) decode(w http.ResponseWriter, r *http.Request, name string, cmd commands.Command) (int, string, string) {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, h.maxBody))
+func decode(body io.Reader, name string, cmd commands.Command) (int, string, string) {
+	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(cmd)
 	if err == nil {

@@ -153,7 +153,7 @@ func (h *handler) admin(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// forbidden answers 403 for a command the grant does not allow.
-func forbidden(w http.ResponseWriter, g Grant, command string) {
-	writeError(w, http.StatusForbidden, codeForbidden, fmt.Sprintf("actor %s may not submit %s", g.Actor, command))
+// forbidden is the message of a 403 for a command the grant does not allow.
+func forbidden(g Grant, command string) string {
+	return fmt.Sprintf("actor %s may not submit %s", g.Actor, command)
 }

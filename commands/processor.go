@@ -93,7 +93,7 @@ type WriterStats struct {
 // Processor is the single writer of an image.
 type Processor struct {
 	cfg       Config
-	in        chan *pending
+	in        chan []*pending // a group: one command, or a batch submitted together
 	mu        sync.RWMutex // guards closed against Submit's send
 	closed    bool
 	stopped   chan struct{}
@@ -136,7 +136,7 @@ func Start(cfg Config) (*Processor, error) {
 	if cfg.IdempotencyWindow <= 0 {
 		cfg.IdempotencyWindow = DefaultIdempotencyWindow
 	}
-	p := &Processor{cfg: cfg, in: make(chan *pending, 4*cfg.MaxBatch), stopped: make(chan struct{}), stopBg: make(chan struct{})}
+	p := &Processor{cfg: cfg, in: make(chan []*pending, 4*cfg.MaxBatch), stopped: make(chan struct{}), stopBg: make(chan struct{})}
 	if err := p.replayLog(cfg.Log.LastSeq()); err != nil {
 		return nil, err
 	}
@@ -195,7 +195,7 @@ func (p *Processor) Submit(ctx context.Context, cmd Command, meta Meta) (Result,
 	if err != nil {
 		return Result{}, err
 	}
-	if err := p.enqueue(ctx, pd); err != nil {
+	if err := p.enqueue(ctx, []*pending{pd}); err != nil {
 		return Result{}, err
 	}
 	select {
@@ -203,10 +203,68 @@ func (p *Processor) Submit(ctx context.Context, cmd Command, meta Meta) (Result,
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	}
+	return pd.outcome()
+}
+
+func (pd *pending) outcome() (Result, error) {
 	if pd.err != nil {
 		return Result{}, pd.err
 	}
 	return Result{Seq: pd.env.Seq, Value: pd.result, Replayed: pd.replayed}, nil
+}
+
+// Outcome is one command's answer in SubmitAll.
+type Outcome struct {
+	Result
+	Err error // as Submit's error
+}
+
+// SubmitAll submits cmds (with metas[i] for cmds[i]) together: they reach
+// the writer at once and in order, each is applied or refused on its own,
+// and those applied are logged in one append, with one fsync. A command that
+// fails Validate gets its error and the others go on. It returns when every
+// command has its outcome, or with ctx's error for those that have none yet
+// (they may still be applied).
+func (p *Processor) SubmitAll(ctx context.Context, cmds []Command, metas []Meta) []Outcome {
+	out := make([]Outcome, len(cmds))
+	group := make([]*pending, 0, len(cmds))
+	at := make([]int, 0, len(cmds)) // at[j]: the index in cmds of group[j]
+	for i, cmd := range cmds {
+		def, err := p.cfg.Registry.Of(cmd)
+		if err == nil {
+			if err = cmd.Validate(); err != nil {
+				p.cfg.Observer.Refused(def.Name)
+				err = &InvalidError{Command: def.Name, Err: err}
+			}
+		}
+		var pd *pending
+		if err == nil {
+			pd, err = p.accept(def, cmd, metas[i])
+		}
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		group, at = append(group, pd), append(at, i)
+	}
+	if len(group) == 0 {
+		return out
+	}
+	if err := p.enqueue(ctx, group); err != nil {
+		for _, i := range at {
+			out[i].Err = err
+		}
+		return out
+	}
+	for j, pd := range group {
+		select {
+		case <-pd.done:
+			out[at[j]].Result, out[at[j]].Err = pd.outcome()
+		case <-ctx.Done():
+			out[at[j]].Err = ctx.Err()
+		}
+	}
+	return out
 }
 
 // accept stamps the envelope and encodes it, in the submitter's goroutine so
@@ -237,7 +295,7 @@ func (p *Processor) accept(def *Definition, cmd Command, meta Meta) (*pending, e
 	return &pending{env: env, cmd: cmd, value: value, done: make(chan struct{})}, nil
 }
 
-func (p *Processor) enqueue(ctx context.Context, pd *pending) error {
+func (p *Processor) enqueue(ctx context.Context, group []*pending) error {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.closed {
@@ -247,7 +305,7 @@ func (p *Processor) enqueue(ctx context.Context, pd *pending) error {
 		return fmt.Errorf("%w: %w", ErrNotAccepting, err)
 	}
 	select {
-	case p.in <- pd:
+	case p.in <- group:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -272,20 +330,33 @@ func (p *Processor) Close() error {
 	return p.cfg.Log.Sync()
 }
 
-// run is the writer loop: take what has arrived, up to MaxBatch, as one batch.
+// run is the writer loop: take what has arrived, up to MaxBatch commands,
+// as one batch. A group is never split: a larger one is a batch of its own.
 func (p *Processor) run() {
 	defer close(p.stopped)
 	batch := make([]*pending, 0, p.cfg.MaxBatch)
-	for first := range p.in {
-		batch = append(batch[:0], first)
+	var next []*pending // a group that did not fit the last batch
+	for {
+		if next == nil {
+			group, ok := <-p.in
+			if !ok {
+				return
+			}
+			next = group
+		}
+		batch, next = append(batch[:0], next...), nil
 	drain:
 		for len(batch) < p.cfg.MaxBatch {
 			select {
-			case pd, ok := <-p.in:
+			case group, ok := <-p.in:
 				if !ok {
 					break drain
 				}
-				batch = append(batch, pd)
+				if len(batch)+len(group) > p.cfg.MaxBatch {
+					next = group
+					break drain
+				}
+				batch = append(batch, group...)
 			default:
 				break drain
 			}
@@ -345,7 +416,7 @@ func (p *Processor) observeRefusals(batch []*pending) {
 	}
 }
 
-// QueueDepth is the number of commands waiting for the writer.
+// QueueDepth is the number of submissions (single commands or SubmitAll groups) waiting for the writer.
 func (p *Processor) QueueDepth() int { return len(p.in) }
 
 // failStop resets the working image to the last published one and refuses

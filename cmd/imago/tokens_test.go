@@ -44,6 +44,7 @@ func TestTokensThroughTheBinary(t *testing.T) {
 		{"POST", "/v1/commands/add_product", "not-a-token-of-this-server", product, 401, "not one of --http-tokens"},
 		{"POST", "/v1/commands/add_product", clerk, product, 403, "actor bob may not submit add_product"},
 		{"POST", "/v1/admin/checkpoint", clerk, "", 403, "admin endpoints need a token without a command list"},
+		{"POST", "/v1/commands", clerk, `[{"name":"restock","body":{"sku":"s1","quantity":1}},{"name":"add_product","body":` + product + `}]`, 403, "item 1 (add_product): actor bob may not submit add_product"},
 		{"GET", "/v1/log", "", "", 401, "no bearer token"},
 		{"GET", "/v1/commands", "", "", 401, "no bearer token"},
 	} {
