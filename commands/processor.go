@@ -94,7 +94,7 @@ type WriterStats struct {
 type Processor struct {
 	cfg       Config
 	in        chan []*pending // a group: one command, or a batch submitted together
-	mu        sync.RWMutex // guards closed against Submit's send
+	mu        sync.RWMutex    // guards closed against Submit's send
 	closed    bool
 	stopped   chan struct{}
 	failed    atomic.Pointer[error]
