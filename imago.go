@@ -192,6 +192,12 @@ func (db *DB) SubmitAll(ctx context.Context, cmds []commands.Command, metas []co
 	return db.proc.SubmitAll(ctx, cmds, metas)
 }
 
+// DryRun tells what cmd would answer and change, changing nothing (see
+// commands.Processor.DryRun).
+func (db *DB) DryRun(cmd commands.Command, meta commands.Meta) (commands.Result, []memdb.Change, error) {
+	return db.proc.DryRun(cmd, meta)
+}
+
 // View is the published state: an immutable snapshot and its seq.
 func (db *DB) View() *commands.View { return db.proc.View() }
 

@@ -3,6 +3,7 @@
 // health endpoints.
 //
 //	POST /v1/commands/{name}   JSON body -> 200 {"seq":N,"result":...}
+//	POST /v1/commands/{name}?dry_run=true   -> 200 {"dry_run":true,"seq","result","changes":[{"table","key","before","after"}]}, nothing changed
 //	POST /v1/commands          [{"name","body","idempotency_key"}, ...] -> 200 {"results":[...]}
 //	GET  /v1/commands          {"commands":[{"name","version","schema"}]}
 //	GET  /v1/log               envelopes as JSON lines, up to the durable seq (?from=&to=&name=&follow=)
@@ -37,6 +38,7 @@ import (
 	"strings"
 
 	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/memdb"
 	"github.com/imagodb/imago/wal"
 )
 
@@ -48,6 +50,7 @@ type Backend interface {
 	Registry() *commands.Registry
 	SubmitMeta(ctx context.Context, cmd commands.Command, meta commands.Meta) (commands.Result, error)
 	SubmitAll(ctx context.Context, cmds []commands.Command, metas []commands.Meta) []commands.Outcome
+	DryRun(cmd commands.Command, meta commands.Meta) (commands.Result, []memdb.Change, error)
 	View() *commands.View
 	DurableSeq() uint64
 	Log() *wal.Log
@@ -171,6 +174,14 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, codeMalformed, "header Idempotency-Key: "+err.Error())
 			return
 		}
+	}
+	if dry, err := dryRunParam(r); err != nil || dry {
+		if err != nil {
+			writeError(w, http.StatusBadRequest, codeMalformed, err.Error())
+			return
+		}
+		h.dryRun(w, r, cmd, meta)
+		return
 	}
 	res, err := h.db.SubmitMeta(r.Context(), cmd, meta)
 	if err != nil {

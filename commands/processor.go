@@ -669,3 +669,31 @@ func (p *Processor) syncEvery(d time.Duration) {
 		}
 	}
 }
+
+// DryRun applies cmd to a private fork of the published image and returns
+// what it would answer and the rows it would change; nothing is logged and
+// nothing changes. The envelope is stamped as Submit would (seq: the next
+// one, as if nothing else came first); the idempotency key, if any, is not
+// looked up or remembered. A refusal is a *RefusedError, as from Submit.
+func (p *Processor) DryRun(cmd Command, meta Meta) (Result, []memdb.Change, error) {
+	def, err := p.cfg.Registry.Of(cmd)
+	if err != nil {
+		return Result{}, nil, err
+	}
+	if err := cmd.Validate(); err != nil {
+		return Result{}, nil, &InvalidError{Command: def.Name, Err: err}
+	}
+	pd, err := p.accept(def, cmd, meta)
+	if err != nil {
+		return Result{}, nil, err
+	}
+	view := p.View()
+	tx := view.Snapshot.Fork()
+	defer tx.Abort()
+	pd.env.Seq = view.Seq + 1
+	result, err := safeApply(cmd, tx, &pd.env)
+	if err != nil {
+		return Result{}, nil, &RefusedError{Command: def.Name, Err: err}
+	}
+	return Result{Seq: pd.env.Seq, Value: result}, tx.Changes(), nil
+}

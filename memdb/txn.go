@@ -27,6 +27,7 @@ type Txn struct {
 	reader
 	deltas map[*Table]tableSize
 	done   bool
+	fork   bool // a Snapshot's Fork: never committed
 }
 
 // Txn starts the write transaction. Only one may be open at a time; it must
@@ -217,6 +218,9 @@ const parallelEntries = 2048
 func (t *Txn) Commit() error {
 	if t.done {
 		return errors.New("memdb: transaction already ended")
+	}
+	if t.fork {
+		return errForkCommit
 	}
 	t.done = true
 	var jobs []func() error
