@@ -19,8 +19,9 @@ import (
 func CheckpointDir(dataDir string) string { return filepath.Join(dataDir, "checkpoints") }
 
 // Fingerprint identifies the projection: the app's name and declared
-// ProjectionVersion, every table's declaration (the app's and Imago's own) (columns with their types and
-// NULL-ability, primary key, indexes) and every command's name and version. A
+// ProjectionVersion, the declaration of every table of its image, the app's
+// and Imago's own (columns with their types and NULL-ability, primary key,
+// indexes) and every command's name and version. A
 // checkpoint is loaded only by code with the same fingerprint; any change
 // rebuilds the image from the log instead.
 func (a *App) Fingerprint() [32]byte {
@@ -138,10 +139,11 @@ func (db *DB) Checkpoint() (CheckpointInfo, error) {
 	info := CheckpointInfo{Seq: f.Seq, Path: f.Path, CreatedAt: h.CreatedAt, Rows: st.Rows, Bytes: st.Bytes, Duration: time.Since(start)}
 	db.lastCheckpoint.Store(&info)
 	db.logger.Info("checkpoint written", "seq", info.Seq, "file", info.Path, "rows", info.Rows, "bytes", info.Bytes, "ms", info.Duration.Milliseconds())
-	if err := db.pruneCheckpoints(); err != nil || !db.truncateLog {
+	kept, err := db.pruneCheckpoints()
+	if err != nil || !db.truncateLog {
 		return info, err
 	}
-	return info, db.truncateBeforeCheckpoints()
+	return info, db.truncateBeforeCheckpoints(kept)
 }
 
 // throttle paces a checkpoint while commands are being written: it then
@@ -175,14 +177,15 @@ func (db *DB) NewestCheckpoint() (uint64, time.Time) {
 	return db.restored.Seq, db.restored.CreatedAt
 }
 
-// pruneCheckpoints removes the files beyond the newest CheckpointsKeep. It
+// pruneCheckpoints removes the files beyond the newest CheckpointsKeep and
+// returns those kept, newest first. It
 // runs after a new file is complete (written, synced, renamed): that file has
 // the highest seq, so it is always among those kept and a valid checkpoint
 // always remains.
-func (db *DB) pruneCheckpoints() error {
+func (db *DB) pruneCheckpoints() ([]checkpoint.File, error) {
 	files, err := checkpoint.List(CheckpointDir(db.dir))
 	if err != nil || len(files) <= db.keep {
-		return err
+		return files, err
 	}
 	var errs []error
 	for _, f := range files[db.keep:] {
@@ -191,9 +194,9 @@ func (db *DB) pruneCheckpoints() error {
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("imago: remove old checkpoints: %w", errors.Join(errs...))
+		return files[:db.keep], fmt.Errorf("imago: remove old checkpoints: %w", errors.Join(errs...))
 	}
-	return nil
+	return files[:db.keep], nil
 }
 
 // checkpointLoop writes a checkpoint when every commands were written since

@@ -17,15 +17,11 @@ import (
 // change of projection can no longer rebuild the image from the whole log:
 // Open then refuses to start instead of starting from a partial history.
 
-// truncateBeforeCheckpoints removes the log entries up to the oldest checkpoint kept that
-// this projection can load (frame sound, same fingerprint). With none, the
-// log is left whole.
-func (db *DB) truncateBeforeCheckpoints() error {
-	files, err := checkpoint.List(CheckpointDir(db.dir))
-	if err != nil {
-		return fmt.Errorf("imago: truncate the log: %w", err)
-	}
-	for _, f := range slices.Backward(files) { // oldest first
+// truncateBeforeCheckpoints removes the log entries up to the oldest of the
+// kept checkpoints (newest first) that this projection can load (frame
+// sound, same fingerprint). With none, the log is left whole.
+func (db *DB) truncateBeforeCheckpoints(kept []checkpoint.File) error {
+	for _, f := range slices.Backward(kept) { // oldest first
 		h, err := checkpoint.Inspect(f.Path)
 		if err != nil || h.Fingerprint != db.fingerprint || h.Seq > db.log.SyncedSeq() {
 			continue

@@ -175,12 +175,13 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if dry, err := dryRunParam(r); err != nil || dry {
-		if err != nil {
-			writeError(w, http.StatusBadRequest, codeMalformed, err.Error())
-			return
-		}
-		h.dryRun(w, r, cmd, meta)
+	dry, err := dryRunParam(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, codeMalformed, err.Error())
+		return
+	}
+	if dry {
+		h.dryRun(w, cmd, meta)
 		return
 	}
 	res, err := h.db.SubmitMeta(r.Context(), cmd, meta)

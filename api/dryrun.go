@@ -33,7 +33,7 @@ type rowChange struct {
 // dryRun answers POST /v1/commands/{name}?dry_run=true: the result and the
 // row changes the command would make, from a private fork of the image.
 // Nothing is logged or changed.
-func (h *handler) dryRun(w http.ResponseWriter, r *http.Request, cmd commands.Command, meta commands.Meta) {
+func (h *handler) dryRun(w http.ResponseWriter, cmd commands.Command, meta commands.Meta) {
 	res, changes, err := h.db.DryRun(cmd, meta)
 	if err != nil {
 		status, code, msg := classify(err)

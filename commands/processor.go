@@ -183,15 +183,7 @@ func (p *Processor) Err() error {
 // seq and result, an *InvalidError, a *RefusedError, or ErrNotAccepting.
 // If ctx ends first, Submit returns ctx.Err() and the command may still be applied.
 func (p *Processor) Submit(ctx context.Context, cmd Command, meta Meta) (Result, error) {
-	def, err := p.cfg.Registry.Of(cmd)
-	if err != nil {
-		return Result{}, err
-	}
-	if err := cmd.Validate(); err != nil {
-		p.cfg.Observer.Refused(def.Name)
-		return Result{}, &InvalidError{Command: def.Name, Err: err}
-	}
-	pd, err := p.accept(def, cmd, meta)
+	pd, err := p.prepare(cmd, meta)
 	if err != nil {
 		return Result{}, err
 	}
@@ -230,17 +222,7 @@ func (p *Processor) SubmitAll(ctx context.Context, cmds []Command, metas []Meta)
 	group := make([]*pending, 0, len(cmds))
 	at := make([]int, 0, len(cmds)) // at[j]: the index in cmds of group[j]
 	for i, cmd := range cmds {
-		def, err := p.cfg.Registry.Of(cmd)
-		if err == nil {
-			if err = cmd.Validate(); err != nil {
-				p.cfg.Observer.Refused(def.Name)
-				err = &InvalidError{Command: def.Name, Err: err}
-			}
-		}
-		var pd *pending
-		if err == nil {
-			pd, err = p.accept(def, cmd, metas[i])
-		}
+		pd, err := p.prepare(cmd, metas[i])
 		if err != nil {
 			out[i].Err = err
 			continue
@@ -265,6 +247,19 @@ func (p *Processor) SubmitAll(ctx context.Context, cmds []Command, metas []Meta)
 		}
 	}
 	return out
+}
+
+// prepare checks cmd on its own (registered, Validate) and accepts it.
+func (p *Processor) prepare(cmd Command, meta Meta) (*pending, error) {
+	def, err := p.cfg.Registry.Of(cmd)
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Validate(); err != nil {
+		p.cfg.Observer.Refused(def.Name)
+		return nil, &InvalidError{Command: def.Name, Err: err}
+	}
+	return p.accept(def, cmd, meta)
 }
 
 // accept stamps the envelope and encodes it, in the submitter's goroutine so
