@@ -91,6 +91,11 @@ type Options struct {
 	// log is the history, and only a whole log lets a new projection
 	// rebuild its image.
 	TruncateLog bool
+	// Reactors run side effects for durable commands (see commands.Reactor).
+	Reactors []commands.Reactor
+	// ReactorMinBackoff and ReactorMaxBackoff bound the wait before a
+	// failed reaction is retried; defaults 100ms and 30s.
+	ReactorMinBackoff, ReactorMaxBackoff time.Duration
 }
 
 // DB is an open Imago database.
@@ -101,6 +106,7 @@ type DB struct {
 	image    *memdb.Image
 	log      *wal.Log
 	proc     *commands.Processor
+	reactors *commands.Reactors
 
 	logger         *slog.Logger
 	fingerprint    [32]byte
@@ -167,7 +173,14 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 		log.Close()
 		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
 	}
-	db := &DB{app: app, dir: dir, registry: registry, image: image, log: log, proc: proc,
+	reactors, err := commands.StartReactors(commands.ReactorConfig{Processor: proc, Log: log, Registry: registry, Logger: logger,
+		MinBackoff: opts.ReactorMinBackoff, MaxBackoff: opts.ReactorMaxBackoff}, opts.Reactors)
+	if err != nil {
+		proc.Close()
+		log.Close()
+		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
+	}
+	db := &DB{app: app, dir: dir, registry: registry, image: image, log: log, proc: proc, reactors: reactors,
 		logger: logger, fingerprint: fingerprint, restored: restored, keep: opts.CheckpointsKeep, share: opts.CheckpointShare, truncateLog: opts.TruncateLog, stop: make(chan struct{})}
 	if opts.CheckpointEvery > 0 || opts.CheckpointEveryBytes > 0 || opts.CheckpointInterval > 0 {
 		db.bg.Add(1)
@@ -197,6 +210,9 @@ func (db *DB) SubmitAll(ctx context.Context, cmds []commands.Command, metas []co
 func (db *DB) DryRun(cmd commands.Command, meta commands.Meta) (commands.Result, []memdb.Change, error) {
 	return db.proc.DryRun(cmd, meta)
 }
+
+// Reactors reports the progress of the reactors (Options.Reactors).
+func (db *DB) Reactors() []commands.ReactorStatus { return db.reactors.Status() }
 
 // View is the published state: an immutable snapshot and its seq.
 func (db *DB) View() *commands.View { return db.proc.View() }
@@ -268,6 +284,7 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		close(db.stop)
 		db.bg.Wait()
+		db.reactors.Stop() // before the writer: a reaction may be submitting
 		if err := errors.Join(db.proc.Close(), db.log.Close()); err != nil {
 			db.closeErr = fmt.Errorf("imago: close: %w", err)
 		}

@@ -19,19 +19,23 @@ import (
 
 // truncateBeforeCheckpoints removes the log entries up to the oldest of the
 // kept checkpoints (newest first) that this projection can load (frame
-// sound, same fingerprint). With none, the log is left whole.
+// sound, same fingerprint), but none a reactor has yet to get. With no
+// such checkpoint, the log is left whole.
 func (db *DB) truncateBeforeCheckpoints(kept []checkpoint.File) error {
 	for _, f := range slices.Backward(kept) { // oldest first
 		h, err := checkpoint.Inspect(f.Path)
 		if err != nil || h.Fingerprint != db.fingerprint || h.Seq > db.log.SyncedSeq() {
 			continue
 		}
-		before := db.log.FirstSeq()
-		if err := db.log.Truncate(h.Seq + 1); err != nil {
+		first, upTo := db.log.FirstSeq(), h.Seq+1
+		if slowest, ok := db.reactors.SlowestCursor(); ok && slowest+1 < upTo {
+			upTo = slowest + 1
+		}
+		if err := db.log.Truncate(upTo); err != nil {
 			return fmt.Errorf("imago: truncate the log after %s: %w", f.Path, err)
 		}
-		if h.Seq+1 > before {
-			db.logger.Info("log truncated", "first_seq", h.Seq+1, "removed", h.Seq+1-before, "checkpoint", f.Path)
+		if upTo > first {
+			db.logger.Info("log truncated", "first_seq", upTo, "removed", upTo-first, "checkpoint", f.Path)
 		}
 		return nil
 	}

@@ -32,8 +32,9 @@ import (
 // Key layout. Every key starts with a prefix byte naming its keyspace;
 // iterators are always bounded to one keyspace.
 const (
-	prefixEntry byte = 0x01 // 0x01 + big-endian uint64 seq -> entry
-	prefixMeta  byte = 0x02 // 0x02 + name -> metadata
+	prefixEntry  byte = 0x01 // 0x01 + big-endian uint64 seq -> entry
+	prefixMeta   byte = 0x02 // 0x02 + name -> metadata
+	prefixCursor byte = 0x03 // 0x03 + name -> big-endian uint64 seq (see cursor.go)
 )
 
 // metaFirst names the metadata entry holding FirstSeq (big-endian uint64);

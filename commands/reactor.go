@@ -1,0 +1,409 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/imagodb/imago/wal"
+)
+
+// Reactors run side effects (mail, webhooks, other services) for durable
+// commands, on the live path only: Apply must stay free of them, because
+// replay runs it again.
+//
+// Guarantees:
+//   - A reactor gets the commands it asked for, in seq order, each only once
+//     it is durable (as the durability mode promises it).
+//   - At least once: a reactor's cursor, the last seq it dealt with, is kept
+//     in the log's store (wal.SetCursor) after its React returned nil, so
+//     after a crash or a restart it resumes there and may get again the
+//     commands it was handling. React therefore has to tolerate a repeat;
+//     Delivery.Key and Delivery.Submit make that easy.
+//   - A React that fails is retried, with backoff, until it succeeds or the
+//     server stops; the later commands wait (seq order).
+//   - Never during replay: a reactor reads the log after its cursor, and
+//     Open, a replica or a tool that replays the log runs no reactor. A
+//     reactor registered for the first time starts at the log's end (or at
+//     its start with FromStart).
+
+// Reactor is code run for durable commands; see the guarantees above.
+type Reactor struct {
+	// Name identifies the reactor: its cursor and its commands' idempotency
+	// keys are named after it, so a renamed reactor starts afresh. 1 to 64
+	// of a-z, 0-9, _ and -.
+	Name string
+	// Commands are the names of the commands it gets.
+	Commands []string
+	// React handles one durable command. An error (or a panic) retries the
+	// same delivery after a backoff. ctx ends when the server stops.
+	React func(ctx context.Context, d *Delivery) error
+	// FromStart makes a reactor that has no cursor yet get every command of
+	// the log from its start, instead of only those after its end.
+	FromStart bool
+}
+
+var reactorName = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
+
+// Delivery is one durable command handed to a reactor.
+type Delivery struct {
+	Envelope Envelope
+	Command  Command
+	// Attempt counts the deliveries of this command in this process: 1,
+	// then 2, 3, … after failures. A redelivery after a restart starts at 1.
+	Attempt   int
+	run       *reactorRun
+	submitted int
+}
+
+// Key names this command for this reactor ("reactor:<name>:<seq>"): the
+// same on every redelivery, so a side effect keyed by it (a webhook's
+// Idempotency-Key) can be told apart from a repeat.
+func (d *Delivery) Key() string {
+	return "reactor:" + d.run.Name + ":" + strconv.FormatUint(d.Envelope.Seq, 10)
+}
+
+// View is the published image, at or after the delivered command's seq.
+func (d *Delivery) View() *View { return d.run.proc.View() }
+
+// Submit submits cmd on behalf of the reactor: its cause is the delivered
+// command's seq, its actor "reactor:<name>", and its idempotency key
+// Key()+":<n>" for the n-th command this delivery submits. A redelivery
+// that submits its commands in the same order therefore never applies one
+// twice (within the idempotency window): the repeat is answered from the
+// first, with Replayed set, even if its body differs now.
+func (d *Delivery) Submit(ctx context.Context, cmd Command) (Result, error) {
+	d.submitted++
+	meta := Meta{
+		ID:    d.Key() + ":" + strconv.Itoa(d.submitted),
+		Actor: "reactor:" + d.run.Name,
+		Cause: strconv.FormatUint(d.Envelope.Seq, 10),
+	}
+	res, err := d.run.proc.Submit(ctx, cmd, meta)
+	if conflict, ok := errors.AsType[*ConflictError](err); ok {
+		// The key was used by the first delivery, with a body computed from
+		// the state of then: that command is the one this submission repeats.
+		return Result{Seq: conflict.Seq, Replayed: true}, nil
+	}
+	return res, err
+}
+
+// ReactorStatus is a reactor's progress, as imago.reactors shows it.
+type ReactorStatus struct {
+	Name     string
+	Commands []string
+	Cursor   uint64 // the last seq dealt with
+	Lag      uint64 // durable commands after Cursor
+	// Delivered counts the commands React handled since start.
+	Delivered uint64
+	// Failures counts the failed attempts at the current command (0: none).
+	Failures      int
+	LastError     string
+	LastErrorTime time.Time
+}
+
+// ReactorConfig configures StartReactors.
+type ReactorConfig struct {
+	Processor *Processor
+	Log       *wal.Log
+	Registry  *Registry
+	Logger    *slog.Logger
+	// MinBackoff and MaxBackoff bound the wait before a failed React is
+	// retried: it doubles from MinBackoff up to MaxBackoff. Defaults 100ms
+	// and 30s.
+	MinBackoff, MaxBackoff time.Duration
+}
+
+// Reactors are the running reactors of a processor.
+type Reactors struct {
+	runs   []*reactorRun
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// reactorRun is one reactor's goroutine and its state.
+type reactorRun struct {
+	Reactor
+	cfg   ReactorConfig
+	proc  *Processor
+	names map[string]bool
+	done  atomic.Uint64 // the last seq dealt with
+	saved atomic.Uint64 // the cursor last written to the log's store
+
+	delivered atomic.Uint64
+	mu        sync.Mutex // guards the error fields
+	failures  int
+	lastErr   string
+	lastErrAt time.Time
+}
+
+// cursorName is the reactor's cursor in the log's store.
+func cursorName(reactor string) string { return "reactor/" + reactor }
+
+// StartReactors checks the reactors, places each at its cursor (a new one
+// at the log's end, or start with FromStart) and starts them.
+func StartReactors(cfg ReactorConfig, reactors []Reactor) (*Reactors, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = 100 * time.Millisecond
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		cfg.MaxBackoff = max(30*time.Second, cfg.MinBackoff)
+	}
+	rs := &Reactors{}
+	seen := map[string]bool{}
+	for _, r := range reactors {
+		run, err := newReactorRun(cfg, r)
+		if err == nil && seen[r.Name] {
+			err = errors.New("registered twice")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("commands: reactor %q: %w", r.Name, err)
+		}
+		seen[r.Name] = true
+		rs.runs = append(rs.runs, run)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	rs.cancel = cancel
+	for _, run := range rs.runs {
+		rs.wg.Go(func() { run.loop(ctx) })
+	}
+	return rs, nil
+}
+
+func newReactorRun(cfg ReactorConfig, r Reactor) (*reactorRun, error) {
+	if !reactorName.MatchString(r.Name) {
+		return nil, errors.New("a reactor's name is 1 to 64 of a-z, 0-9, _ and -")
+	}
+	if r.React == nil || len(r.Commands) == 0 {
+		return nil, errors.New("a reactor needs React and at least one command")
+	}
+	run := &reactorRun{Reactor: r, cfg: cfg, proc: cfg.Processor, names: map[string]bool{}}
+	for _, name := range r.Commands {
+		if _, ok := cfg.Registry.Lookup(name); !ok {
+			return nil, fmt.Errorf("%w: %q", ErrUnknownCommand, name)
+		}
+		run.names[name] = true
+	}
+	cursor, err := run.initialCursor()
+	if err != nil {
+		return nil, err
+	}
+	run.done.Store(cursor)
+	run.saved.Store(cursor)
+	return run, nil
+}
+
+// initialCursor is where the reactor resumes, stored before it starts.
+func (r *reactorRun) initialCursor() (uint64, error) {
+	log := r.cfg.Log
+	cursor, found, err := log.Cursor(cursorName(r.Name))
+	switch {
+	case err != nil:
+		return 0, err
+	case !found && r.FromStart:
+		cursor = log.FirstSeq() - 1
+	case !found:
+		cursor = log.LastSeq()
+	case cursor+1 < log.FirstSeq():
+		return 0, fmt.Errorf("its cursor is at seq %d but the log begins at seq %d: the commands in between were removed by log truncation while it was not running, and it cannot get them", cursor, log.FirstSeq())
+	case cursor > log.LastSeq():
+		// The log lost a tail the cursor had passed (durability none or
+		// interval, then a crash): the seqs after the log's end will be
+		// other commands, which the reactor must get.
+		r.cfg.Logger.Warn("reactor cursor is after the log's end; resuming at the end", "reactor", r.Name, "cursor", cursor, "last_seq", log.LastSeq())
+		cursor = log.LastSeq()
+	default:
+		return cursor, nil
+	}
+	return cursor, log.SetCursor(cursorName(r.Name), cursor)
+}
+
+// Status reports every reactor's progress, in registration order.
+func (rs *Reactors) Status() []ReactorStatus {
+	out := make([]ReactorStatus, 0, len(rs.runs))
+	for _, r := range rs.runs {
+		r.mu.Lock()
+		st := ReactorStatus{Name: r.Name, Commands: slices.Clone(r.Commands), Cursor: r.done.Load(),
+			Delivered: r.delivered.Load(), Failures: r.failures, LastError: r.lastErr, LastErrorTime: r.lastErrAt}
+		r.mu.Unlock()
+		st.Lag = r.proc.DurableSeq() - min(st.Cursor, r.proc.DurableSeq())
+		out = append(out, st)
+	}
+	return out
+}
+
+// SlowestCursor is the lowest stored cursor of the reactors (found false
+// when there is none): the log before it must be kept for them.
+func (rs *Reactors) SlowestCursor() (seq uint64, found bool) {
+	for i, r := range rs.runs {
+		if c := r.saved.Load(); i == 0 || c < seq {
+			seq = c
+		}
+	}
+	return seq, len(rs.runs) > 0
+}
+
+// Stop ends the reactors: a React in progress sees its context end. Each
+// cursor is stored as far as it got.
+func (rs *Reactors) Stop() {
+	rs.cancel()
+	rs.wg.Wait()
+}
+
+// readChunk bounds the log entries read at once: React may take long, and
+// a Pebble iterator is not held open meanwhile.
+const readChunk = 256
+
+// loop delivers the durable commands after the cursor until ctx ends.
+func (r *reactorRun) loop(ctx context.Context) {
+	defer r.saveCursor()
+	for ctx.Err() == nil {
+		view := r.proc.View()
+		durable := r.proc.DurableSeq()
+		if r.done.Load() >= durable {
+			r.waitForMore(ctx, view)
+			continue
+		}
+		deliveries, err := r.read(r.done.Load()+1, min(durable, r.done.Load()+readChunk))
+		if err != nil {
+			r.failed(ctx, 0, err)
+			continue
+		}
+		r.clearFailures()
+		for _, d := range deliveries {
+			if d.Command != nil && !r.deliver(ctx, d) {
+				return
+			}
+			r.done.Store(d.Envelope.Seq)
+		}
+		r.saveCursor()
+	}
+}
+
+// waitForMore returns when a command after view may be durable, or ctx ends.
+func (r *reactorRun) waitForMore(ctx context.Context, view *View) {
+	if view.Seq > r.done.Load() {
+		// Published but not yet synced (durability interval): poll.
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case <-ctx.Done():
+		}
+		return
+	}
+	select {
+	case <-view.Superseded():
+	case <-ctx.Done():
+	}
+}
+
+// read decodes the entries from..to into deliveries; entries of other
+// commands come with a nil Command, so that the cursor passes them.
+func (r *reactorRun) read(from, to uint64) ([]*Delivery, error) {
+	var out []*Delivery
+	err := r.cfg.Log.Read(from, to, func(e wal.Entry) error {
+		env, err := DecodeEnvelope(e.Seq, e.Data)
+		if err != nil {
+			return err
+		}
+		d := &Delivery{Envelope: env, run: r}
+		if r.names[env.Name] {
+			def, _ := r.cfg.Registry.Lookup(env.Name)
+			if d.Command, err = DecodePayload(def, env.Payload); err != nil {
+				// Never decodable by this build: reported, then passed.
+				r.recordError(fmt.Errorf("seq %d (%s) cannot be decoded and is passed: %w", e.Seq, env.Name, err))
+			}
+		}
+		out = append(out, d)
+		return nil
+	})
+	return out, err
+}
+
+// deliver runs React until it succeeds; false if ctx ended first.
+func (r *reactorRun) deliver(ctx context.Context, d *Delivery) bool {
+	for attempt := 1; ; attempt++ {
+		d.Attempt, d.submitted = attempt, 0
+		err := r.react(ctx, d)
+		if err == nil {
+			r.delivered.Add(1)
+			r.clearFailures()
+			r.saveCursorAt(d.Envelope.Seq)
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		if !r.failed(ctx, attempt, fmt.Errorf("seq %d (%s): %w", d.Envelope.Seq, d.Envelope.Name, err)) {
+			return false
+		}
+	}
+}
+
+// react calls React, turning a panic into an error.
+func (r *reactorRun) react(ctx context.Context, d *Delivery) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in React: %v", p)
+		}
+	}()
+	return r.React(ctx, d)
+}
+
+// failed records err and waits the backoff of the attempt-th failure
+// (attempt 0: a failure to read the log); false if ctx ended meanwhile.
+func (r *reactorRun) failed(ctx context.Context, attempt int, err error) bool {
+	r.recordError(err)
+	r.mu.Lock()
+	r.failures++
+	n := r.failures
+	r.mu.Unlock()
+	wait := r.cfg.MinBackoff << min(n-1, 20)
+	if wait > r.cfg.MaxBackoff || wait <= 0 {
+		wait = r.cfg.MaxBackoff
+	}
+	r.cfg.Logger.Warn("reactor failed; retrying", "reactor", r.Name, "attempt", attempt, "retry_in", wait, "err", err)
+	select {
+	case <-time.After(wait):
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (r *reactorRun) clearFailures() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failures = 0
+}
+
+func (r *reactorRun) recordError(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lastErr, r.lastErrAt = err.Error(), time.Now().UTC()
+}
+
+// saveCursor stores the cursor at the last seq dealt with.
+func (r *reactorRun) saveCursor() { r.saveCursorAt(r.done.Load()) }
+
+func (r *reactorRun) saveCursorAt(seq uint64) {
+	if seq <= r.saved.Load() {
+		return
+	}
+	if err := r.cfg.Log.SetCursor(cursorName(r.Name), seq); err != nil {
+		// The log failed: the writer stops too; the reactor will redo from
+		// the stored cursor after the restart.
+		r.recordError(fmt.Errorf("store the cursor: %w", err))
+		return
+	}
+	r.saved.Store(seq)
+}
