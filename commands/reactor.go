@@ -81,14 +81,26 @@ func (d *Delivery) View() *View { return d.run.proc.View() }
 // first, with Replayed set, even if its body differs now.
 func (d *Delivery) Submit(ctx context.Context, cmd Command) (Result, error) {
 	d.submitted++
+	return d.SubmitAs(ctx, strconv.Itoa(d.submitted), cmd)
+}
+
+// SubmitAs is Submit with the key ending in part (1 to 64 bytes) instead
+// of a count, for a reaction whose submissions depend on a state that a
+// redelivery may find changed: each names what it is for (a product's
+// SKU), so that one skipped on redelivery does not shift the keys of the
+// others. A reaction uses either Submit or SubmitAs, not both.
+func (d *Delivery) SubmitAs(ctx context.Context, part string, cmd Command) (Result, error) {
+	if part == "" || len(part) > 64 {
+		return Result{}, fmt.Errorf("reactor %s: key part of %d bytes: want 1 to 64", d.run.Name, len(part))
+	}
 	meta := Meta{
-		ID:    d.Key() + ":" + strconv.Itoa(d.submitted),
+		ID:    d.Key() + ":" + part,
 		Actor: "reactor:" + d.run.Name,
 		Cause: strconv.FormatUint(d.Envelope.Seq, 10),
 	}
 	res, err := d.run.proc.Submit(ctx, cmd, meta)
 	if conflict, ok := errors.AsType[*ConflictError](err); ok {
-		// The key was used by the first delivery, with a body computed from
+		// The key was used by an earlier delivery, with a body computed from
 		// the state of then: that command is the one this submission repeats.
 		return Result{Seq: conflict.Seq, Replayed: true}, nil
 	}

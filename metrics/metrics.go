@@ -98,6 +98,7 @@ type DB interface {
 	DurableSeq() uint64
 	QueueDepth() int
 	Tables() []*memdb.Table
+	Reactors() []commands.ReactorStatus
 }
 
 // Connections is what the scrape-time gauges read of the SQL server;
@@ -121,6 +122,9 @@ func (m *Metrics) Watch(db DB, sql Connections) {
 		tableSizes{db: db,
 			rows:  prometheus.NewDesc("imago_image_rows", "Rows in the published image, by table.", []string{"table"}, nil),
 			bytes: prometheus.NewDesc("imago_image_bytes", "Bytes of the column values in the published image, by table (data only: index trees and Go's boxing are in the process' heap).", []string{"table"}, nil)},
+		reactorProgress{db: db,
+			lag:      prometheus.NewDesc("imago_reactor_lag", "Durable commands a reactor has yet to deal with.", []string{"reactor"}, nil),
+			failures: prometheus.NewDesc("imago_reactor_failures", "Failed attempts at the command a reactor is on (0: none).", []string{"reactor"}, nil)},
 	)
 	if sql != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -147,5 +151,20 @@ func (t tableSizes) Collect(ch chan<- prometheus.Metric) {
 	for _, tb := range t.db.Tables() {
 		ch <- prometheus.MustNewConstMetric(t.rows, prometheus.GaugeValue, float64(snap.Count(tb)), tb.Name())
 		ch <- prometheus.MustNewConstMetric(t.bytes, prometheus.GaugeValue, float64(snap.Bytes(tb)), tb.Name())
+	}
+}
+
+// reactorProgress reports every reactor's lag and failures.
+type reactorProgress struct {
+	db            DB
+	lag, failures *prometheus.Desc
+}
+
+func (r reactorProgress) Describe(ch chan<- *prometheus.Desc) { ch <- r.lag; ch <- r.failures }
+
+func (r reactorProgress) Collect(ch chan<- prometheus.Metric) {
+	for _, st := range r.db.Reactors() {
+		ch <- prometheus.MustNewConstMetric(r.lag, prometheus.GaugeValue, float64(st.Lag), st.Name)
+		ch <- prometheus.MustNewConstMetric(r.failures, prometheus.GaugeValue, float64(st.Failures), st.Name)
 	}
 }

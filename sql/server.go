@@ -16,6 +16,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
 	"github.com/sirupsen/logrus"
 
+	"github.com/imagodb/imago/commands"
 	"github.com/imagodb/imago/memdb"
 )
 
@@ -34,6 +35,8 @@ type Config struct {
 	Log CommandLog
 	// Status, when set, adds rows to imago.status.
 	Status func() []StatusRow
+	// Reactors, when set, is the progress imago.reactors shows.
+	Reactors func() []commands.ReactorStatus
 	// Version is the Imago version reported in @@version_comment.
 	Version string
 	Logger  *slog.Logger

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 
 	gsql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
@@ -34,6 +35,7 @@ func newSystemDatabase(cfg Config) *database {
 		db.add(newCommandsTable(cfg.Source, cfg.Log))
 	}
 	db.add(&statusTable{src: cfg.Source, rows: cfg.Status})
+	db.add(&reactorsTable{status: cfg.Reactors})
 	for _, t := range cfg.SystemTables {
 		db.add(newTable(db, t))
 	}
@@ -276,6 +278,54 @@ func (t *statusTable) PartitionRows(ctx *gsql.Context, _ gsql.Partition) (gsql.R
 	if t.rows != nil {
 		for _, r := range t.rows() {
 			rows = append(rows, gsql.Row{r.Name, r.Value})
+		}
+	}
+	return gsql.RowsToRowIter(rows...), nil
+}
+
+// reactorsTable is imago.reactors: one row per reactor with its progress
+// (Config.Reactors), read when the statement runs. The columns are
+// cursor_seq and lag_commands because CURSOR and LAG are reserved words.
+type reactorsTable struct {
+	status func() []commands.ReactorStatus
+}
+
+var reactorsSchema = func() gsql.Schema {
+	col := func(name string, typ gsql.Type, nullable bool) *gsql.Column {
+		return &gsql.Column{Name: name, Type: typ, Nullable: nullable, Source: "reactors", DatabaseSource: SystemDatabase}
+	}
+	s := gsql.Schema{
+		col("name", varchar(64), false),
+		col("commands", varchar(4096), false),
+		col("cursor_seq", types.Uint64, false),
+		col("lag_commands", types.Uint64, false),
+		col("delivered", types.Uint64, false),
+		col("failures", types.Int64, false),
+		col("last_error", varchar(4096), true),
+		col("last_error_time", types.DatetimeMaxPrecision, true),
+	}
+	s[0].PrimaryKey = true
+	return s
+}()
+
+func (t *reactorsTable) Name() string                     { return "reactors" }
+func (t *reactorsTable) String() string                   { return "reactors" }
+func (t *reactorsTable) Schema(*gsql.Context) gsql.Schema { return reactorsSchema }
+func (t *reactorsTable) Collation() gsql.CollationID      { return gsql.Collation_utf8mb4_0900_bin }
+
+func (t *reactorsTable) Partitions(*gsql.Context) (gsql.PartitionIter, error) {
+	return gsql.PartitionsToPartitionIter(scanPartition{}), nil
+}
+
+func (t *reactorsTable) PartitionRows(*gsql.Context, gsql.Partition) (gsql.RowIter, error) {
+	var rows []gsql.Row
+	if t.status != nil {
+		for _, st := range t.status() {
+			row := gsql.Row{st.Name, strings.Join(st.Commands, ","), st.Cursor, st.Lag, st.Delivered, int64(st.Failures), nil, nil}
+			if st.LastError != "" {
+				row[6], row[7] = st.LastError, st.LastErrorTime
+			}
+			rows = append(rows, row)
 		}
 	}
 	return gsql.RowsToRowIter(rows...), nil

@@ -303,6 +303,9 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{[]string{"--http-addr", "0.0.0.0:0"}, "", "there are no tokens: anyone could write; give --http-tokens"},
 		{[]string{"--http-tokens", "/nonexistent/tokens"}, "", "--http-tokens: tokens: open /nonexistent/tokens"},
 		{[]string{"--checkpoints-keep", "0"}, "", "keep at least 1"},
+		{[]string{"--webhook-url", "ftp://example.com/hook"}, "", `--webhook-url: "ftp://example.com/hook": want an absolute http:// or https:// URL`},
+		{[]string{"--reorder-below", "-1"}, "", "--reorder-below -1: want a stock level of at least 1"},
+		{[]string{"--app", "dictionary", "--reorder-below", "3"}, "", "--app dictionary has none"},
 	} {
 		cmd := exec.Command(binary, append([]string{"serve", "--log-format", "json", "--data", t.TempDir()}, c.args...)...)
 		cmd.Env = append(os.Environ(), c.env)

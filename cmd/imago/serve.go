@@ -21,6 +21,7 @@ import (
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/api"
 	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/examples/shop"
 	"github.com/imagodb/imago/memdb"
 	"github.com/imagodb/imago/metrics"
 	imagosql "github.com/imagodb/imago/sql"
@@ -53,6 +54,8 @@ type serveFlags struct {
 	idempotencyWindow  time.Duration
 	httpTokens         string
 	checkpointOnStop   bool
+	webhookURL         string
+	reorderBelow       int64
 }
 
 func serveCommand() *cobra.Command {
@@ -95,6 +98,8 @@ IMAGO_MYSQL_ADDR=127.0.0.1:3307.`,
 	fl.Float64Var(&f.checkpointShare, "checkpoint-share", 0.25, "the share of the time a checkpoint works while commands are being written, so that writes slow down little (1: full speed)")
 	fl.DurationVar(&f.idempotencyWindow, "idempotency-window", commands.DefaultIdempotencyWindow, "how long, in command time, an Idempotency-Key is remembered")
 	fl.BoolVar(&f.truncateLog, "truncate-log-before-checkpoint", false, "after each checkpoint, remove the log entries up to the oldest checkpoint kept (the history before it is lost; a projection change can then not rebuild from the log)")
+	fl.StringVar(&f.webhookURL, "webhook-url", "", "shop: POST a JSON notification to this URL when an order is paid or shipped (retried until it answers 2xx)")
+	fl.Int64Var(&f.reorderBelow, "reorder-below", 0, "shop: submit a restock (back to twice N) for a product whose stock falls below N after an order (0: off)")
 	fl.BoolVar(&f.checkpointOnStop, "checkpoint-on-stop", true, "write a checkpoint at a graceful stop, so the next start replays nothing")
 	return cmd
 }
@@ -163,7 +168,11 @@ func serve(f serveFlags) (err error) {
 	if f.checkpointShare <= 0 || f.checkpointShare > 1 {
 		return fmt.Errorf("--checkpoint-share %g: want a share of the time above 0 and at most 1", f.checkpointShare)
 	}
-	db, err := imago.Open(f.data, app, imago.Options{Durability: durability, Logger: logger, Observer: m,
+	reactors, err := shopReactors(f)
+	if err != nil {
+		return err
+	}
+	db, err := imago.Open(f.data, app, imago.Options{Durability: durability, Logger: logger, Observer: m, Reactors: reactors,
 		CheckpointEvery: f.checkpointEvery.commands, CheckpointEveryBytes: f.checkpointEvery.bytes, CheckpointInterval: f.checkpointInterval, CheckpointsKeep: f.checkpointsKeep, CheckpointShare: f.checkpointShare, TruncateLog: f.truncateLog, IdempotencyWindow: f.idempotencyWindow})
 	if err != nil {
 		return err
@@ -176,7 +185,7 @@ func serve(f serveFlags) (err error) {
 	sqlCfg.Database, sqlCfg.Tables, sqlCfg.Source, sqlCfg.Log = app.Name, db.Tables(), db, db.Log()
 	sqlCfg.SystemTables = []*memdb.Table{commands.IdempotencyKeys.Table()}
 	sqlCfg.Version, sqlCfg.Logger = imago.Version, logger
-	sqlCfg.Status = statusRows(db, durability, started)
+	sqlCfg.Status, sqlCfg.Reactors = statusRows(db, durability, started), db.Reactors
 	sqlCfg.Observer, sqlCfg.SlowQuery = m, f.slowQuery
 	sqlSrv, err := imagosql.NewServer(sqlCfg)
 	if err != nil {
@@ -231,6 +240,27 @@ func serve(f serveFlags) (err error) {
 		logger.Error("a server failed; stopping", "err", serveErr)
 	}
 	return errors.Join(serveErr, shutdown(logger, httpSrv, sqlSrv, db, f.checkpointOnStop && serveErr == nil))
+}
+
+// shopReactors are the shop's reactors the flags ask for.
+func shopReactors(f serveFlags) ([]commands.Reactor, error) {
+	var reactors []commands.Reactor
+	if f.webhookURL != "" {
+		if err := shop.CheckWebhookURL(f.webhookURL); err != nil {
+			return nil, fmt.Errorf("--webhook-url: %w", err)
+		}
+		reactors = append(reactors, shop.WebhookReactor(f.webhookURL, &http.Client{Timeout: 10 * time.Second}))
+	}
+	if f.reorderBelow < 0 {
+		return nil, fmt.Errorf("--reorder-below %d: want a stock level of at least 1 (0: off)", f.reorderBelow)
+	}
+	if f.reorderBelow > 0 {
+		reactors = append(reactors, shop.ReorderReactor(f.reorderBelow))
+	}
+	if len(reactors) > 0 && f.app != "shop" {
+		return nil, fmt.Errorf("--webhook-url and --reorder-below are the shop's reactors; --app %s has none", f.app)
+	}
+	return reactors, nil
 }
 
 // servePprof serves net/http/pprof's endpoints on their own listener, so
