@@ -4,7 +4,8 @@
 // Processor is the single writer: it applies commands to the image in
 // arrival order, logs the successful ones (wal), and publishes the new image
 // only after the log is durable. Its invariant, checked by the tests: the
-// published image equals the replay of the durable log.
+// published image equals the replay of the durable log. Reactors run side
+// effects for the durable commands, at least once, never on replay.
 package commands
 
 import (
