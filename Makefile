@@ -22,6 +22,7 @@ bench:
 	go test -run XXX -bench 'Submit|RawFsync' -benchtime 3s .
 	go test -run XXX -bench HTTPSubmit -benchtime 20000x ./api/
 	go test -run XXX -bench AppendSync -benchtime 3s ./wal/
+	go test -run XXX -bench Reactor -benchtime 20000x .
 
 # Imago against MariaDB with sysbench (point select, read-only, SELECT 1).
 sysbench:

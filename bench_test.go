@@ -105,3 +105,56 @@ func BenchmarkRawFsync(b *testing.B) {
 		return syscall.Fdatasync(int(f.Fd()))
 	})
 }
+
+// BenchmarkReactor: how fast a reactor gets through a log of b.N commands
+// (FromStart, so it starts behind by all of them): "notify" does nothing
+// with each (reading, decoding, the cursor), "submit" submits a command per
+// delivery (a durable write each, one at a time: a reaction waits for its
+// commands). Reports deliveries/s, timed from Open (whose replay of the
+// log is included: the reactor starts once it is done).
+func BenchmarkReactor(b *testing.B) {
+	for _, mode := range []string{"notify", "submit"} {
+		b.Run(mode, func(b *testing.B) {
+			dir := benchDir(b)
+			db, err := imago.Open(dir, dictionary.App(), imago.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			cmds := make([]commands.Command, 0, 1000)
+			for i := 0; i < b.N; i += len(cmds) {
+				cmds = cmds[:0]
+				for j := i; j < min(b.N, i+1000); j++ {
+					cmds = append(cmds, &dictionary.Set{Key: fmt.Sprint("k", j), Value: "v"})
+				}
+				for _, o := range db.SubmitAll(context.Background(), cmds, make([]commands.Meta, len(cmds))) {
+					if o.Err != nil {
+						b.Fatal(o.Err)
+					}
+				}
+			}
+			db.Close()
+			var delivered atomic.Int64
+			done := make(chan struct{})
+			react := func(ctx context.Context, d *commands.Delivery) error {
+				if mode == "submit" {
+					if _, err := d.Submit(ctx, &dictionary.Add{Key: "audit", Value: "."}); err != nil {
+						return err
+					}
+				}
+				if delivered.Add(1) == int64(b.N) {
+					close(done)
+				}
+				return nil
+			}
+			b.ResetTimer()
+			db, err = imago.Open(dir, dictionary.App(), imago.Options{Reactors: []commands.Reactor{{Name: "bench", Commands: []string{"set"}, React: react, FromStart: true}}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			<-done
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
+			db.Close()
+		})
+	}
+}

@@ -30,7 +30,7 @@ import (
 //   - A React that fails is retried, with backoff, until it succeeds or the
 //     server stops; the later commands wait (seq order).
 //   - Never during replay: a reactor reads the log after its cursor, and
-//     Open, a replica or a tool that replays the log runs no reactor. A
+//     Open, VerifyReplay and the tools that replay the log run none. A
 //     reactor registered for the first time starts at the log's end (or at
 //     its start with FromStart).
 
