@@ -174,10 +174,10 @@ func StartReactors(cfg ReactorConfig, reactors []Reactor) (*Reactors, error) {
 	rs := &Reactors{}
 	seen := map[string]bool{}
 	for _, r := range reactors {
-		run, err := newReactorRun(cfg, r)
-		if err == nil && seen[r.Name] {
-			err = errors.New("registered twice")
+		if seen[r.Name] {
+			return nil, fmt.Errorf("commands: reactor %q: registered twice", r.Name)
 		}
+		run, err := newReactorRun(cfg, r)
 		if err != nil {
 			return nil, fmt.Errorf("commands: reactor %q: %w", r.Name, err)
 		}
@@ -244,11 +244,12 @@ func (r *reactorRun) initialCursor() (uint64, error) {
 func (rs *Reactors) Status() []ReactorStatus {
 	out := make([]ReactorStatus, 0, len(rs.runs))
 	for _, r := range rs.runs {
+		durable := r.proc.DurableSeq()
 		r.mu.Lock()
 		st := ReactorStatus{Name: r.Name, Commands: slices.Clone(r.Commands), Cursor: r.done.Load(),
 			Delivered: r.delivered.Load(), Failures: r.failures, LastError: r.lastErr, LastErrorTime: r.lastErrAt}
 		r.mu.Unlock()
-		st.Lag = r.proc.DurableSeq() - min(st.Cursor, r.proc.DurableSeq())
+		st.Lag = durable - min(st.Cursor, durable)
 		out = append(out, st)
 	}
 	return out
