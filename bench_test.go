@@ -16,6 +16,7 @@ import (
 	"github.com/imagodb/imago/examples/shop"
 	"github.com/imagodb/imago/examples/shop/workload"
 	"github.com/imagodb/imago/internal/latency"
+	"github.com/imagodb/imago/reactors"
 )
 
 // benchDir is where benchmarks write: a directory on the disk under test
@@ -135,7 +136,7 @@ func BenchmarkReactor(b *testing.B) {
 			db.Close()
 			var delivered atomic.Int64
 			done := make(chan struct{})
-			react := func(ctx context.Context, d *commands.Delivery) error {
+			react := func(ctx context.Context, d *reactors.Delivery) error {
 				if mode == "submit" {
 					if _, err := d.Submit(ctx, &dictionary.Add{Key: "audit", Value: "."}); err != nil {
 						return err
@@ -147,7 +148,7 @@ func BenchmarkReactor(b *testing.B) {
 				return nil
 			}
 			b.ResetTimer()
-			db, err = imago.Open(dir, dictionary.App(), imago.Options{Reactors: []commands.Reactor{{Name: "bench", Commands: []string{"set"}, React: react, FromStart: true}}})
+			db, err = imago.Open(dir, dictionary.App(), imago.Options{Reactors: []reactors.Reactor{{Name: "bench", Commands: []string{"set"}, React: react, FromStart: true}}})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,66 +1,20 @@
 package imago
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/imagodb/imago/checkpoint"
 	"github.com/imagodb/imago/memdb"
+	"github.com/imagodb/imago/progress"
 )
 
 // CheckpointDir is where a data directory keeps its checkpoints.
 func CheckpointDir(dataDir string) string { return filepath.Join(dataDir, "checkpoints") }
-
-// Fingerprint identifies the projection: the app's name and declared
-// ProjectionVersion, the declaration of every table of its image, the app's
-// and Imago's own (columns with their types and NULL-ability, primary key,
-// indexes) and every command's name and version. A
-// checkpoint is loaded only by code with the same fingerprint; any change
-// rebuilds the image from the log instead.
-func (a *App) Fingerprint() [32]byte {
-	h := sha256.New()
-	field := func(s string) {
-		h.Write(binary.AppendUvarint(nil, uint64(len(s))))
-		h.Write([]byte(s))
-	}
-	number := func(n int) { h.Write(binary.AppendVarint(nil, int64(n))) }
-	field("imago projection v1")
-	field(a.Name)
-	number(a.ProjectionVersion)
-	number(len(a.imageTables()))
-	for _, t := range a.imageTables() {
-		field(t.Name())
-		number(len(t.Columns()))
-		for _, c := range t.Columns() {
-			field(c.Name)
-			field(c.Type.String())
-			field(fmt.Sprint(c.Nullable))
-		}
-		for _, ix := range append([]*memdb.Index{t.Primary()}, t.Indexes()...) {
-			field(ix.Name)
-			field(fmt.Sprint(ix.Unique, ix.Primary, ix.ColumnNames()))
-		}
-	}
-	cmds := make([]string, 0, len(a.Commands))
-	for _, d := range a.Commands {
-		cmds = append(cmds, fmt.Sprintf("%s@%d", d.Name, d.Version))
-	}
-	sort.Strings(cmds)
-	number(len(cmds))
-	for _, c := range cmds {
-		field(c)
-	}
-	var sum [32]byte
-	h.Sum(sum[:0])
-	return sum
-}
 
 // Restored says what Open loaded before replaying the log.
 type Restored struct {
@@ -90,7 +44,7 @@ func restore(dataDir string, app *App, fingerprint [32]byte, logLast uint64, log
 			return nil, Restored{}, err
 		}
 		start := time.Now()
-		h, st, err := checkpoint.Load(f.Path, image, fingerprint, newProgress(logger.With("file", f.Path), "loading a checkpoint", "bytes").report)
+		h, st, err := checkpoint.Load(f.Path, image, fingerprint, progress.New(logger.With("file", f.Path), "loading a checkpoint", "bytes").Report)
 		if err != nil {
 			reason := err.Error()
 			if errors.Is(err, checkpoint.ErrMismatch) {

@@ -16,6 +16,7 @@ import (
 	"github.com/imagodb/imago/commands"
 	"github.com/imagodb/imago/examples/shop"
 	"github.com/imagodb/imago/examples/shop/workload"
+	"github.com/imagodb/imago/writer"
 )
 
 // loadShop runs writers concurrent shop writers of n commands each on db.
@@ -216,7 +217,7 @@ func TestCheckpointTriggers(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			c.opts.Durability = commands.Durability{Mode: commands.None}
+			c.opts.Durability = writer.Durability{Mode: writer.None}
 			db, err := imago.Open(dir, shop.App(), c.opts)
 			if err != nil {
 				t.Fatal(err)

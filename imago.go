@@ -18,46 +18,30 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"github.com/imagodb/imago/applier"
 	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/envelope"
+	"github.com/imagodb/imago/gcpause"
 	"github.com/imagodb/imago/memdb"
+	"github.com/imagodb/imago/progress"
+	"github.com/imagodb/imago/reactors"
 	"github.com/imagodb/imago/wal"
+	"github.com/imagodb/imago/writer"
 )
 
 // Version is the Imago release.
 const Version = "0.1.0"
 
-// App declares an application: its name (the SQL database name), its tables
-// and its commands.
-type App struct {
-	Name string
-	// ProjectionVersion is bumped when Apply functions change what they do
-	// with the same commands, so state derived from the log is rebuilt.
-	ProjectionVersion int
-	Tables            []*memdb.Table
-	Commands          []commands.Definition
-}
-
-// imageTables are the tables of the app's image: its own, then Imago's
-// (the idempotency keys), which checkpoints and replay keep alike.
-func (a *App) imageTables() []*memdb.Table {
-	return append(slices.Clip(a.Tables), commands.IdempotencyKeys.Table())
-}
-
-// newImage is an empty image of the app.
-func (a *App) newImage() (*memdb.Image, error) { return memdb.NewImage(a.imageTables()...) }
-
 // Options configure Open. The zero value is the production default:
 // durability always.
 type Options struct {
-	Durability commands.Durability
+	Durability writer.Durability
 	// Strict makes a logged command that fails on replay fatal.
 	Strict bool
 	Logger *slog.Logger
@@ -66,7 +50,7 @@ type Options struct {
 	// LogFS replaces the file system under the log (fault-injection tests).
 	LogFS vfs.FS
 	// Observer is told about the writer's work (metrics); may be nil.
-	Observer commands.Observer
+	Observer writer.Observer
 	// CheckpointEvery writes a checkpoint after this many commands since
 	// the last one (0: not by count).
 	CheckpointEvery uint64
@@ -84,15 +68,15 @@ type Options struct {
 	// checkpoint runs at full speed.
 	CheckpointShare float64
 	// IdempotencyWindow is how long, in envelope time, the key of a command
-	// accepted now is remembered; default 24h (commands.Config).
+	// accepted now is remembered; default 24h (writer.Config).
 	IdempotencyWindow time.Duration
 	// TruncateLog removes, after each checkpoint, the log entries up to
 	// the oldest checkpoint kept (see truncation.go). Off by default: the
 	// log is the history, and only a whole log lets a new projection
 	// rebuild its image.
 	TruncateLog bool
-	// Reactors run side effects for durable commands (see commands.Reactor).
-	Reactors []commands.Reactor
+	// Reactors run side effects for durable commands (see package reactors).
+	Reactors []reactors.Reactor
 	// ReactorMinBackoff and ReactorMaxBackoff bound the wait before a
 	// failed reaction is retried; defaults 100ms and 30s.
 	ReactorMinBackoff, ReactorMaxBackoff time.Duration
@@ -105,8 +89,9 @@ type DB struct {
 	registry *commands.Registry
 	image    *memdb.Image
 	log      *wal.Log
-	proc     *commands.Processor
-	reactors *commands.Reactors
+	writer   *writer.Writer
+	reactors *reactors.Group
+	recovery applier.Stats
 
 	logger         *slog.Logger
 	fingerprint    [32]byte
@@ -123,17 +108,12 @@ type DB struct {
 	closeErr  error
 }
 
-// Open opens the database in dir (created if missing) and replays its log.
+// Open opens the database in dir (created if missing) and recovers its
+// image: the newest usable checkpoint, then the log after it.
 func Open(dir string, app *App, opts Options) (*DB, error) {
-	if app == nil || app.Name == "" {
-		return nil, fmt.Errorf("imago: the app needs a name")
-	}
-	registry, err := commands.NewRegistry(app.Commands...)
+	registry, err := app.check()
 	if err != nil {
-		return nil, fmt.Errorf("imago: app %s: %w", app.Name, err)
-	}
-	if _, err := app.newImage(); err != nil { // also: no app table is named like Imago's
-		return nil, fmt.Errorf("imago: app %s: %w", app.Name, err)
+		return nil, err
 	}
 	if opts.CheckpointsKeep <= 0 {
 		opts.CheckpointsKeep = 3
@@ -141,47 +121,22 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 	if opts.CheckpointShare <= 0 || opts.CheckpointShare > 1 {
 		opts.CheckpointShare = 0.25
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("imago: %w", err)
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if err := claimDataDir(dir, app, registry); err != nil {
+		return nil, err
 	}
 	log, err := wal.Open(LogDir(dir), wal.Options{FS: opts.LogFS})
 	if err != nil {
 		return nil, fmt.Errorf("imago: %w", err)
 	}
-	logger := opts.Logger
-	if logger == nil {
-		logger = slog.Default()
-	}
-	fingerprint := app.Fingerprint()
-	resumeGC := pauseGC()
-	defer resumeGC()
-	image, restored, err := restore(dir, app, fingerprint, log.LastSeq(), logger)
-	if err == nil && restored.Seq+1 < log.FirstSeq() {
-		err = truncatedError(dir, log.FirstSeq(), "the warnings above say why each was skipped")
-	}
-	if err != nil {
+	db := &DB{app: app, dir: dir, registry: registry, log: log, logger: opts.Logger, fingerprint: app.Fingerprint(),
+		keep: opts.CheckpointsKeep, share: opts.CheckpointShare, truncateLog: opts.TruncateLog, stop: make(chan struct{})}
+	if err := db.start(opts); err != nil {
 		log.Close()
 		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
 	}
-	proc, err := commands.Start(commands.Config{
-		Image: image, StartSeq: restored.Seq, Log: log, Registry: registry, Durability: opts.Durability,
-		Strict: opts.Strict, Now: opts.Now, Logger: logger, Observer: opts.Observer,
-		Progress:          newProgress(logger, "replaying the log", "commands").report,
-		IdempotencyWindow: opts.IdempotencyWindow,
-	})
-	if err != nil {
-		log.Close()
-		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
-	}
-	reactors, err := commands.StartReactors(commands.ReactorConfig{Processor: proc, Log: log, Registry: registry, Logger: logger,
-		MinBackoff: opts.ReactorMinBackoff, MaxBackoff: opts.ReactorMaxBackoff}, opts.Reactors)
-	if err != nil {
-		proc.Close()
-		log.Close()
-		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
-	}
-	db := &DB{app: app, dir: dir, registry: registry, image: image, log: log, proc: proc, reactors: reactors,
-		logger: logger, fingerprint: fingerprint, restored: restored, keep: opts.CheckpointsKeep, share: opts.CheckpointShare, truncateLog: opts.TruncateLog, stop: make(chan struct{})}
 	if opts.CheckpointEvery > 0 || opts.CheckpointEveryBytes > 0 || opts.CheckpointInterval > 0 {
 		db.bg.Add(1)
 		go db.checkpointLoop(opts.CheckpointEvery, opts.CheckpointEveryBytes, opts.CheckpointInterval)
@@ -189,37 +144,81 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 	return db, nil
 }
 
-// Submit applies cmd and returns once it is durable (see commands.Processor.Submit).
+// start recovers the image and starts the writer and the reactors.
+func (db *DB) start(opts Options) error {
+	if err := db.recover(opts.Strict); err != nil {
+		return err
+	}
+	w, err := writer.Start(writer.Config{
+		Image: db.image, StartSeq: db.recovery.LastSeq, Log: db.log, Registry: db.registry, Durability: opts.Durability,
+		Now: opts.Now, Logger: db.logger, Observer: opts.Observer, IdempotencyWindow: opts.IdempotencyWindow,
+	})
+	if err != nil {
+		return err
+	}
+	db.writer = w
+	db.reactors, err = reactors.Start(reactors.Config{Writer: w, Log: db.log, Registry: db.registry, Logger: db.logger,
+		MinBackoff: opts.ReactorMinBackoff, MaxBackoff: opts.ReactorMaxBackoff}, opts.Reactors)
+	if err != nil {
+		w.Close()
+		return err
+	}
+	return nil
+}
+
+// recover loads the newest usable checkpoint and replays the log after it,
+// with the collector paused (see package gcpause).
+func (db *DB) recover(strict bool) error {
+	defer gcpause.Pause()()
+	image, restored, err := restore(db.dir, db.app, db.fingerprint, db.log.LastSeq(), db.logger)
+	if err == nil && restored.Seq+1 < db.log.FirstSeq() {
+		err = truncatedError(db.dir, db.log.FirstSeq(), "the warnings above say why each was skipped")
+	}
+	if err != nil {
+		return err
+	}
+	_, stats, err := applier.Replay{
+		Image: image, Registry: db.registry, Log: envelope.NewLog(db.log), From: restored.Seq + 1, To: db.log.LastSeq(),
+		Strict: strict, Logger: db.logger, Progress: progress.New(db.logger, "replaying the log", "commands").Report,
+	}.Run()
+	if err != nil {
+		return err
+	}
+	db.image, db.restored, db.recovery = image, restored, stats
+	return nil
+}
+
+// Submit applies cmd and returns once it is durable (see writer.Writer.Submit).
 func (db *DB) Submit(ctx context.Context, cmd commands.Command) (commands.Result, error) {
-	return db.proc.Submit(ctx, cmd, commands.Meta{})
+	return db.writer.Submit(ctx, cmd, commands.Meta{})
 }
 
 // SubmitMeta is Submit with an idempotency key, actor and cause.
 func (db *DB) SubmitMeta(ctx context.Context, cmd commands.Command, meta commands.Meta) (commands.Result, error) {
-	return db.proc.Submit(ctx, cmd, meta)
+	return db.writer.Submit(ctx, cmd, meta)
 }
 
 // SubmitAll applies cmds in order, each with its metas[i], logged together
-// with one fsync (see commands.Processor.SubmitAll).
+// with one fsync (see writer.Writer.SubmitAll).
 func (db *DB) SubmitAll(ctx context.Context, cmds []commands.Command, metas []commands.Meta) []commands.Outcome {
-	return db.proc.SubmitAll(ctx, cmds, metas)
+	return db.writer.SubmitAll(ctx, cmds, metas)
 }
 
 // DryRun tells what cmd would answer and change, changing nothing (see
-// commands.Processor.DryRun).
+// writer.Writer.DryRun).
 func (db *DB) DryRun(cmd commands.Command, meta commands.Meta) (commands.Result, []memdb.Change, error) {
-	return db.proc.DryRun(cmd, meta)
+	return db.writer.DryRun(cmd, meta)
 }
 
 // Reactors reports the progress of the reactors (Options.Reactors).
-func (db *DB) Reactors() []commands.ReactorStatus { return db.reactors.Status() }
+func (db *DB) Reactors() []reactors.Status { return db.reactors.Status() }
 
 // View is the published state: an immutable snapshot and its seq.
-func (db *DB) View() *commands.View { return db.proc.View() }
+func (db *DB) View() *commands.View { return db.writer.View() }
 
 // DurableSeq is the seq of the last command on stable storage as the
-// durability mode promises it (see commands.Processor.DurableSeq).
-func (db *DB) DurableSeq() uint64 { return db.proc.DurableSeq() }
+// durability mode promises it (see writer.Writer.DurableSeq).
+func (db *DB) DurableSeq() uint64 { return db.writer.DurableSeq() }
 
 // App is the application the database serves.
 func (db *DB) App() *App { return db.app }
@@ -231,22 +230,30 @@ func (db *DB) Registry() *commands.Registry { return db.registry }
 func (db *DB) Tables() []*memdb.Table { return db.app.Tables }
 
 // Recovery reports what Open replayed after the checkpoint it loaded.
-func (db *DB) Recovery() commands.ReplayStats { return db.proc.Replay() }
+func (db *DB) Recovery() applier.Stats { return db.recovery }
 
 // Restored reports the checkpoint Open loaded, if any.
 func (db *DB) Restored() Restored { return db.restored }
 
 // Stats reports the writer's counters.
-func (db *DB) Stats() commands.WriterStats { return db.proc.Stats() }
+func (db *DB) Stats() writer.Stats { return db.writer.Stats() }
 
 // QueueDepth is the number of commands waiting for the writer.
-func (db *DB) QueueDepth() int { return db.proc.QueueDepth() }
+func (db *DB) QueueDepth() int { return db.writer.QueueDepth() }
 
 // Err is the reason the database stopped accepting writes, or nil.
-func (db *DB) Err() error { return db.proc.Err() }
+func (db *DB) Err() error { return db.writer.Err() }
 
 // Log is the command log, for reading.
 func (db *DB) Log() *wal.Log { return db.log }
+
+// Envelopes reads the command log's envelopes (the one decode step).
+func (db *DB) Envelopes() *envelope.Log { return envelope.NewLog(db.log) }
+
+// LogStats summarises the durable log.
+func (db *DB) LogStats() (envelope.Stats, error) {
+	return db.Envelopes().Stats(db.DurableSeq(), db.log.DiskBytes())
+}
 
 // VerifyReplay checks the invariant of the write path: the published image
 // equals a fresh replay of the durable log up to the published seq. It
@@ -259,12 +266,13 @@ func (db *DB) VerifyReplay() error {
 		return err
 	}
 	db.ckptMu.Lock() // no checkpoint is removed while the base loads
-	image, base, _, err := replayBase(db.dir, db.app, db.fingerprint, db.log)
+	image, base, _, err := ReplayBase(db.dir, db.app, db.log)
 	db.ckptMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("imago: verify: %w", err)
 	}
-	snap, _, err := commands.Replay(commands.Config{Image: image, StartSeq: base, Log: db.log, Registry: db.registry, Logger: slog.New(slog.DiscardHandler)}, view.Seq)
+	snap, _, err := applier.Replay{Image: image, Registry: db.registry, Log: db.Envelopes(), From: base + 1, To: view.Seq,
+		Logger: slog.New(slog.DiscardHandler)}.Run()
 	if err != nil {
 		return fmt.Errorf("imago: verify: %w", err)
 	}
@@ -285,7 +293,7 @@ func (db *DB) Close() error {
 		close(db.stop)
 		db.bg.Wait()
 		db.reactors.Stop() // before the writer: a reaction may be submitting
-		if err := errors.Join(db.proc.Close(), db.log.Close()); err != nil {
+		if err := errors.Join(db.writer.Close(), db.log.Close()); err != nil {
 			db.closeErr = fmt.Errorf("imago: close: %w", err)
 		}
 	})

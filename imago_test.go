@@ -13,6 +13,7 @@ import (
 	"github.com/imagodb/imago/examples/dictionary"
 	"github.com/imagodb/imago/examples/shop"
 	"github.com/imagodb/imago/examples/shop/workload"
+	"github.com/imagodb/imago/writer"
 )
 
 func open(t *testing.T, dir string, app *imago.App) *imago.DB {
@@ -236,7 +237,7 @@ func TestEnvelopeTimeIsTheOnlyClock(t *testing.T) {
 func TestDurabilityModes(t *testing.T) {
 	for _, mode := range []string{"always", "interval=5ms", "none"} {
 		t.Run(mode, func(t *testing.T) {
-			d, err := commands.ParseDurability(mode)
+			d, err := writer.ParseDurability(mode)
 			if err != nil {
 				t.Fatal(err)
 			}

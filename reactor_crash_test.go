@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/imagodb/imago"
-	"github.com/imagodb/imago/commands"
 	"github.com/imagodb/imago/examples/dictionary"
+	"github.com/imagodb/imago/reactors"
 )
 
 // The crash tests run a child process (this test binary, running
@@ -22,8 +22,8 @@ import (
 const crashEnv = "IMAGO_REACTOR_CRASH" // "<mode> <dir>" in the child
 
 // auditReactor adds "<key>;" to the entry audit for each set.
-func auditReactor(then func()) commands.Reactor {
-	return commands.Reactor{Name: "audit", Commands: []string{"set"}, React: func(ctx context.Context, d *commands.Delivery) error {
+func auditReactor(then func()) reactors.Reactor {
+	return reactors.Reactor{Name: "audit", Commands: []string{"set"}, React: func(ctx context.Context, d *reactors.Delivery) error {
 		if _, err := d.Submit(ctx, &dictionary.Add{Key: "audit", Value: d.Command.(*dictionary.Set).Key + ";"}); err != nil {
 			return err
 		}
@@ -40,17 +40,17 @@ func TestReactorCrashChild(t *testing.T) {
 	if !ok {
 		t.Skip("run by the reactor crash tests")
 	}
-	var reactor commands.Reactor
+	var reactor reactors.Reactor
 	switch mode {
 	case "before": // killed when the command is durable, before its reaction
-		reactor = commands.Reactor{Name: "audit", Commands: []string{"set"}, React: func(context.Context, *commands.Delivery) error {
+		reactor = reactors.Reactor{Name: "audit", Commands: []string{"set"}, React: func(context.Context, *reactors.Delivery) error {
 			killSelf()
 			return nil
 		}}
 	case "after": // killed after the reaction submitted its command, before the cursor moved
 		reactor = auditReactor(killSelf)
 	}
-	db, err := imago.Open(dir, dictionary.App(), imago.Options{Reactors: []commands.Reactor{reactor}})
+	db, err := imago.Open(dir, dictionary.App(), imago.Options{Reactors: []reactors.Reactor{reactor}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestReactorRunsAfterCrash(t *testing.T) {
 	dir := t.TempDir()
 	crashChild(t, "before", dir)
 	rec := &recorder{}
-	db := openReactors(t, dir, imago.Options{}, commands.Reactor{Name: "audit", Commands: []string{"set"}, React: rec.React})
+	db := openReactors(t, dir, imago.Options{}, reactors.Reactor{Name: "audit", Commands: []string{"set"}, React: rec.React})
 	defer db.Close()
 	if db.View().Seq != 1 {
 		t.Fatalf("recovered seq %d, want 1 (the durable set)", db.View().Seq)

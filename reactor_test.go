@@ -11,7 +11,9 @@ import (
 
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/envelope"
 	"github.com/imagodb/imago/examples/dictionary"
+	"github.com/imagodb/imago/reactors"
 	"github.com/imagodb/imago/wal"
 )
 
@@ -19,13 +21,13 @@ import (
 // first attempts of a seq fail.
 type recorder struct {
 	mu    sync.Mutex
-	got   []commands.Delivery
-	fail  func(d *commands.Delivery) error
-	react func(ctx context.Context, d *commands.Delivery) error
+	got   []reactors.Delivery
+	fail  func(d *reactors.Delivery) error
+	react func(ctx context.Context, d *reactors.Delivery) error
 	seen  chan uint64 // each seq handled, if not nil
 }
 
-func (r *recorder) React(ctx context.Context, d *commands.Delivery) error {
+func (r *recorder) React(ctx context.Context, d *reactors.Delivery) error {
 	if r.fail != nil {
 		if err := r.fail(d); err != nil {
 			return err
@@ -56,7 +58,7 @@ func (r *recorder) seqs() []uint64 {
 }
 
 // waitFor waits until the reactor's cursor reaches seq.
-func waitFor(t *testing.T, db *imago.DB, name string, seq uint64) commands.ReactorStatus {
+func waitFor(t *testing.T, db *imago.DB, name string, seq uint64) reactors.Status {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -72,7 +74,7 @@ func waitFor(t *testing.T, db *imago.DB, name string, seq uint64) commands.React
 	}
 }
 
-func openReactors(t *testing.T, dir string, opts imago.Options, reactors ...commands.Reactor) *imago.DB {
+func openReactors(t *testing.T, dir string, opts imago.Options, reactors ...reactors.Reactor) *imago.DB {
 	t.Helper()
 	opts.Reactors = reactors
 	opts.ReactorMinBackoff, opts.ReactorMaxBackoff = time.Millisecond, 20*time.Millisecond
@@ -99,7 +101,7 @@ func set(t *testing.T, db *imago.DB, key, value string) uint64 {
 func TestReactorDelivery(t *testing.T) {
 	dir := t.TempDir()
 	var db *imago.DB
-	rec := &recorder{react: func(_ context.Context, d *commands.Delivery) error {
+	rec := &recorder{react: func(_ context.Context, d *reactors.Delivery) error {
 		if durable := db.DurableSeq(); d.Envelope.Seq > durable {
 			return fmt.Errorf("delivered seq %d before it was durable (durable %d)", d.Envelope.Seq, durable)
 		}
@@ -110,7 +112,7 @@ func TestReactorDelivery(t *testing.T) {
 	if err := before.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db = openReactors(t, dir, imago.Options{}, commands.Reactor{Name: "sets", Commands: []string{"set"}, React: rec.React})
+	db = openReactors(t, dir, imago.Options{}, reactors.Reactor{Name: "sets", Commands: []string{"set"}, React: rec.React})
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var want []uint64
@@ -149,7 +151,7 @@ func TestReactorDelivery(t *testing.T) {
 
 	// Restart (a full replay: no checkpoint was asked for): nothing again.
 	rec = &recorder{}
-	db = openReactors(t, dir, imago.Options{}, commands.Reactor{Name: "sets", Commands: []string{"set"}, React: rec.React})
+	db = openReactors(t, dir, imago.Options{}, reactors.Reactor{Name: "sets", Commands: []string{"set"}, React: rec.React})
 	defer db.Close()
 	if db.Recovery().Commands == 0 {
 		t.Fatal("the restart replayed nothing; the test would not show that replay invokes no reactor")
@@ -170,8 +172,8 @@ func TestReactorFromStart(t *testing.T) {
 	db.Close()
 	all, recent := &recorder{}, &recorder{}
 	db = openReactors(t, dir, imago.Options{},
-		commands.Reactor{Name: "all", Commands: []string{"set"}, React: all.React, FromStart: true},
-		commands.Reactor{Name: "recent", Commands: []string{"set"}, React: recent.React})
+		reactors.Reactor{Name: "all", Commands: []string{"set"}, React: all.React, FromStart: true},
+		reactors.Reactor{Name: "recent", Commands: []string{"set"}, React: recent.React})
 	defer db.Close()
 	third := set(t, db, "c", "3")
 	waitFor(t, db, "all", third)
@@ -194,7 +196,7 @@ func TestReactorRetries(t *testing.T) {
 	release := make(chan struct{})
 	var submitted []commands.Result
 	var mu sync.Mutex
-	rec := &recorder{react: func(ctx context.Context, d *commands.Delivery) error {
+	rec := &recorder{react: func(ctx context.Context, d *reactors.Delivery) error {
 		s := d.Command.(*dictionary.Set)
 		res, err := d.Submit(ctx, &dictionary.Add{Key: "audit", Value: s.Key + ";"})
 		if err != nil {
@@ -209,7 +211,7 @@ func TestReactorRetries(t *testing.T) {
 		}
 		return nil
 	}}
-	db := openReactors(t, dir, imago.Options{}, commands.Reactor{Name: "audit", Commands: []string{"set"}, React: rec.React})
+	db := openReactors(t, dir, imago.Options{}, reactors.Reactor{Name: "audit", Commands: []string{"set"}, React: rec.React})
 	defer db.Close()
 	first := set(t, db, "x", "1")
 	second := set(t, db, "y", "2")
@@ -255,7 +257,7 @@ func checkCaused(t *testing.T, db *imago.DB, caused map[uint64]uint64, actor str
 	t.Helper()
 	n := 0
 	err := db.Log().Read(1, db.View().Seq, func(e wal.Entry) error {
-		env, err := commands.DecodeEnvelope(e.Seq, e.Data)
+		env, err := envelope.Decode(e.Seq, e.Data)
 		if err != nil || env.Cause == "" {
 			return err
 		}
@@ -283,7 +285,7 @@ func TestReactorHoldsBackTruncation(t *testing.T) {
 	dir := t.TempDir()
 	opts := imago.Options{TruncateLog: true, CheckpointsKeep: 1}
 	block := make(chan struct{})
-	rec := &recorder{react: func(ctx context.Context, _ *commands.Delivery) error {
+	rec := &recorder{react: func(ctx context.Context, _ *reactors.Delivery) error {
 		select {
 		case <-block:
 			return nil
@@ -291,7 +293,7 @@ func TestReactorHoldsBackTruncation(t *testing.T) {
 			return ctx.Err()
 		}
 	}}
-	db := openReactors(t, dir, opts, commands.Reactor{Name: "slow", Commands: []string{"set"}, React: rec.React})
+	db := openReactors(t, dir, opts, reactors.Reactor{Name: "slow", Commands: []string{"set"}, React: rec.React})
 	stuck := set(t, db, "a", "1")
 	set(t, db, "b", "2")
 	if _, err := db.Checkpoint(); err != nil {
@@ -321,7 +323,7 @@ func TestReactorHoldsBackTruncation(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	_, err := imago.Open(dir, dictionary.App(), imago.Options{Reactors: []commands.Reactor{{Name: "slow", Commands: []string{"set"}, React: rec.React}}})
+	_, err := imago.Open(dir, dictionary.App(), imago.Options{Reactors: []reactors.Reactor{{Name: "slow", Commands: []string{"set"}, React: rec.React}}})
 	if err == nil || !strings.Contains(err.Error(), `reactor "slow"`) || !strings.Contains(err.Error(), "truncation") {
 		t.Fatalf("Open with a reactor behind the log's start: %v", err)
 	}
@@ -329,16 +331,16 @@ func TestReactorHoldsBackTruncation(t *testing.T) {
 
 // TestReactorRegistration: a reactor Open cannot run is refused, naming it.
 func TestReactorRegistration(t *testing.T) {
-	react := func(context.Context, *commands.Delivery) error { return nil }
+	react := func(context.Context, *reactors.Delivery) error { return nil }
 	for _, tc := range []struct {
-		reactors []commands.Reactor
+		reactors []reactors.Reactor
 		want     string
 	}{
-		{[]commands.Reactor{{Name: "Bad Name", Commands: []string{"set"}, React: react}}, "name is 1 to 64"},
-		{[]commands.Reactor{{Name: "r", Commands: []string{"nope"}, React: react}}, `"nope"`},
-		{[]commands.Reactor{{Name: "r", Commands: []string{"set"}}}, "needs React"},
-		{[]commands.Reactor{{Name: "r", React: react}}, "at least one command"},
-		{[]commands.Reactor{{Name: "r", Commands: []string{"set"}, React: react}, {Name: "r", Commands: []string{"add"}, React: react}}, "registered twice"},
+		{[]reactors.Reactor{{Name: "Bad Name", Commands: []string{"set"}, React: react}}, "name is 1 to 64"},
+		{[]reactors.Reactor{{Name: "r", Commands: []string{"nope"}, React: react}}, `"nope"`},
+		{[]reactors.Reactor{{Name: "r", Commands: []string{"set"}}}, "needs React"},
+		{[]reactors.Reactor{{Name: "r", React: react}}, "at least one command"},
+		{[]reactors.Reactor{{Name: "r", Commands: []string{"set"}, React: react}, {Name: "r", Commands: []string{"add"}, React: react}}, "registered twice"},
 	} {
 		_, err := imago.Open(t.TempDir(), dictionary.App(), imago.Options{Reactors: tc.reactors})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

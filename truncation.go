@@ -50,11 +50,12 @@ func truncatedError(dataDir string, first uint64, why string) error {
 		first, first-1, CheckpointDir(dataDir), why, first)
 }
 
-// replayBase is where a replay of dataDir's log starts: an empty image at
+// ReplayBase is where a replay of dataDir's log starts: an empty image at
 // seq 0 for a whole log; for a truncated one, the oldest checkpoint at or
 // after the log's start that loads (checksum and fingerprint verified). path
 // names that checkpoint ("" for none).
-func replayBase(dataDir string, app *App, fingerprint [32]byte, log *wal.Log) (image *memdb.Image, seq uint64, path string, err error) {
+func ReplayBase(dataDir string, app *App, log *wal.Log) (image *memdb.Image, seq uint64, path string, err error) {
+	fingerprint := app.Fingerprint()
 	image, err = app.newImage()
 	if err != nil || log.FirstSeq() <= 1 {
 		return image, 0, "", err

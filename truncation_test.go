@@ -12,6 +12,7 @@ import (
 	"github.com/imagodb/imago/commands"
 	"github.com/imagodb/imago/examples/shop"
 	"github.com/imagodb/imago/examples/shop/workload"
+	"github.com/imagodb/imago/offline"
 )
 
 // TestTruncateLog: with TruncateLog, checkpoints taken while writers run
@@ -63,11 +64,11 @@ func TestTruncateLog(t *testing.T) {
 	}
 	db.Close()
 
-	rep, err := imago.CheckLog(dir, shop.App())
+	rep, err := offline.CheckLog(dir, shop.App())
 	if err != nil || !rep.OK() || rep.Base != oldestKept.Seq || rep.FirstSeq != oldestKept.Seq+1 {
 		t.Fatalf("log verify of the truncated log: %+v %v", rep, err)
 	}
-	verdicts, err := imago.VerifyCheckpoints(dir, shop.App())
+	verdicts, err := offline.VerifyCheckpoints(dir, shop.App())
 	if err != nil || len(verdicts) != 2 || verdicts[0].Err != nil || verdicts[1].Err != nil || !verdicts[1].Base || verdicts[0].Base {
 		t.Fatalf("checkpoint verify: %+v %v", verdicts, err)
 	}
@@ -89,7 +90,7 @@ func TestTruncateLog(t *testing.T) {
 	if _, err = imago.Open(dir, shop.App(), opts); err == nil || !strings.Contains(err.Error(), "no usable checkpoint at seq") {
 		t.Fatalf("open without checkpoints: %v", err)
 	}
-	if rep, err := imago.CheckLog(dir, shop.App()); err != nil || rep.OK() || rep.ReplayErr == nil {
+	if rep, err := offline.CheckLog(dir, shop.App()); err != nil || rep.OK() || rep.ReplayErr == nil {
 		t.Fatalf("log verify without checkpoints: %+v %v", rep, err)
 	}
 }

@@ -38,8 +38,8 @@ import (
 	"strings"
 
 	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/envelope"
 	"github.com/imagodb/imago/memdb"
-	"github.com/imagodb/imago/wal"
 )
 
 // DefaultMaxBody is the default limit of a command's JSON body: 1 MiB.
@@ -53,7 +53,10 @@ type Backend interface {
 	DryRun(cmd commands.Command, meta commands.Meta) (commands.Result, []memdb.Change, error)
 	View() *commands.View
 	DurableSeq() uint64
-	Log() *wal.Log
+	// Envelopes reads the command log (GET /v1/log).
+	Envelopes() *envelope.Log
+	// LogStats summarises the durable log (GET /v1/log/stats).
+	LogStats() (envelope.Stats, error)
 	Err() error
 }
 

@@ -8,14 +8,14 @@ import (
 
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/api"
-	"github.com/imagodb/imago/commands"
 	"github.com/imagodb/imago/examples/shop"
+	"github.com/imagodb/imago/writer"
 )
 
 // FuzzSubmitBody: any body gets a JSON answer with a documented status, and
 // nothing but a 200 reaches the log.
 func FuzzSubmitBody(f *testing.F) {
-	db, err := imago.Open(f.TempDir(), shop.App(), imago.Options{Durability: commands.Durability{Mode: commands.None}})
+	db, err := imago.Open(f.TempDir(), shop.App(), imago.Options{Durability: writer.Durability{Mode: writer.None}})
 	if err != nil {
 		f.Fatal(err)
 	}

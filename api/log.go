@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/envelope"
 )
 
 // logQuery is what GET /v1/log was asked for.
@@ -87,7 +87,7 @@ func (h *handler) streamLog(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, codeMalformed, err.Error())
 		return
 	}
-	first := h.db.Log().FirstSeq()
+	first := h.db.Envelopes().FirstSeq()
 	if q.from != 0 && q.from < first {
 		writeError(w, http.StatusGone, codeTruncated, fmt.Sprintf("from=%d: the log was truncated after a checkpoint and begins at seq %d", q.from, first))
 		return
@@ -131,7 +131,7 @@ func (h *handler) streamLog(w http.ResponseWriter, r *http.Request) {
 // seq after the last one read.
 func (h *handler) writeEntries(out *lineWriter, q logQuery, from, to uint64) (uint64, error) {
 	next := from
-	err := commands.ReadEnvelopes(h.db.Log(), from, to, func(env commands.Envelope) error {
+	err := h.db.Envelopes().Read(from, to, func(env envelope.Envelope) error {
 		next = env.Seq + 1
 		if q.names != nil && !q.names[env.Name] {
 			return nil
@@ -141,10 +141,10 @@ func (h *handler) writeEntries(out *lineWriter, q logQuery, from, to uint64) (ui
 	return next, err
 }
 
-// logStats answers GET /v1/log/stats with commands.LogStats up to the
+// logStats answers GET /v1/log/stats with envelope.Stats up to the
 // durable seq.
 func (h *handler) logStats(w http.ResponseWriter, _ *http.Request) {
-	st, err := commands.ReadLogStats(h.db.Log(), h.db.DurableSeq())
+	st, err := h.db.LogStats()
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, codeInternal, err.Error())
 		return

@@ -15,7 +15,9 @@ import (
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/api"
 	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/envelope"
 	"github.com/imagodb/imago/examples/shop"
+	"github.com/imagodb/imago/writer"
 )
 
 // logLine is one line of GET /v1/log.
@@ -113,7 +115,7 @@ func TestLogStream(t *testing.T) {
 	}
 
 	status, body := get(t, srv.URL+"/v1/log/stats")
-	var st commands.LogStats
+	var st envelope.Stats
 	if err := json.Unmarshal(body, &st); status != 200 || err != nil || st.Entries != 11 || st.FirstSeq != 1 || st.LastSeq != 11 ||
 		st.ByName["add_product"] != 10 || st.ByName["restock"] != 1 || st.Bytes == 0 || st.LastTime.Before(st.FirstTime) {
 		t.Errorf("GET /v1/log/stats: %d %s", status, body)
@@ -198,7 +200,7 @@ func TestLogFollow(t *testing.T) {
 // TestLogStopsAtDurableSeq: in durability interval the published image runs
 // ahead of the disk; the log stream hands out only what was synced.
 func TestLogStopsAtDurableSeq(t *testing.T) {
-	durability, err := commands.ParseDurability("interval=1h")
+	durability, err := writer.ParseDurability("interval=1h")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,7 @@
 #   bench/sysbench.sh            # ROWS=100000 THREADS=4 TIME=20 by default
 #
 # Installs what it needs (Debian mariadb-server, sysbench), starts Imago
-# (--app sbtest) and MariaDB on loopback ports in a temporary directory,
+# (bench/sbserve: the sbtest app) and MariaDB on loopback ports in a temporary directory,
 # loads the same sbtest1 rows into both (bench/sbload), runs
 # oltp_point_select, oltp_read_only and a SELECT 1 loop against each, and
 # prints QPS/TPS, p95 latency and the Imago/MariaDB ratio.
@@ -36,10 +36,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$work/imago" ./cmd/imago
+go build -o "$work/imago" ./bench/sbserve
 go build -o "$work/sbload" ./bench/sbload
 
-"$work/imago" serve --app sbtest --data "$work/imago-data" --durability none \
+"$work/imago" serve --data "$work/imago-data" --durability none \
 	--mysql-addr 127.0.0.1:$IMAGO_PORT --http-addr 127.0.0.1:$HTTP_PORT 2>"$work/imago.log" &
 pids+=($!)
 imago_pid=$!

@@ -1,22 +1,31 @@
-// Package commands turns typed requests into durable changes of the image.
+// Package commands is the contract between an application and Imago: the
+// Command interface an application's typed, named, versioned requests
+// implement, the Registry of an application's definitions, and what a
+// submitter says (Meta) and gets back (Result, the errors). It holds no
+// machinery: the writer (package writer) applies and logs commands, the
+// applier (package applier) replays them, reactors (package reactors) act
+// on them.
 //
-// A Command is an application's typed, named, versioned request. The
-// Processor is the single writer: it applies commands to the image in
-// arrival order, logs the successful ones (wal), and publishes the new image
-// only after the log is durable. Its invariant, checked by the tests: the
-// published image equals the replay of the durable log. Reactors run side
-// effects for the durable commands, at least once, never on replay.
+// Guarantees:
+//   - A Registry holds distinct, valid names (lower case, digits, _; at most
+//     64) and distinct struct types.
+//   - Decode builds a command from a logged payload without its Go type
+//     having been involved in writing it: payloads are maps by JSON names.
 package commands
 
 import (
-	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
 	"sort"
 
+	"github.com/imagodb/imago/envelope"
 	"github.com/imagodb/imago/memdb"
 )
+
+// Envelope is a command with its metadata, as the log holds it (see
+// package envelope); Apply receives the command's own.
+type Envelope = envelope.Envelope
 
 // Command is a request to change state. Implementations are structs whose
 // exported fields, named by their `json` tags, are the command's payload.
@@ -51,6 +60,15 @@ func Define[T any, P interface {
 
 // New returns a new zero command of the definition's type.
 func (d *Definition) New() Command { return reflect.New(d.typ).Interface().(Command) }
+
+// Decode decodes a logged payload into a new command of the definition.
+func (d *Definition) Decode(payload []byte) (Command, error) {
+	cmd := d.New()
+	if err := envelope.DecodePayload(payload, cmd); err != nil {
+		return nil, fmt.Errorf("commands: %s: %w", d.Name, err)
+	}
+	return cmd, nil
+}
 
 // Type is the command's struct type.
 func (d *Definition) Type() reflect.Type { return d.typ }
@@ -110,29 +128,3 @@ func (r *Registry) Of(cmd Command) (*Definition, error) {
 
 // Definitions lists all definitions by name.
 func (r *Registry) Definitions() []*Definition { return r.sorted }
-
-// Errors the Processor returns. Use errors.Is / errors.As.
-var (
-	// ErrUnknownCommand: no command of that name or type is registered.
-	ErrUnknownCommand = errors.New("unknown command")
-	// ErrNotAccepting: the processor is closed or failed stop; nothing is written.
-	ErrNotAccepting = errors.New("not accepting writes")
-)
-
-// InvalidError is a command that failed its Validate.
-type InvalidError struct {
-	Command string
-	Err     error
-}
-
-func (e *InvalidError) Error() string { return fmt.Sprintf("%s: %v", e.Command, e.Err) }
-func (e *InvalidError) Unwrap() error { return e.Err }
-
-// RefusedError is a command whose Apply returned an error: it left no trace.
-type RefusedError struct {
-	Command string
-	Err     error
-}
-
-func (e *RefusedError) Error() string { return fmt.Sprintf("%s refused: %v", e.Command, e.Err) }
-func (e *RefusedError) Unwrap() error { return e.Err }

@@ -1,6 +1,6 @@
 // Package metrics exports a running Imago's figures to Prometheus, named
 // imago_*: the writer's commands, batches and latencies (as its
-// commands.Observer), SQL statements by kind and their latency (as the SQL
+// writer.Observer), SQL statements by kind and their latency (as the SQL
 // server's Observer), gauges read when scraped (writer queue depth, last
 // durable seq, image rows by table, open MySQL connections), and Go's
 // runtime and process metrics.
@@ -19,7 +19,7 @@ import (
 
 	"github.com/imagodb/imago/commands"
 	"github.com/imagodb/imago/memdb"
-	imagosql "github.com/imagodb/imago/sql"
+	"github.com/imagodb/imago/reactors"
 )
 
 // Metrics holds an Imago process's metrics and serves them.
@@ -32,11 +32,6 @@ type Metrics struct {
 	logged     prometheus.Histogram
 	statements *prometheus.HistogramVec
 }
-
-var (
-	_ commands.Observer = (*Metrics)(nil)
-	_ imagosql.Observer = (*Metrics)(nil)
-)
 
 // latencyBuckets span 10 µs to 10 s: an fsync, a point select, a long scan.
 var latencyBuckets = prometheus.ExponentialBuckets(10e-6, 4, 11)
@@ -70,13 +65,13 @@ func New() *Metrics {
 	return m
 }
 
-// Accepted implements commands.Observer.
+// Accepted implements writer.Observer.
 func (m *Metrics) Accepted(name string) { m.accepted.WithLabelValues(name).Inc() }
 
-// Refused implements commands.Observer.
+// Refused implements writer.Observer.
 func (m *Metrics) Refused(name string) { m.refused.WithLabelValues(name).Inc() }
 
-// Batch implements commands.Observer.
+// Batch implements writer.Observer.
 func (m *Metrics) Batch(n int, apply, log time.Duration) {
 	m.batch.Observe(float64(n))
 	m.apply.Observe(apply.Seconds())
@@ -98,7 +93,7 @@ type DB interface {
 	DurableSeq() uint64
 	QueueDepth() int
 	Tables() []*memdb.Table
-	Reactors() []commands.ReactorStatus
+	Reactors() []reactors.Status
 }
 
 // Connections is what the scrape-time gauges read of the SQL server;

@@ -16,7 +16,6 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
 	"github.com/sirupsen/logrus"
 
-	"github.com/imagodb/imago/commands"
 	"github.com/imagodb/imago/memdb"
 )
 
@@ -36,7 +35,7 @@ type Config struct {
 	// Status, when set, adds rows to imago.status.
 	Status func() []StatusRow
 	// Reactors, when set, is the progress imago.reactors shows.
-	Reactors func() []commands.ReactorStatus
+	Reactors func() []ReactorStatus
 	// Version is the Imago version reported in @@version_comment.
 	Version string
 	Logger  *slog.Logger

@@ -46,7 +46,7 @@ func newFixture(t *testing.T, configure ...func(*imagosql.Config)) *fixture {
 	for i := 0; i < 300; i++ {
 		db.Submit(ctx, g.Next()) // refusals are part of the mix
 	}
-	cfg := imagosql.Config{Addr: "127.0.0.1:0", Database: "shop", Tables: db.Tables(), Source: db, Log: db.Log(), Version: "test"}
+	cfg := imagosql.Config{Addr: "127.0.0.1:0", Database: "shop", Tables: db.Tables(), Source: db, Log: db.Envelopes(), Version: "test"}
 	for _, c := range configure {
 		c(&cfg)
 	}

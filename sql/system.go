@@ -6,22 +6,23 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	gsql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/sqltypes"
 
-	"github.com/imagodb/imago/commands"
-	"github.com/imagodb/imago/wal"
+	"github.com/imagodb/imago/envelope"
 )
 
 // SystemDatabase is the schema Imago serves beside the app's: the command log
 // as a table and the server's status.
 const SystemDatabase = "imago"
 
-// CommandLog is the log imago.commands reads.
+// CommandLog is the log imago.commands reads: envelopes by seq
+// (envelope.Log is one).
 type CommandLog interface {
-	Iter(from, to uint64) (*wal.Iterator, error)
+	Iter(from, to uint64) *envelope.Iterator
 	// FirstSeq is where the log begins: 1, unless it was truncated.
 	FirstSeq() uint64
 }
@@ -130,11 +131,7 @@ func (t *commandsTable) PartitionRows(ctx *gsql.Context, p gsql.Partition) (gsql
 	// A truncated log begins after seq 1: the rows before it are gone, so
 	// a range starting earlier starts at the log's first seq.
 	to := min(r.to, viewOf(ctx, t.src).Seq)
-	it, err := t.log.Iter(max(r.from, t.log.FirstSeq()), to)
-	if err != nil {
-		return nil, err
-	}
-	return &commandRows{it: it, rng: r}, nil
+	return &commandRows{it: t.log.Iter(max(r.from, t.log.FirstSeq()), to), rng: r}, nil
 }
 
 type indexedCommands struct{ *commandsTable }
@@ -203,7 +200,7 @@ func asFloat(ctx *gsql.Context, v any) (float64, bool) {
 
 // commandRows decodes log entries into rows of imago.commands.
 type commandRows struct {
-	it  *wal.Iterator
+	it  *envelope.Iterator
 	rng *logRange
 	n   int
 }
@@ -215,16 +212,12 @@ func (r *commandRows) Next(ctx *gsql.Context) (gsql.Row, error) {
 				return nil, err
 			}
 		}
-		e, ok := r.it.Next()
+		env, ok := r.it.Next()
 		if !ok {
 			if err := r.it.Err(); err != nil {
 				return nil, err
 			}
 			return nil, io.EOF
-		}
-		env, err := commands.DecodeEnvelope(e.Seq, e.Data)
-		if err != nil {
-			return nil, err
 		}
 		row := gsql.Row{env.Seq, env.ID, env.Name, env.Version, env.Time, env.Actor, nil, nil}
 		if env.Cause != "" {
@@ -239,7 +232,7 @@ func (r *commandRows) Next(ctx *gsql.Context) (gsql.Row, error) {
 			}
 		}
 		// The payload is decoded last: rows the conditions reject never pay for it.
-		js, err := commands.PayloadJSON(env.Payload)
+		js, err := envelope.PayloadJSON(env.Payload)
 		if err != nil {
 			return nil, fmt.Errorf("sql: imago.commands seq %d: %w", env.Seq, err)
 		}
@@ -287,7 +280,19 @@ func (t *statusTable) PartitionRows(ctx *gsql.Context, _ gsql.Partition) (gsql.R
 // (Config.Reactors), read when the statement runs. The columns are
 // cursor_seq and lag_commands because CURSOR and LAG are reserved words.
 type reactorsTable struct {
-	status func() []commands.ReactorStatus
+	status func() []ReactorStatus
+}
+
+// ReactorStatus is a reactor's progress, a row of imago.reactors.
+type ReactorStatus struct {
+	Name          string
+	Commands      []string
+	Cursor        uint64 // the last seq dealt with
+	Lag           uint64 // durable commands after Cursor
+	Delivered     uint64 // commands handled since start
+	Failures      int    // failed attempts at the current command
+	LastError     string
+	LastErrorTime time.Time
 }
 
 var reactorsSchema = func() gsql.Schema {

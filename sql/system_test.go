@@ -8,8 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imagodb/imago/commands"
-	"github.com/imagodb/imago/wal"
+	"github.com/imagodb/imago/envelope"
 )
 
 // logRow is a row of imago.commands as the test expects it from the log.
@@ -26,12 +25,8 @@ type logRow struct {
 func readLog(t *testing.T, f *fixture) []logRow {
 	t.Helper()
 	var rows []logRow
-	err := f.db.Log().Read(1, f.db.View().Seq, func(e wal.Entry) error {
-		env, err := commands.DecodeEnvelope(e.Seq, e.Data)
-		if err != nil {
-			return err
-		}
-		js, err := commands.PayloadJSON(env.Payload)
+	err := f.db.Envelopes().Read(1, f.db.View().Seq, func(env envelope.Envelope) error {
+		js, err := envelope.PayloadJSON(env.Payload)
 		if err != nil {
 			return err
 		}

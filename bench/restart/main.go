@@ -36,10 +36,12 @@ import (
 
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/envelope"
 	"github.com/imagodb/imago/examples/shop"
 	"github.com/imagodb/imago/examples/shop/demo"
 	"github.com/imagodb/imago/examples/shop/workload"
 	"github.com/imagodb/imago/wal"
+	"github.com/imagodb/imago/writer"
 )
 
 func main() {
@@ -130,7 +132,7 @@ func generate(o options) error {
 	var seq uint64
 	for cmd := range demo.New(o.plan).Serial() {
 		seq++
-		value, err := envelope(registry, cmd, seq, clock.Add(time.Duration(seq)*time.Millisecond))
+		value, err := encodeEnvelope(registry, cmd, seq, clock.Add(time.Duration(seq)*time.Millisecond))
 		if err != nil {
 			return err
 		}
@@ -151,16 +153,16 @@ func generate(o options) error {
 	return nil
 }
 
-func envelope(registry *commands.Registry, cmd commands.Command, seq uint64, at time.Time) ([]byte, error) {
+func encodeEnvelope(registry *commands.Registry, cmd commands.Command, seq uint64, at time.Time) ([]byte, error) {
 	def, err := registry.Of(cmd)
 	if err != nil {
 		return nil, err
 	}
-	payload, err := commands.EncodePayload(cmd)
+	payload, err := envelope.EncodePayload(cmd)
 	if err != nil {
 		return nil, err
 	}
-	return commands.EncodeEnvelope(&commands.Envelope{Seq: seq, ID: "gen-" + strconv.FormatUint(seq, 10),
+	return envelope.Encode(&commands.Envelope{Seq: seq, ID: "gen-" + strconv.FormatUint(seq, 10),
 		Name: def.Name, Version: def.Version, Time: at, Actor: "bench", Payload: payload})
 }
 
@@ -199,7 +201,7 @@ func spawn(o options, phase string) (result, error) {
 
 func child(o options) error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	durability, err := commands.ParseDurability(o.durability)
+	durability, err := writer.ParseDurability(o.durability)
 	if err != nil {
 		return err
 	}

@@ -7,11 +7,11 @@ import (
 
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/bench/sbtest"
-	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/writer"
 )
 
 func TestInsertRows(t *testing.T) {
-	db, err := imago.Open(t.TempDir(), sbtest.App(), imago.Options{Durability: commands.Durability{Mode: commands.None}})
+	db, err := imago.Open(t.TempDir(), sbtest.App(), imago.Options{Durability: writer.Durability{Mode: writer.None}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestInsertRows(t *testing.T) {
 func BenchmarkImageMemory(b *testing.B) {
 	const size = 100_000
 	for range b.N {
-		db, err := imago.Open(b.TempDir(), sbtest.App(), imago.Options{Durability: commands.Durability{Mode: commands.None}})
+		db, err := imago.Open(b.TempDir(), sbtest.App(), imago.Options{Durability: writer.Durability{Mode: writer.None}})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -6,8 +6,10 @@ import (
 	"context"
 	gosql "database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/envelope"
 	"github.com/imagodb/imago/examples/shop"
 	"github.com/imagodb/imago/examples/shop/workload"
 	"github.com/imagodb/imago/wal"
@@ -267,7 +270,7 @@ func checkLogAndReplay(t *testing.T, dir string, acked []ack) {
 		if !ok {
 			return nil
 		}
-		env, err := commands.DecodeEnvelope(e.Seq, e.Data)
+		env, err := envelope.Decode(e.Seq, e.Data)
 		if err != nil {
 			return err
 		}
@@ -305,15 +308,23 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{[]string{"--checkpoints-keep", "0"}, "", "keep at least 1"},
 		{[]string{"--webhook-url", "ftp://example.com/hook"}, "", `--webhook-url: "ftp://example.com/hook": want an absolute http:// or https:// URL`},
 		{[]string{"--reorder-below", "-1"}, "", "--reorder-below -1: want a stock level of at least 1"},
-		{[]string{"--app", "dictionary", "--reorder-below", "3"}, "", "--app dictionary has none"},
+		{[]string{"--app", "dictionary", "--reorder-below", "3"}, "", "--reorder-below is a flag of app shop; --app dictionary has no such flag"},
+		{[]string{"--mysql-addr", "nowhere"}, "", `--mysql-addr "nowhere": want host:port`},
 	} {
-		cmd := exec.Command(binary, append([]string{"serve", "--log-format", "json", "--data", t.TempDir()}, c.args...)...)
+		// Every setting is checked before anything is created or bound: the
+		// data directory is not made, and the default ports (which another
+		// process may hold) are never tried.
+		data := filepath.Join(t.TempDir(), "data")
+		cmd := exec.Command(binary, append([]string{"serve", "--log-format", "json", "--data", data}, c.args...)...)
 		cmd.Env = append(os.Environ(), c.env)
 		out, err := cmd.CombinedOutput()
 		var line struct{ Level, Msg, Err string }
 		if jerr := json.Unmarshal(out, &line); err == nil || jerr != nil || line.Level != "ERROR" ||
 			line.Msg != "imago refused to start" || !strings.Contains(line.Err, c.want) {
 			t.Errorf("%v %s: exit %v, output %q; want one log line: refused to start, %q", c.args, c.env, err, out, c.want)
+		}
+		if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%v %s: a refused start left %s (%v)", c.args, c.env, data, err)
 		}
 	}
 	// Before there is a logger, the error is printed as it is.

@@ -20,8 +20,10 @@ import (
 
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/envelope"
 	"github.com/imagodb/imago/examples/shop"
 	"github.com/imagodb/imago/examples/shop/workload"
+	"github.com/imagodb/imago/offline"
 	"github.com/imagodb/imago/wal"
 )
 
@@ -135,7 +137,7 @@ func TestLogTools(t *testing.T) {
 // payload decodes into the submitted command and encodes to the logged bytes.
 func checkDumpRoundTrips(t *testing.T, dir, dumped string, submitted map[uint64]commands.Command) {
 	t.Helper()
-	log, err := imago.OpenLog(dir)
+	log, err := offline.OpenLog(dir, shop.App())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,9 +161,9 @@ func checkDumpRoundTrips(t *testing.T, dir, dumped string, submitted map[uint64]
 		if got, want := fmt.Sprintf("%+v", cmd), fmt.Sprintf("%+v", submitted[line.Seq]); got != want {
 			t.Errorf("seq %d: dumped %s, submitted %s", line.Seq, got, want)
 		}
-		encoded, _ := commands.EncodePayload(cmd)
+		encoded, _ := envelope.EncodePayload(cmd)
 		err := log.Read(line.Seq, line.Seq, func(e wal.Entry) error {
-			env, err := commands.DecodeEnvelope(e.Seq, e.Data)
+			env, err := envelope.Decode(e.Seq, e.Data)
 			if err == nil && !bytes.Equal(env.Payload, encoded) {
 				t.Errorf("seq %d: the dumped payload encodes to other bytes than the logged ones", line.Seq)
 			}

@@ -10,11 +10,11 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/reactors"
 )
 
 // The shop's reactors: side effects of its commands, run by Imago after
-// they are durable (see commands.Reactor), off unless the server is asked.
+// they are durable (see reactors.Reactor), off unless the server is asked.
 
 // Notification is the JSON body the webhook reactor posts.
 type Notification struct {
@@ -52,12 +52,12 @@ func CheckWebhookURL(u string) error {
 // shipped. A network error or a status other than 2xx fails the reaction,
 // which Imago retries with backoff; the receiver gets each notification at
 // least once, identified by its Delivery.
-func WebhookReactor(target string, client *http.Client) commands.Reactor {
+func WebhookReactor(target string, client *http.Client) reactors.Reactor {
 	events := map[string]string{"pay_order": "order_paid", "ship_order": "order_shipped"}
-	return commands.Reactor{
+	return reactors.Reactor{
 		Name:     "webhook",
 		Commands: []string{"pay_order", "ship_order"},
-		React: func(ctx context.Context, d *commands.Delivery) error {
+		React: func(ctx context.Context, d *reactors.Delivery) error {
 			n := Notification{Event: events[d.Envelope.Name], Seq: d.Envelope.Seq, Command: d.Envelope.Name,
 				Actor: d.Envelope.Actor, Time: d.Envelope.Time, Delivery: d.Key()}
 			switch c := d.Command.(type) {
@@ -102,11 +102,11 @@ func post(ctx context.Context, client *http.Client, target string, n Notificatio
 // below. It reads the stock in the published image, which the restocks it
 // submitted before are in (a reactor's commands are durable before its next
 // delivery), so a run of orders triggers one restock, not one per order.
-func ReorderReactor(below int64) commands.Reactor {
-	return commands.Reactor{
+func ReorderReactor(below int64) reactors.Reactor {
+	return reactors.Reactor{
 		Name:     "reorder",
 		Commands: []string{"place_order"},
-		React: func(ctx context.Context, d *commands.Delivery) error {
+		React: func(ctx context.Context, d *reactors.Delivery) error {
 			seen := map[string]bool{}
 			for _, l := range d.Command.(*PlaceOrder).Lines {
 				if seen[l.SKU] {

@@ -8,7 +8,9 @@ import (
 
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/envelope"
 	"github.com/imagodb/imago/examples/shop"
+	"github.com/imagodb/imago/reactors"
 	"github.com/imagodb/imago/wal"
 )
 
@@ -18,7 +20,7 @@ func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
 // level restocks each once, back to twice the level, whatever the order of
 // the lines; the restocks name the order that caused them.
 func TestReorderReactor(t *testing.T) {
-	db, err := imago.Open(t.TempDir(), shop.App(), imago.Options{Reactors: []commands.Reactor{shop.ReorderReactor(5)}})
+	db, err := imago.Open(t.TempDir(), shop.App(), imago.Options{Reactors: []reactors.Reactor{shop.ReorderReactor(5)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +60,7 @@ func TestReorderReactor(t *testing.T) {
 	}
 	var restocks []commands.Envelope
 	db.Log().Read(1, db.View().Seq, func(e wal.Entry) error {
-		env, err := commands.DecodeEnvelope(e.Seq, e.Data)
+		env, err := envelope.Decode(e.Seq, e.Data)
 		if err == nil && env.Name == "restock" {
 			restocks = append(restocks, env)
 		}

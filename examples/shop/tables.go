@@ -28,6 +28,7 @@ func App() *imago.App {
 			commands.Define[ShipOrder]("ship_order", 1),
 			commands.Define[CancelOrder]("cancel_order", 1),
 		},
+		Flags: flags,
 	}
 }
 

@@ -1,4 +1,22 @@
-package commands
+// Package reactors runs side effects (mail, webhooks, other services) for
+// durable commands, on the live path only: Apply must stay free of them,
+// because replay runs it again.
+//
+// Guarantees:
+//   - A reactor gets the commands it asked for, in seq order, each only once
+//     it is durable (as the durability mode promises it).
+//   - At least once: a reactor's cursor, the last seq it dealt with, is kept
+//     in the log's store (wal.Log.SetCursor) after its React returned nil, so
+//     after a crash or a restart it resumes there and may get again the
+//     commands it was handling. React therefore has to tolerate a repeat;
+//     Delivery.Key and Delivery.Submit make that easy.
+//   - A React that fails is retried, with backoff, until it succeeds or the
+//     server stops; the later commands wait (seq order).
+//   - Never during replay: a reactor reads the log after its cursor, and
+//     Open, VerifyReplay and the tools that replay the log run none. A
+//     reactor registered for the first time starts at the log's end (or at
+//     its start with FromStart).
+package reactors
 
 import (
 	"context"
@@ -12,27 +30,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/imagodb/imago/wal"
+	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/envelope"
 )
-
-// Reactors run side effects (mail, webhooks, other services) for durable
-// commands, on the live path only: Apply must stay free of them, because
-// replay runs it again.
-//
-// Guarantees:
-//   - A reactor gets the commands it asked for, in seq order, each only once
-//     it is durable (as the durability mode promises it).
-//   - At least once: a reactor's cursor, the last seq it dealt with, is kept
-//     in the log's store (wal.SetCursor) after its React returned nil, so
-//     after a crash or a restart it resumes there and may get again the
-//     commands it was handling. React therefore has to tolerate a repeat;
-//     Delivery.Key and Delivery.Submit make that easy.
-//   - A React that fails is retried, with backoff, until it succeeds or the
-//     server stops; the later commands wait (seq order).
-//   - Never during replay: a reactor reads the log after its cursor, and
-//     Open, VerifyReplay and the tools that replay the log run none. A
-//     reactor registered for the first time starts at the log's end (or at
-//     its start with FromStart).
 
 // Reactor is code run for durable commands; see the guarantees above.
 type Reactor struct {
@@ -54,8 +54,8 @@ var reactorName = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 
 // Delivery is one durable command handed to a reactor.
 type Delivery struct {
-	Envelope Envelope
-	Command  Command
+	Envelope envelope.Envelope
+	Command  commands.Command
 	// Attempt counts the deliveries of this command in this process: 1,
 	// then 2, 3, … after failures. A redelivery after a restart starts at 1.
 	Attempt   int
@@ -71,7 +71,7 @@ func (d *Delivery) Key() string {
 }
 
 // View is the published image, at or after the delivered command's seq.
-func (d *Delivery) View() *View { return d.run.proc.View() }
+func (d *Delivery) View() *commands.View { return d.run.cfg.Writer.View() }
 
 // Submit submits cmd on behalf of the reactor: its cause is the delivered
 // command's seq, its actor "reactor:<name>", and its idempotency key
@@ -79,7 +79,7 @@ func (d *Delivery) View() *View { return d.run.proc.View() }
 // that submits its commands in the same order therefore never applies one
 // twice (within the idempotency window): the repeat is answered from the
 // first, with Replayed set, even if its body differs now.
-func (d *Delivery) Submit(ctx context.Context, cmd Command) (Result, error) {
+func (d *Delivery) Submit(ctx context.Context, cmd commands.Command) (commands.Result, error) {
 	d.submitted++
 	return d.SubmitAs(ctx, strconv.Itoa(d.submitted), cmd)
 }
@@ -89,26 +89,26 @@ func (d *Delivery) Submit(ctx context.Context, cmd Command) (Result, error) {
 // redelivery may find changed: each names what it is for (a product's
 // SKU), so that one skipped on redelivery does not shift the keys of the
 // others. A reaction uses either Submit or SubmitAs, not both.
-func (d *Delivery) SubmitAs(ctx context.Context, part string, cmd Command) (Result, error) {
+func (d *Delivery) SubmitAs(ctx context.Context, part string, cmd commands.Command) (commands.Result, error) {
 	if part == "" || len(part) > 64 {
-		return Result{}, fmt.Errorf("reactor %s: key part of %d bytes: want 1 to 64", d.run.Name, len(part))
+		return commands.Result{}, fmt.Errorf("reactor %s: key part of %d bytes: want 1 to 64", d.run.Name, len(part))
 	}
-	meta := Meta{
+	meta := commands.Meta{
 		ID:    d.Key() + ":" + part,
 		Actor: "reactor:" + d.run.Name,
 		Cause: strconv.FormatUint(d.Envelope.Seq, 10),
 	}
-	res, err := d.run.proc.Submit(ctx, cmd, meta)
-	if conflict, ok := errors.AsType[*ConflictError](err); ok {
+	res, err := d.run.cfg.Writer.Submit(ctx, cmd, meta)
+	if conflict, ok := errors.AsType[*commands.ConflictError](err); ok {
 		// The key was used by an earlier delivery, with a body computed from
 		// the state of then: that command is the one this submission repeats.
-		return Result{Seq: conflict.Seq, Replayed: true}, nil
+		return commands.Result{Seq: conflict.Seq, Replayed: true}, nil
 	}
 	return res, err
 }
 
-// ReactorStatus is a reactor's progress, as imago.reactors shows it.
-type ReactorStatus struct {
+// Status is a reactor's progress, as imago.reactors shows it.
+type Status struct {
 	Name     string
 	Commands []string
 	Cursor   uint64 // the last seq dealt with
@@ -121,20 +121,37 @@ type ReactorStatus struct {
 	LastErrorTime time.Time
 }
 
-// ReactorConfig configures StartReactors.
-type ReactorConfig struct {
-	Processor *Processor
-	Log       *wal.Log
-	Registry  *Registry
-	Logger    *slog.Logger
+// Writer is what reactors need of the single writer (writer.Writer): its
+// published view, how far it is durable, and to submit commands.
+type Writer interface {
+	View() *commands.View
+	DurableSeq() uint64
+	Submit(ctx context.Context, cmd commands.Command, meta commands.Meta) (commands.Result, error)
+}
+
+// Log is what reactors need of the command log (wal.Log): its entries and
+// a durable cursor per reactor in its store.
+type Log interface {
+	envelope.Values
+	LastSeq() uint64
+	Cursor(name string) (seq uint64, found bool, err error)
+	SetCursor(name string, seq uint64) error
+}
+
+// Config configures Start.
+type Config struct {
+	Writer   Writer
+	Log      Log
+	Registry *commands.Registry
+	Logger   *slog.Logger
 	// MinBackoff and MaxBackoff bound the wait before a failed React is
 	// retried: it doubles from MinBackoff up to MaxBackoff. Defaults 100ms
 	// and 30s.
 	MinBackoff, MaxBackoff time.Duration
 }
 
-// Reactors are the running reactors of a processor.
-type Reactors struct {
+// Group is the running reactors of a writer.
+type Group struct {
 	runs   []*reactorRun
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -143,8 +160,7 @@ type Reactors struct {
 // reactorRun is one reactor's goroutine and its state.
 type reactorRun struct {
 	Reactor
-	cfg   ReactorConfig
-	proc  *Processor
+	cfg   Config
 	names map[string]bool
 	done  atomic.Uint64 // the last seq dealt with
 	saved atomic.Uint64 // the cursor last written to the log's store
@@ -159,9 +175,9 @@ type reactorRun struct {
 // cursorName is the reactor's cursor in the log's store.
 func cursorName(reactor string) string { return "reactor/" + reactor }
 
-// StartReactors checks the reactors, places each at its cursor (a new one
+// Start checks the reactors, places each at its cursor (a new one
 // at the log's end, or start with FromStart) and starts them.
-func StartReactors(cfg ReactorConfig, reactors []Reactor) (*Reactors, error) {
+func Start(cfg Config, reactors []Reactor) (*Group, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -171,15 +187,15 @@ func StartReactors(cfg ReactorConfig, reactors []Reactor) (*Reactors, error) {
 	if cfg.MaxBackoff < cfg.MinBackoff {
 		cfg.MaxBackoff = max(30*time.Second, cfg.MinBackoff)
 	}
-	rs := &Reactors{}
+	rs := &Group{}
 	seen := map[string]bool{}
 	for _, r := range reactors {
 		if seen[r.Name] {
-			return nil, fmt.Errorf("commands: reactor %q: registered twice", r.Name)
+			return nil, fmt.Errorf("reactors: reactor %q: registered twice", r.Name)
 		}
 		run, err := newReactorRun(cfg, r)
 		if err != nil {
-			return nil, fmt.Errorf("commands: reactor %q: %w", r.Name, err)
+			return nil, fmt.Errorf("reactors: reactor %q: %w", r.Name, err)
 		}
 		seen[r.Name] = true
 		rs.runs = append(rs.runs, run)
@@ -192,17 +208,17 @@ func StartReactors(cfg ReactorConfig, reactors []Reactor) (*Reactors, error) {
 	return rs, nil
 }
 
-func newReactorRun(cfg ReactorConfig, r Reactor) (*reactorRun, error) {
+func newReactorRun(cfg Config, r Reactor) (*reactorRun, error) {
 	if !reactorName.MatchString(r.Name) {
 		return nil, errors.New("a reactor's name is 1 to 64 of a-z, 0-9, _ and -")
 	}
 	if r.React == nil || len(r.Commands) == 0 {
 		return nil, errors.New("a reactor needs React and at least one command")
 	}
-	run := &reactorRun{Reactor: r, cfg: cfg, proc: cfg.Processor, names: map[string]bool{}}
+	run := &reactorRun{Reactor: r, cfg: cfg, names: map[string]bool{}}
 	for _, name := range r.Commands {
 		if _, ok := cfg.Registry.Lookup(name); !ok {
-			return nil, fmt.Errorf("%w: %q", ErrUnknownCommand, name)
+			return nil, fmt.Errorf("%w: %q", commands.ErrUnknownCommand, name)
 		}
 		run.names[name] = true
 	}
@@ -241,12 +257,12 @@ func (r *reactorRun) initialCursor() (uint64, error) {
 }
 
 // Status reports every reactor's progress, in registration order.
-func (rs *Reactors) Status() []ReactorStatus {
-	out := make([]ReactorStatus, 0, len(rs.runs))
+func (rs *Group) Status() []Status {
+	out := make([]Status, 0, len(rs.runs))
 	for _, r := range rs.runs {
-		durable := r.proc.DurableSeq()
+		durable := r.cfg.Writer.DurableSeq()
 		r.mu.Lock()
-		st := ReactorStatus{Name: r.Name, Commands: slices.Clone(r.Commands), Cursor: r.done.Load(),
+		st := Status{Name: r.Name, Commands: slices.Clone(r.Commands), Cursor: r.done.Load(),
 			Delivered: r.delivered.Load(), Failures: r.failures, LastError: r.lastErr, LastErrorTime: r.lastErrAt}
 		r.mu.Unlock()
 		st.Lag = durable - min(st.Cursor, durable)
@@ -257,7 +273,7 @@ func (rs *Reactors) Status() []ReactorStatus {
 
 // SlowestCursor is the lowest stored cursor of the reactors (found false
 // when there is none): the log before it must be kept for them.
-func (rs *Reactors) SlowestCursor() (seq uint64, found bool) {
+func (rs *Group) SlowestCursor() (seq uint64, found bool) {
 	for i, r := range rs.runs {
 		if c := r.saved.Load(); i == 0 || c < seq {
 			seq = c
@@ -268,7 +284,7 @@ func (rs *Reactors) SlowestCursor() (seq uint64, found bool) {
 
 // Stop ends the reactors: a React in progress sees its context end. Each
 // cursor is stored as far as it got.
-func (rs *Reactors) Stop() {
+func (rs *Group) Stop() {
 	rs.cancel()
 	rs.wg.Wait()
 }
@@ -281,8 +297,8 @@ const readChunk = 256
 func (r *reactorRun) loop(ctx context.Context) {
 	defer r.saveCursor()
 	for ctx.Err() == nil {
-		view := r.proc.View()
-		durable := r.proc.DurableSeq()
+		view := r.cfg.Writer.View()
+		durable := r.cfg.Writer.DurableSeq()
 		if r.done.Load() >= durable {
 			r.waitForMore(ctx, view)
 			continue
@@ -304,7 +320,7 @@ func (r *reactorRun) loop(ctx context.Context) {
 }
 
 // waitForMore returns when a command after view may be durable, or ctx ends.
-func (r *reactorRun) waitForMore(ctx context.Context, view *View) {
+func (r *reactorRun) waitForMore(ctx context.Context, view *commands.View) {
 	if view.Seq > r.done.Load() {
 		// Published but not yet synced (durability interval): poll.
 		select {
@@ -323,17 +339,14 @@ func (r *reactorRun) waitForMore(ctx context.Context, view *View) {
 // commands come with a nil Command, so that the cursor passes them.
 func (r *reactorRun) read(from, to uint64) ([]*Delivery, error) {
 	var out []*Delivery
-	err := r.cfg.Log.Read(from, to, func(e wal.Entry) error {
-		env, err := DecodeEnvelope(e.Seq, e.Data)
-		if err != nil {
-			return err
-		}
+	err := envelope.NewLog(r.cfg.Log).Read(from, to, func(env envelope.Envelope) error {
 		d := &Delivery{Envelope: env, run: r}
 		if r.names[env.Name] {
 			def, _ := r.cfg.Registry.Lookup(env.Name)
-			if d.Command, err = DecodePayload(def, env.Payload); err != nil {
+			var err error
+			if d.Command, err = def.Decode(env.Payload); err != nil {
 				// Never decodable by this build: reported, then passed.
-				r.recordError(fmt.Errorf("seq %d (%s) cannot be decoded and is passed: %w", e.Seq, env.Name, err))
+				r.recordError(fmt.Errorf("seq %d (%s) cannot be decoded and is passed: %w", env.Seq, env.Name, err))
 			}
 		}
 		out = append(out, d)

@@ -1,4 +1,18 @@
-package commands
+// Package envelope holds what the command log stores: the envelope (a
+// command's payload with its metadata), its encoding, and the one decode
+// step every reader of the log shares: replay, the writer's recovery,
+// reactors, imago.commands, GET /v1/log and the offline tools all turn log
+// values into envelopes here, and nowhere else (upcasters will go here).
+//
+// Guarantees:
+//   - Encode is deterministic (CBOR core deterministic encoding): the same
+//     envelope always has the same bytes.
+//   - Decode never panics on outside bytes; it bounds what an entry may ask
+//     for (nesting, array and map sizes) and rejects invalid UTF-8 and
+//     duplicate map keys, naming the seq in its error.
+//   - A payload is a generic map by the command's JSON field names: it
+//     decodes and renders as JSON without the command's Go type.
+package envelope
 
 import (
 	"encoding/json"
@@ -72,32 +86,32 @@ func init() {
 	}
 }
 
-// EncodePayload encodes a command's fields as a CBOR map by JSON names.
-func EncodePayload(cmd Command) ([]byte, error) {
-	b, err := encMode.Marshal(cmd)
+// EncodePayload encodes a command's fields (a struct with json tags, or a
+// map) as a CBOR map by their JSON names.
+func EncodePayload(v any) ([]byte, error) {
+	b, err := encMode.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("commands: encode payload: %w", err)
+		return nil, fmt.Errorf("envelope: encode payload: %w", err)
 	}
 	return b, nil
 }
 
-// DecodePayload decodes a payload into a new command of definition d.
-func DecodePayload(d *Definition, payload []byte) (Command, error) {
-	cmd := d.New()
-	if err := decMode.Unmarshal(payload, cmd); err != nil {
-		return nil, fmt.Errorf("commands: decode %s payload: %w", d.Name, err)
+// DecodePayload decodes a payload into v (a pointer to a command struct).
+func DecodePayload(payload []byte, v any) error {
+	if err := decMode.Unmarshal(payload, v); err != nil {
+		return fmt.Errorf("envelope: decode payload: %w", err)
 	}
-	return cmd, nil
+	return nil
 }
 
-// EncodeEnvelope encodes the log value of env (everything but Seq).
-func EncodeEnvelope(env *Envelope) ([]byte, error) {
+// Encode encodes the log value of env (everything but Seq).
+func Encode(env *Envelope) ([]byte, error) {
 	b, err := encMode.Marshal(record{
 		Format: formatVersion, Name: env.Name, Version: env.Version, ID: env.ID,
 		Time: env.Time.UnixNano(), Actor: env.Actor, Cause: env.Cause, Payload: env.Payload, KeyExp: unixNano(env.KeyExpires),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("commands: encode envelope: %w", err)
+		return nil, fmt.Errorf("envelope: encode envelope: %w", err)
 	}
 	return b, nil
 }
@@ -116,17 +130,17 @@ func fromUnixNano(ns int64) time.Time {
 	return time.Unix(0, ns).UTC()
 }
 
-// DecodeEnvelope decodes the log value stored at seq.
-func DecodeEnvelope(seq uint64, data []byte) (Envelope, error) {
+// Decode decodes the log value stored at seq.
+func Decode(seq uint64, data []byte) (Envelope, error) {
 	var r record
 	if err := decMode.Unmarshal(data, &r); err != nil {
-		return Envelope{}, fmt.Errorf("commands: log entry %d: %w", seq, err)
+		return Envelope{}, fmt.Errorf("envelope: log entry %d: %w", seq, err)
 	}
 	if r.Format != formatVersion {
-		return Envelope{}, fmt.Errorf("commands: log entry %d: format version %d, this build reads %d", seq, r.Format, formatVersion)
+		return Envelope{}, fmt.Errorf("envelope: log entry %d: format version %d, this build reads %d", seq, r.Format, formatVersion)
 	}
 	if r.Name == "" {
-		return Envelope{}, fmt.Errorf("commands: log entry %d: no command name", seq)
+		return Envelope{}, fmt.Errorf("envelope: log entry %d: no command name", seq)
 	}
 	return Envelope{
 		Seq: seq, ID: r.ID, Name: r.Name, Version: r.Version, Time: time.Unix(0, r.Time).UTC(),
@@ -140,11 +154,11 @@ func DecodeEnvelope(seq uint64, data []byte) (Envelope, error) {
 func PayloadJSON(payload []byte) ([]byte, error) {
 	var m map[string]any
 	if err := decMode.Unmarshal(payload, &m); err != nil {
-		return nil, fmt.Errorf("commands: payload: %w", err)
+		return nil, fmt.Errorf("envelope: payload: %w", err)
 	}
 	b, err := json.Marshal(m)
 	if err != nil {
-		return nil, fmt.Errorf("commands: payload to JSON: %w", err)
+		return nil, fmt.Errorf("envelope: payload to JSON: %w", err)
 	}
 	return b, nil
 }
@@ -169,7 +183,7 @@ type envelopeJSON struct {
 func (e Envelope) MarshalJSON() ([]byte, error) {
 	payload, err := PayloadJSON(e.Payload)
 	if err != nil {
-		return nil, fmt.Errorf("commands: log entry %d: %w", e.Seq, err)
+		return nil, fmt.Errorf("envelope: log entry %d: %w", e.Seq, err)
 	}
 	return json.Marshal(envelopeJSON{Seq: e.Seq, ID: e.ID, Name: e.Name, Version: e.Version, Time: e.Time,
 		Actor: e.Actor, Cause: e.Cause, KeyExpires: e.KeyExpires, Payload: payload})

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -16,21 +16,20 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/imagodb/imago"
-	"github.com/imagodb/imago/commands"
-	"github.com/imagodb/imago/wal"
+	"github.com/imagodb/imago/envelope"
+	"github.com/imagodb/imago/offline"
 )
 
 // logFlags say where a log command reads: a stopped server's data directory,
 // or a running server's HTTP API.
 type logFlags struct {
-	data     string
+	stoppedFlags
 	httpAddr string
 	token    string
 }
 
-func (f *logFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.data, "data", "./imago-data", "data directory of a stopped server")
+func (f *logFlags) register(cmd *cobra.Command, set *apps) {
+	f.stoppedFlags.register(cmd, set)
 	cmd.Flags().StringVar(&f.httpAddr, "http-addr", "", "read through a running server's HTTP API instead, e.g. 127.0.0.1:8080")
 	cmd.Flags().StringVar(&f.token, "token", "", "bearer token to send with --http-addr, when the server requires tokens")
 }
@@ -43,7 +42,7 @@ type remote struct{ addr, token string }
 // get requests path and returns the response of a 200; any other status is
 // the API's error.
 func (r remote) get(path string) (*http.Response, error) {
-	req, err := http.NewRequest("GET", serverURL(r.addr, path), nil)
+	req, err := http.NewRequest("GET", ServerURL(r.addr, path), nil)
 	if err != nil {
 		return nil, fmt.Errorf("--http-addr: %w", err)
 	}
@@ -56,12 +55,12 @@ func (r remote) get(path string) (*http.Response, error) {
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
-		return nil, responseError(resp)
+		return nil, ResponseError(resp)
 	}
 	return resp, nil
 }
 
-func logCommand() *cobra.Command {
+func logCommand(set *apps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "log",
 		Short: "Look into the command log: stats, dump, tail, verify",
@@ -69,21 +68,17 @@ func logCommand() *cobra.Command {
 directory (--data), or of a running server through its HTTP API (--http-addr):
 a running server holds its directory's lock.`,
 	}
-	cmd.AddCommand(logStatsCommand(), logDumpCommand(), logTailCommand(), logVerifyCommand())
+	cmd.AddCommand(logStatsCommand(set), logDumpCommand(set), logTailCommand(set), logVerifyCommand(set))
 	return cmd
 }
 
-// openLocal opens the log of a stopped server for reading; a running
-// server's directory is refused with what to do instead.
-func openLocal(f logFlags, sub string) (*wal.Log, error) {
-	log, err := imago.OpenLog(f.data)
-	if errors.Is(err, wal.ErrLocked) {
-		return nil, fmt.Errorf("the data directory %s is in use by a running server; read through it instead: imago log %s --http-addr <its --http-addr, e.g. 127.0.0.1:8080>", f.data, sub)
-	}
-	return log, err
+// readThrough is what to do instead of reading a running server's
+// directory with log sub.
+func readThrough(sub string) string {
+	return "read through it instead: imago log " + sub + " --http-addr <its --http-addr, e.g. 127.0.0.1:8080>"
 }
 
-func logStatsCommand() *cobra.Command {
+func logStatsCommand(set *apps) *cobra.Command {
 	var f logFlags
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -91,15 +86,16 @@ func logStatsCommand() *cobra.Command {
 		Short: "Entries, first and last seq and time, bytes, commands by name",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := bindEnv(cmd); err != nil {
+			app, err := f.parse(cmd, set)
+			if err != nil {
 				return err
 			}
-			var st commands.LogStats
-			var err error
+			var st envelope.Stats
 			if f.httpAddr != "" {
 				err = getJSON(f.remote(), "/v1/log/stats", &st)
 			} else {
-				st, err = localStats(f)
+				st, err = offline.Stats(f.data, app)
+				err = f.inUse(err, readThrough("stats"))
 			}
 			if err != nil {
 				return err
@@ -111,21 +107,12 @@ func logStatsCommand() *cobra.Command {
 			return nil
 		},
 	}
-	f.register(cmd)
+	f.register(cmd, set)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the stats as one JSON object")
 	return cmd
 }
 
-func localStats(f logFlags) (commands.LogStats, error) {
-	log, err := openLocal(f, "stats")
-	if err != nil {
-		return commands.LogStats{}, err
-	}
-	defer log.Close()
-	return commands.ReadLogStats(log, log.LastSeq())
-}
-
-func printStats(w io.Writer, st commands.LogStats) {
+func printStats(w io.Writer, st envelope.Stats) {
 	if st.Entries == 0 {
 		fmt.Fprintln(w, "the log is empty")
 		return
@@ -153,7 +140,7 @@ type dumpFlags struct {
 	names    []string
 }
 
-func logDumpCommand() *cobra.Command {
+func logDumpCommand(set *apps) *cobra.Command {
 	var f logFlags
 	var d dumpFlags
 	cmd := &cobra.Command{
@@ -161,7 +148,8 @@ func logDumpCommand() *cobra.Command {
 		Short: "Print entries as JSON lines, one envelope per line, payload decoded",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := bindEnv(cmd); err != nil {
+			app, err := f.parse(cmd, set)
+			if err != nil {
 				return err
 			}
 			if d.to != 0 && d.to < d.from {
@@ -172,43 +160,19 @@ func logDumpCommand() *cobra.Command {
 			if f.httpAddr != "" {
 				return streamLog(out, f.remote(), logParams(d, nil, false))
 			}
-			log, err := openLocal(f, "dump")
-			if err != nil {
-				return err
-			}
-			defer log.Close()
-			from, to := d.from, d.to
-			if from == 0 {
-				from = log.FirstSeq()
-			}
-			if to == 0 {
-				to = log.LastSeq()
-			}
-			return dumpLocal(out, log, from, to, d.names)
+			enc := json.NewEncoder(out)
+			err = offline.Dump(f.data, app, d.from, d.to, d.names, func(env envelope.Envelope) error { return enc.Encode(env) })
+			return f.inUse(err, readThrough("dump"))
 		},
 	}
-	f.register(cmd)
+	f.register(cmd, set)
 	cmd.Flags().Uint64Var(&d.from, "from", 0, "first seq (default: where the log begins)")
 	cmd.Flags().Uint64Var(&d.to, "to", 0, "last seq (0: the end of the log)")
 	cmd.Flags().StringSliceVar(&d.names, "name", nil, "only these commands (comma-separated or repeated)")
 	return cmd
 }
 
-func dumpLocal(w io.Writer, log *wal.Log, from, to uint64, names []string) error {
-	only := map[string]bool{}
-	for _, n := range names {
-		only[n] = true
-	}
-	enc := json.NewEncoder(w)
-	return commands.ReadEnvelopes(log, from, to, func(env commands.Envelope) error {
-		if len(only) > 0 && !only[env.Name] {
-			return nil
-		}
-		return enc.Encode(env)
-	})
-}
-
-func logTailCommand() *cobra.Command {
+func logTailCommand(set *apps) *cobra.Command {
 	var f logFlags
 	var n uint64
 	var follow bool
@@ -218,7 +182,8 @@ func logTailCommand() *cobra.Command {
 		Short: "Print the last entries as JSON lines; -f follows a running server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := bindEnv(cmd); err != nil {
+			app, err := f.parse(cmd, set)
+			if err != nil {
 				return err
 			}
 			if f.httpAddr != "" {
@@ -227,16 +192,12 @@ func logTailCommand() *cobra.Command {
 			if follow {
 				return fmt.Errorf("-f follows a running server's log: give its --http-addr (a stopped server's log does not grow)")
 			}
-			log, err := openLocal(f, "tail")
-			if err != nil {
-				return err
-			}
-			defer log.Close()
-			last := log.LastSeq()
-			return dumpLocal(os.Stdout, log, max(last-min(last, n)+1, log.FirstSeq()), last, names)
+			enc := json.NewEncoder(os.Stdout)
+			err = offline.Tail(f.data, app, n, names, func(env envelope.Envelope) error { return enc.Encode(env) })
+			return f.inUse(err, readThrough("tail"))
 		},
 	}
-	f.register(cmd)
+	f.register(cmd, set)
 	cmd.Flags().Uint64VarP(&n, "lines", "n", 10, "start this many entries before the end (--name then filters them)")
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing entries as they become durable (needs --http-addr)")
 	cmd.Flags().StringSliceVar(&names, "name", nil, "only these commands (comma-separated or repeated)")
@@ -264,7 +225,8 @@ func logParams(d dumpFlags, last *uint64, follow bool) url.Values {
 }
 
 // serverURL turns an --http-addr into the URL of path on it.
-func serverURL(addr, path string) string {
+// ServerURL is the URL of path on a server given as host:port or as a URL.
+func ServerURL(addr, path string) string {
 	if !strings.Contains(addr, "://") {
 		addr = "http://" + addr
 	}
@@ -315,8 +277,8 @@ func getJSON(srv remote, path string, v any) error {
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
-// responseError is the API's error body of a failed request.
-func responseError(resp *http.Response) error {
+// ResponseError is the HTTP API's error of a failed request, from its body.
+func ResponseError(resp *http.Response) error {
 	var body struct {
 		Error struct{ Code, Message string }
 	}
@@ -327,7 +289,7 @@ func responseError(resp *http.Response) error {
 	return fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(b))
 }
 
-func logVerifyCommand() *cobra.Command {
+func logVerifyCommand(set *apps) *cobra.Command {
 	var f stoppedFlags
 	cmd := &cobra.Command{
 		Use:   "verify",
@@ -339,11 +301,11 @@ status 1 when it finds anything wrong. A running server's directory cannot be
 verified in place: verify a copy (cp -a) or stop the server.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			app, err := f.parse(cmd)
+			app, err := f.parse(cmd, set)
 			if err != nil {
 				return err
 			}
-			rep, err := imago.CheckLog(f.data, app)
+			rep, err := offline.CheckLog(f.data, app)
 			if err != nil {
 				return f.inUse(err, "verify a copy of it (cp -a) or stop the server")
 			}
@@ -354,11 +316,11 @@ verified in place: verify a copy (cp -a) or stop the server.`,
 			return nil
 		},
 	}
-	f.register(cmd)
+	f.register(cmd, set)
 	return cmd
 }
 
-func printReport(w io.Writer, r *imago.LogReport) {
+func printReport(w io.Writer, r *offline.LogReport) {
 	if r.FirstSeq > 1 && r.FirstSeq > r.LastSeq {
 		fmt.Fprintf(w, "log         no entries: truncated after seq %d\n", r.LastSeq)
 	} else {

@@ -1,4 +1,4 @@
-package commands
+package writer
 
 import "time"
 

@@ -1,12 +1,13 @@
-package commands
+package applier
 
 import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"time"
-	"unicode"
 
+	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/envelope"
 	"github.com/imagodb/imago/memdb"
 )
 
@@ -25,19 +26,13 @@ import (
 // commands were batched and whatever window a later run is given, and a
 // replay rebuilds exactly the same keys.
 
-// MaxKeyLength bounds an idempotency key, in bytes.
-const MaxKeyLength = 200
-
-// DefaultIdempotencyWindow is how long a key is remembered by default.
-const DefaultIdempotencyWindow = 24 * time.Hour
-
 // IdempotencyKeys is the image's table of the keys within the window. It is
 // Imago's own, not an application table: checkpoints hold it, SQL shows it
 // as imago.idempotency_keys.
 var IdempotencyKeys = memdb.MustBind[idempotencyRecord](memdb.MustDefine(memdb.TableDef{
 	Name: "idempotency_keys",
 	Columns: []memdb.Column{
-		{Name: "idempotency_key", Type: memdb.Varchar(MaxKeyLength)},
+		{Name: "idempotency_key", Type: memdb.Varchar(commands.MaxKeyLength)},
 		{Name: "seq", Type: memdb.BigIntUnsigned},
 		{Name: "command", Type: memdb.Varchar(64)},
 		{Name: "body_sha256", Type: memdb.Varbinary(32)},
@@ -62,35 +57,10 @@ type idempotencyRecord struct {
 	ExpiresAt  time.Time `imago:"expires_at"`
 }
 
-// ConflictError is a key reused within the window for another command or
-// body: nothing is applied.
-type ConflictError struct {
-	Key string
-	Seq uint64 // the command the key belongs to
-}
-
-func (e *ConflictError) Error() string {
-	return fmt.Sprintf("idempotency key %q was used by seq %d with another command or body; a retry must send the same body, a new request a new key", e.Key, e.Seq)
-}
-
-// CheckKey tells whether key can be an idempotency key: 1 to MaxKeyLength
-// bytes of printable text.
-func CheckKey(key string) error {
-	if key == "" || len(key) > MaxKeyLength {
-		return fmt.Errorf("idempotency key of %d bytes: want 1 to %d", len(key), MaxKeyLength)
-	}
-	for _, r := range key {
-		if !unicode.IsPrint(r) {
-			return fmt.Errorf("idempotency key %q: only printable characters", key)
-		}
-	}
-	return nil
-}
-
 // bodyHash identifies what a keyed command asked for: its name and payload
 // (the deterministic CBOR of its fields, so JSON spacing or field order does
 // not matter).
-func bodyHash(env *Envelope) []byte {
+func bodyHash(env *envelope.Envelope) []byte {
 	h := sha256.New()
 	h.Write([]byte(env.Name))
 	h.Write([]byte{0})
@@ -123,13 +93,13 @@ func expireKeys(tx *memdb.Txn, now time.Time) error {
 
 // previous finds what a keyed command was already answered with: ok with
 // the earlier seq and result, or a *ConflictError, or nothing (found false).
-func previous(tx *memdb.Txn, env *Envelope) (seq uint64, result json.RawMessage, found bool, err error) {
+func previous(tx *memdb.Txn, env *envelope.Envelope) (seq uint64, result json.RawMessage, found bool, err error) {
 	rec, found, err := IdempotencyKeys.Get(tx, env.ID)
 	if err != nil || !found {
 		return 0, nil, false, err
 	}
 	if rec.Command != env.Name || string(rec.BodySHA256) != string(bodyHash(env)) {
-		return 0, nil, true, &ConflictError{Key: env.ID, Seq: rec.Seq}
+		return 0, nil, true, &commands.ConflictError{Key: env.ID, Seq: rec.Seq}
 	}
 	return rec.Seq, rec.Result, true, nil
 }
@@ -137,7 +107,7 @@ func previous(tx *memdb.Txn, env *Envelope) (seq uint64, result json.RawMessage,
 // remember records a keyed command applied at env.Seq with its result
 // (replacing an entry of the same key: on replay of a log written with a
 // shorter window, a key may come back after its expiry there).
-func remember(tx *memdb.Txn, env *Envelope, result any) error {
+func remember(tx *memdb.Txn, env *envelope.Envelope, result any) error {
 	b, err := json.Marshal(result)
 	if err != nil {
 		return fmt.Errorf("the result of %s does not encode as JSON: %w", env.Name, err)

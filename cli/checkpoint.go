@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"errors"
@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imagodb/imago"
+	"github.com/imagodb/imago/offline"
 	"github.com/imagodb/imago/wal"
 )
 
@@ -21,21 +22,17 @@ type stoppedFlags struct {
 	app  string
 }
 
-func (f *stoppedFlags) register(cmd *cobra.Command) {
+func (f *stoppedFlags) register(cmd *cobra.Command, set *apps) {
 	cmd.Flags().StringVar(&f.data, "data", "./imago-data", "data directory of a stopped server")
-	cmd.Flags().StringVar(&f.app, "app", "shop", "application the directory belongs to: "+appNames())
+	set.appFlag(cmd.Flags(), &f.app)
 }
 
 // parse reads the environment and resolves the application.
-func (f *stoppedFlags) parse(cmd *cobra.Command) (*imago.App, error) {
-	if err := bindEnv(cmd); err != nil {
+func (f *stoppedFlags) parse(cmd *cobra.Command, set *apps) (*imago.App, error) {
+	if err := BindEnv(cmd); err != nil {
 		return nil, err
 	}
-	newApp, ok := apps[f.app]
-	if !ok {
-		return nil, fmt.Errorf("--app %q: no such application; choose one of %s", f.app, appNames())
-	}
-	return newApp(), nil
+	return set.byName(f.app)
 }
 
 // inUse turns the lock error of a running server's directory into what to
@@ -47,7 +44,7 @@ func (f *stoppedFlags) inUse(err error, instead string) error {
 	return err
 }
 
-func checkpointCommand() *cobra.Command {
+func checkpointCommand(set *apps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "checkpoint",
 		Short: "List, verify or create the checkpoints of a stopped server's data directory",
@@ -57,22 +54,22 @@ them (--checkpoint-every, --checkpoint-interval, at stop, POST
 /v1/admin/checkpoint); these subcommands work on a stopped server's data
 directory (--data).`,
 	}
-	cmd.AddCommand(checkpointListCommand(), checkpointVerifyCommand(), checkpointCreateCommand())
+	cmd.AddCommand(checkpointListCommand(set), checkpointVerifyCommand(set), checkpointCreateCommand(set))
 	return cmd
 }
 
-func checkpointListCommand() *cobra.Command {
+func checkpointListCommand(set *apps) *cobra.Command {
 	var f stoppedFlags
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "The checkpoint files, newest first, and whether a restart would use them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			app, err := f.parse(cmd)
+			app, err := f.parse(cmd, set)
 			if err != nil {
 				return err
 			}
-			list, err := imago.ListCheckpoints(f.data, app)
+			list, err := offline.ListCheckpoints(f.data, app)
 			if err != nil {
 				return err
 			}
@@ -80,11 +77,11 @@ func checkpointListCommand() *cobra.Command {
 			return nil
 		},
 	}
-	f.register(cmd)
+	f.register(cmd, set)
 	return cmd
 }
 
-func printCheckpoints(w io.Writer, dir string, list []imago.CheckpointFile) {
+func printCheckpoints(w io.Writer, dir string, list []offline.CheckpointFile) {
 	if len(list) == 0 {
 		fmt.Fprintf(w, "no checkpoints in %s\n", imago.CheckpointDir(dir))
 		return
@@ -105,7 +102,7 @@ func printCheckpoints(w io.Writer, dir string, list []imago.CheckpointFile) {
 	tw.Flush()
 }
 
-func checkpointVerifyCommand() *cobra.Command {
+func checkpointVerifyCommand(set *apps) *cobra.Command {
 	var f stoppedFlags
 	cmd := &cobra.Command{
 		Use:   "verify",
@@ -116,11 +113,11 @@ strict replay of the log up to its seq (the log is replayed once, oldest
 checkpoint first). It exits with status 1 when a checkpoint is not good.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			app, err := f.parse(cmd)
+			app, err := f.parse(cmd, set)
 			if err != nil {
 				return err
 			}
-			verdicts, err := imago.VerifyCheckpoints(f.data, app)
+			verdicts, err := offline.VerifyCheckpoints(f.data, app)
 			printVerdicts(os.Stdout, f.data, verdicts)
 			if err != nil {
 				return f.inUse(err, "verify a copy of it (cp -a) or stop the server")
@@ -133,11 +130,11 @@ checkpoint first). It exits with status 1 when a checkpoint is not good.`,
 			return nil
 		},
 	}
-	f.register(cmd)
+	f.register(cmd, set)
 	return cmd
 }
 
-func printVerdicts(w io.Writer, dir string, verdicts []imago.CheckpointVerdict) {
+func printVerdicts(w io.Writer, dir string, verdicts []offline.CheckpointVerdict) {
 	if len(verdicts) == 0 {
 		fmt.Fprintf(w, "no checkpoints in %s\n", imago.CheckpointDir(dir))
 	}
@@ -154,7 +151,7 @@ func printVerdicts(w io.Writer, dir string, verdicts []imago.CheckpointVerdict) 
 	}
 }
 
-func checkpointCreateCommand() *cobra.Command {
+func checkpointCreateCommand(set *apps) *cobra.Command {
 	var f stoppedFlags
 	var keep int
 	cmd := &cobra.Command{
@@ -162,12 +159,12 @@ func checkpointCreateCommand() *cobra.Command {
 		Short: "Recover a stopped server's image (newest checkpoint + log) and write a checkpoint of it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			app, err := f.parse(cmd)
+			app, err := f.parse(cmd, set)
 			if err != nil {
 				return err
 			}
 			logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-			info, err := imago.CreateCheckpoint(f.data, app, keep, logger)
+			info, err := offline.CreateCheckpoint(f.data, app, keep, logger)
 			if err != nil {
 				return f.inUse(err, "ask it instead: curl -X POST http://<its --http-addr>/v1/admin/checkpoint")
 			}
@@ -175,7 +172,7 @@ func checkpointCreateCommand() *cobra.Command {
 			return nil
 		},
 	}
-	f.register(cmd)
+	f.register(cmd, set)
 	cmd.Flags().IntVar(&keep, "checkpoints-keep", 3, "checkpoint files kept; older ones are removed after the new one is complete")
 	return cmd
 }

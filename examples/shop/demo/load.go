@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bytes"
@@ -18,8 +18,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imagodb/imago/cli"
 	"github.com/imagodb/imago/examples/shop"
-	"github.com/imagodb/imago/examples/shop/demo"
 )
 
 type demoFlags struct {
@@ -27,10 +27,12 @@ type demoFlags struct {
 	token       string
 	concurrency int
 	prefix      string
-	opts        demo.Options
+	opts        Options
 }
 
-func demoCommand() *cobra.Command {
+// Command is `imago demo load`: it loads a planned shop into a running
+// server through its HTTP API.
+func Command() *cobra.Command {
 	cmd := &cobra.Command{Use: "demo", Short: "Demo data for the shop app"}
 	var f demoFlags
 	load := &cobra.Command{
@@ -42,7 +44,7 @@ running imago serve --app shop through the HTTP API, with --concurrency
 clients. Ids carry a prefix unique to the load, so loads add up.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := bindEnv(cmd); err != nil {
+			if err := cli.BindEnv(cmd); err != nil {
 				return err
 			}
 			return demoLoad(f)
@@ -72,9 +74,9 @@ func demoLoad(f demoFlags) error {
 	if f.opts.Prefix == "" {
 		f.opts.Prefix = strconv.FormatUint(rand.Uint64()%(36*36*36*36), 36)
 	}
-	plan := demo.New(f.opts)
+	plan := New(f.opts)
 	l := &loader{
-		base:   serverURL(f.httpAddr, "/v1/commands/"),
+		base:   cli.ServerURL(f.httpAddr, "/v1/commands/"),
 		token:  f.token,
 		client: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: f.concurrency}},
 	}
@@ -105,7 +107,7 @@ type loader struct {
 
 // run submits the products, then the customers, then the orders, each phase
 // with n concurrent clients; the first error stops the load.
-func (l *loader) run(plan *demo.Plan, n int) error {
+func (l *loader) run(plan *Plan, n int) error {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	phase := func(count int, job func(i int) error) error {
@@ -138,7 +140,7 @@ func (l *loader) run(plan *demo.Plan, n int) error {
 
 // order takes one order through its lifecycle. A product that sold out is
 // restocked and the order placed again, as a shop would.
-func (l *loader) order(o *demo.Order) error {
+func (l *loader) order(o *Order) error {
 	var placed struct {
 		TotalCents int64 `json:"total_cents"`
 	}
@@ -209,7 +211,7 @@ func (l *loader) submit(name string, body, result any) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return &refusal{command: name, status: resp.StatusCode, msg: responseError(resp).Error()}
+		return &refusal{command: name, status: resp.StatusCode, msg: cli.ResponseError(resp).Error()}
 	}
 	var ok struct{ Result json.RawMessage }
 	if err := json.NewDecoder(resp.Body).Decode(&ok); err != nil {

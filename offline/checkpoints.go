@@ -1,4 +1,4 @@
-package imago
+package offline
 
 import (
 	"errors"
@@ -7,8 +7,10 @@ import (
 	"os"
 	"slices"
 
+	"github.com/imagodb/imago"
+	"github.com/imagodb/imago/applier"
 	"github.com/imagodb/imago/checkpoint"
-	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/envelope"
 )
 
 // CheckpointFile is a checkpoint of a data directory as `imago checkpoint
@@ -22,8 +24,11 @@ type CheckpointFile struct {
 }
 
 // ListCheckpoints lists the checkpoints of dataDir, newest first.
-func ListCheckpoints(dataDir string, app *App) ([]CheckpointFile, error) {
-	files, err := checkpoint.List(CheckpointDir(dataDir))
+func ListCheckpoints(dataDir string, app *imago.App) ([]CheckpointFile, error) {
+	if err := imago.CheckDataDir(dataDir, app); err != nil {
+		return nil, err
+	}
+	files, err := checkpoint.List(imago.CheckpointDir(dataDir))
 	if err != nil {
 		return nil, err
 	}
@@ -69,8 +74,8 @@ var ErrNotReplay = errors.New("the checkpoint's image differs from a replay of t
 // from the oldest checkpoint to the newest; a truncated log from its base
 // (see CheckpointVerdict.Base). It returns an error only when the
 // log cannot be read; what it finds wrong is in the verdicts, oldest first.
-func VerifyCheckpoints(dataDir string, app *App) ([]CheckpointVerdict, error) {
-	files, err := checkpoint.List(CheckpointDir(dataDir))
+func VerifyCheckpoints(dataDir string, app *imago.App) ([]CheckpointVerdict, error) {
+	files, err := checkpoint.List(imago.CheckpointDir(dataDir))
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +87,7 @@ func VerifyCheckpoints(dataDir string, app *App) ([]CheckpointVerdict, error) {
 	defer log.Close()
 	fingerprint := app.Fingerprint()
 	// The replayed image holds the commands up to at.
-	replayed, at, basePath, err := replayBase(dataDir, app, fingerprint, log)
+	replayed, at, basePath, err := imago.ReplayBase(dataDir, app, log)
 	if err != nil {
 		return nil, err
 	}
@@ -103,10 +108,10 @@ func VerifyCheckpoints(dataDir string, app *App) ([]CheckpointVerdict, error) {
 			v.Err = fmt.Errorf("it is at seq %d, before the truncated log's base %s (seq %d): it cannot be compared with a replay, and a restart would not use it", f.Seq, basePath, at)
 			continue
 		}
-		snap, _, err := commands.Replay(commands.Config{Image: replayed, StartSeq: at, Log: log, Registry: registry,
-			Strict: true, Logger: slog.New(slog.DiscardHandler)}, f.Seq)
+		snap, _, err := applier.Replay{Image: replayed, Registry: registry, Log: envelope.NewLog(log), From: at + 1, To: f.Seq,
+			Strict: true, Logger: slog.New(slog.DiscardHandler)}.Run()
 		if err != nil {
-			return verdicts, fmt.Errorf("imago: replay up to seq %d: %w", f.Seq, err)
+			return verdicts, fmt.Errorf("replay up to seq %d: %w", f.Seq, err)
 		}
 		at = f.Seq
 		if v.ReplayHash, err = snap.Hash(); err != nil {
@@ -122,8 +127,8 @@ func VerifyCheckpoints(dataDir string, app *App) ([]CheckpointVerdict, error) {
 }
 
 // loadedHash loads the checkpoint at path and returns its rows and hash.
-func loadedHash(path string, app *App, fingerprint [32]byte) (int64, [32]byte, error) {
-	im, err := app.newImage()
+func loadedHash(path string, app *imago.App, fingerprint [32]byte) (int64, [32]byte, error) {
+	im, err := app.NewImage()
 	if err != nil {
 		return 0, [32]byte{}, err
 	}
@@ -139,13 +144,16 @@ func loadedHash(path string, app *App, fingerprint [32]byte) (int64, [32]byte, e
 // the image is recovered as Open does (the newest usable checkpoint, then the
 // log after it) and written; older files beyond keep are removed as by a
 // running server.
-func CreateCheckpoint(dataDir string, app *App, keep int, logger *slog.Logger) (CheckpointInfo, error) {
-	if _, err := os.Stat(LogDir(dataDir)); err != nil {
-		return CheckpointInfo{}, fmt.Errorf("imago: %s holds no log: %w", dataDir, err)
+func CreateCheckpoint(dataDir string, app *imago.App, keep int, logger *slog.Logger) (imago.CheckpointInfo, error) {
+	if err := imago.CheckDataDir(dataDir, app); err != nil {
+		return imago.CheckpointInfo{}, err
 	}
-	db, err := Open(dataDir, app, Options{Logger: logger, CheckpointsKeep: keep})
+	if _, err := os.Stat(imago.LogDir(dataDir)); err != nil {
+		return imago.CheckpointInfo{}, fmt.Errorf("%s holds no log: %w", dataDir, err)
+	}
+	db, err := imago.Open(dataDir, app, imago.Options{Logger: logger, CheckpointsKeep: keep})
 	if err != nil {
-		return CheckpointInfo{}, err
+		return imago.CheckpointInfo{}, err
 	}
 	info, err := db.Checkpoint()
 	return info, errors.Join(err, db.Close())

@@ -1,0 +1,126 @@
+package envelope
+
+import (
+	"errors"
+	"iter"
+	"time"
+)
+
+// Values is a log of encoded envelopes by seq, as the command log (wal.Log)
+// stores them. It is defined here, by its consumer, in plain types: readers
+// of envelopes need not know the log's storage.
+type Values interface {
+	// FirstSeq is the first seq held (1 unless the log was truncated).
+	FirstSeq() uint64
+	// ReadValues calls fn with each value of from <= seq <= to, in order.
+	ReadValues(from, to uint64, fn func(seq uint64, value []byte) error) error
+}
+
+// Log reads envelopes from a log of encoded values: the decode step every
+// reader of the command log shares.
+type Log struct{ values Values }
+
+// NewLog reads the envelopes of values.
+func NewLog(values Values) *Log { return &Log{values: values} }
+
+// FirstSeq is the first seq the log holds.
+func (l *Log) FirstSeq() uint64 { return l.values.FirstSeq() }
+
+// Read calls fn with each envelope of from <= seq <= to, in order. An entry
+// that does not decode ends the read with its error, which names its seq.
+func (l *Log) Read(from, to uint64, fn func(Envelope) error) error {
+	return l.values.ReadValues(from, to, func(seq uint64, value []byte) error {
+		env, err := Decode(seq, value)
+		if err != nil {
+			return err
+		}
+		return fn(env)
+	})
+}
+
+// errStopped ends a read whose consumer stopped early.
+var errStopped = errors.New("envelope: iteration stopped")
+
+// Iterator pulls the envelopes of a seq range one at a time (an SQL row
+// iterator, a stream): Next until false, then Err; Close releases the log's
+// iterator and may be called at any time.
+type Iterator struct {
+	next func() (Envelope, error, bool)
+	stop func()
+	err  error
+}
+
+// Iter iterates the envelopes of from <= seq <= to.
+func (l *Log) Iter(from, to uint64) *Iterator {
+	seq := func(yield func(Envelope, error) bool) {
+		err := l.Read(from, to, func(env Envelope) error {
+			if !yield(env, nil) {
+				return errStopped
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStopped) {
+			yield(Envelope{}, err)
+		}
+	}
+	next, stop := iter.Pull2(seq)
+	return &Iterator{next: next, stop: stop}
+}
+
+// Next returns the next envelope, or false at the end or on an error.
+func (it *Iterator) Next() (Envelope, bool) {
+	if it.err != nil {
+		return Envelope{}, false
+	}
+	env, err, ok := it.next()
+	if !ok {
+		return Envelope{}, false
+	}
+	if err != nil {
+		it.err = err
+		return Envelope{}, false
+	}
+	return env, true
+}
+
+// Err is the error that ended the iteration, if any.
+func (it *Iterator) Err() error { return it.err }
+
+// Close ends the iteration.
+func (it *Iterator) Close() error {
+	it.stop()
+	return nil
+}
+
+// Stats summarise a command log: `imago log stats`, GET /v1/log/stats.
+type Stats struct {
+	Entries   uint64            `json:"entries"`
+	FirstSeq  uint64            `json:"first_seq"`
+	LastSeq   uint64            `json:"last_seq"`
+	FirstTime time.Time         `json:"first_time,omitzero"`
+	LastTime  time.Time         `json:"last_time,omitzero"`
+	Bytes     uint64            `json:"bytes"`      // the entries' encoded envelopes
+	DiskBytes uint64            `json:"disk_bytes"` // the log's files, compressed, with the store's own overhead
+	ByName    map[string]uint64 `json:"commands"`   // entries by command name
+}
+
+// Stats reads the entries up to seq to and summarises them; diskBytes is
+// what the log's files take, as its store reports it.
+func (l *Log) Stats(to, diskBytes uint64) (Stats, error) {
+	st := Stats{ByName: map[string]uint64{}, DiskBytes: diskBytes}
+	err := l.values.ReadValues(l.FirstSeq(), to, func(seq uint64, value []byte) error {
+		env, err := Decode(seq, value)
+		if err != nil {
+			return err
+		}
+		if st.Entries == 0 {
+			st.FirstSeq, st.FirstTime = env.Seq, env.Time
+		}
+		st.Entries++
+		st.LastSeq, st.LastTime = env.Seq, env.Time
+		st.Bytes += uint64(len(value))
+		st.ByName[env.Name]++
+		return nil
+	})
+	return st, err
+}
