@@ -58,7 +58,8 @@ func Root(apps ...*imago.App) *cobra.Command {
 func Execute(root *cobra.Command) int {
 	if err := root.Execute(); err != nil {
 		if !errors.As(err, new(loggedError)) {
-			fmt.Fprintln(os.Stderr, "imago:", err)
+			// Errors of the imago package already begin with its name.
+			fmt.Fprintln(os.Stderr, "imago: "+strings.TrimPrefix(err.Error(), "imago: "))
 		}
 		return 1
 	}

@@ -93,8 +93,10 @@ func VerifyCheckpoints(dataDir string, app *imago.App) ([]CheckpointVerdict, err
 	}
 	verdicts := make([]CheckpointVerdict, len(files))
 	for i, f := range files {
+		verdicts[i].File = f
+	}
+	for i, f := range files {
 		v := &verdicts[i]
-		v.File = f
 		switch {
 		case f.Seq > log.LastSeq():
 			v.Err = fmt.Errorf("it is at seq %d, the log ends at %d", f.Seq, log.LastSeq())
@@ -111,11 +113,12 @@ func VerifyCheckpoints(dataDir string, app *imago.App) ([]CheckpointVerdict, err
 		snap, _, err := applier.Replay{Image: replayed, Registry: registry, Log: envelope.NewLog(log), From: at + 1, To: f.Seq,
 			Strict: true, Logger: slog.New(slog.DiscardHandler)}.Run()
 		if err != nil {
-			return verdicts, fmt.Errorf("replay up to seq %d: %w", f.Seq, err)
+			err = fmt.Errorf("replay up to seq %d: %w", f.Seq, err)
+			return notVerified(verdicts, i, err), err
 		}
 		at = f.Seq
 		if v.ReplayHash, err = snap.Hash(); err != nil {
-			return verdicts, err
+			return notVerified(verdicts, i, err), err
 		}
 		v.Rows, v.Hash, v.Err = loadedHash(f.Path, app, fingerprint)
 		if v.Err == nil && v.Hash != v.ReplayHash {
@@ -124,6 +127,17 @@ func VerifyCheckpoints(dataDir string, app *imago.App) ([]CheckpointVerdict, err
 	}
 	slices.Reverse(verdicts)
 	return verdicts, nil
+}
+
+// notVerified marks the verdicts from i on, which a failure left
+// unchecked, as not verified because of err, and returns them all newest
+// first: none of them may read as good.
+func notVerified(verdicts []CheckpointVerdict, i int, err error) []CheckpointVerdict {
+	for j := i; j < len(verdicts); j++ {
+		verdicts[j].Err = fmt.Errorf("not verified: %w", err)
+	}
+	slices.Reverse(verdicts)
+	return verdicts
 }
 
 // loadedHash loads the checkpoint at path and returns its rows and hash.
