@@ -1,4 +1,4 @@
-package imago_test
+package writer_test
 
 import (
 	"context"
@@ -116,4 +116,13 @@ func TestIdempotency(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
+}
+
+func submitAll(t *testing.T, db *imago.DB, cmds []commands.Command) {
+	t.Helper()
+	for _, c := range cmds {
+		if _, err := db.Submit(context.Background(), c); err != nil {
+			t.Fatalf("%T: %v", c, err)
+		}
+	}
 }

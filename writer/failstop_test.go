@@ -1,4 +1,4 @@
-package imago_test
+package writer_test
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package imago_test
+package reactors_test
 
 import (
 	"context"
