@@ -262,16 +262,16 @@ func readRows(r *bufio.Reader, t *memdb.Table, n uint64) ([]memdb.Row, error) {
 		if _, err := io.ReadFull(r, block); err != nil {
 			return nil, bodyErr(err)
 		}
-		d := rowDecoder{buf: block}
+		d := memdb.NewValueReader(block)
 		for i := uint64(0); i < count; i++ {
-			row, err := d.row(cols)
+			row, err := readRow(d, cols)
 			if err != nil {
 				return nil, fmt.Errorf("row %d: %w", loaded+i+1, err)
 			}
 			rows = append(rows, row)
 		}
-		if len(d.buf) != 0 {
-			return nil, fmt.Errorf("block after row %d: %d bytes left over", loaded+count, len(d.buf))
+		if d.Len() != 0 {
+			return nil, fmt.Errorf("block after row %d: %d bytes left over", loaded+count, d.Len())
 		}
 	}
 	return rows, nil

@@ -32,15 +32,11 @@ func (s *Snapshot) Hash() ([32]byte, error) {
 	return sum, nil
 }
 
+// appendHashValue appends an encoding that identifies v, a value of kind
+// k: its key encoding, or the kind's own where it has no key.
 func appendHashValue(dst []byte, k Kind, v any) []byte {
-	switch k {
-	case KindDecimal:
-		if v == nil {
-			return append(dst, tagNull)
-		}
-		return appendEscaped(append(dst, tagPresent), v.(interface{ String() string }).String())
-	case KindJSON:
-		k = KindText
+	if info := k.info(); v != nil && info.hash != nil {
+		return info.hash(append(dst, tagPresent), v)
 	}
 	dst, _ = appendKey(dst, k, v)
 	return dst

@@ -1,10 +1,8 @@
 package memdb
 
 import (
-	"encoding/binary"
 	"fmt"
-	"math"
-	"time"
+	"reflect"
 )
 
 // Index keys are byte strings whose lexicographic order is the SQL order of the
@@ -37,67 +35,14 @@ func appendKey(dst []byte, k Kind, v any) ([]byte, error) {
 	if v == nil {
 		return append(dst, tagNull), nil
 	}
-	dst = append(dst, tagPresent)
-	switch k {
-	case KindBigInt:
-		x, ok := v.(int64)
-		if !ok {
-			return nil, keyTypeError(k, v)
-		}
-		return binary.BigEndian.AppendUint64(dst, uint64(x)^(1<<63)), nil
-	case KindInt:
-		x, ok := v.(int32)
-		if !ok {
-			return nil, keyTypeError(k, v)
-		}
-		return binary.BigEndian.AppendUint64(dst, uint64(int64(x))^(1<<63)), nil
-	case KindBigIntUnsigned:
-		x, ok := v.(uint64)
-		if !ok {
-			return nil, keyTypeError(k, v)
-		}
-		return binary.BigEndian.AppendUint64(dst, x), nil
-	case KindDouble:
-		x, ok := v.(float64)
-		if !ok {
-			return nil, keyTypeError(k, v)
-		}
-		bits := math.Float64bits(x)
-		if x == 0 {
-			bits = 0 // -0 and +0 are equal in SQL
-		}
-		if bits&(1<<63) != 0 {
-			bits = ^bits
-		} else {
-			bits |= 1 << 63
-		}
-		return binary.BigEndian.AppendUint64(dst, bits), nil
-	case KindBoolean:
-		x, ok := v.(int8)
-		if !ok {
-			return nil, keyTypeError(k, v)
-		}
-		return append(dst, byte(x)^0x80), nil
-	case KindDatetime:
-		x, ok := v.(time.Time)
-		if !ok {
-			return nil, keyTypeError(k, v)
-		}
-		return binary.BigEndian.AppendUint64(dst, uint64(x.UnixNano())^(1<<63)), nil
-	case KindVarchar, KindChar, KindText:
-		x, ok := v.(string)
-		if !ok {
-			return nil, keyTypeError(k, v)
-		}
-		return appendEscaped(dst, x), nil
-	case KindVarbinary, KindBlob:
-		x, ok := v.([]byte)
-		if !ok {
-			return nil, keyTypeError(k, v)
-		}
-		return appendEscaped(dst, x), nil
+	info := k.info()
+	if info == nil || info.key == nil {
+		return nil, fmt.Errorf("memdb: %s columns cannot be part of an index key", k)
 	}
-	return nil, fmt.Errorf("memdb: %s columns cannot be part of an index key", k)
+	if reflect.TypeOf(v) != info.value {
+		return nil, fmt.Errorf("memdb: key value %v has Go type %T, want %s for %s", v, v, info.value, k)
+	}
+	return info.key(append(dst, tagPresent), v), nil
 }
 
 func appendEscaped[S string | []byte](dst []byte, s S) []byte {
@@ -111,16 +56,6 @@ func appendEscaped[S string | []byte](dst []byte, s S) []byte {
 	return append(dst, 0x00, 0x01)
 }
 
-func keyTypeError(k Kind, v any) error {
-	return fmt.Errorf("memdb: key value %v has Go type %T, want %s for %s", v, v, k.goType(), k)
-}
-
 // indexable reports whether columns of kind k may be part of an index key.
 // DECIMAL and JSON have no order-preserving encoding here yet.
-func indexable(k Kind) bool {
-	switch k {
-	case KindDecimal, KindJSON:
-		return false
-	}
-	return true
-}
+func indexable(k Kind) bool { return k.info() != nil && k.info().key != nil }

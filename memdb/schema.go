@@ -14,19 +14,16 @@
 package memdb
 
 import (
-	"encoding/json"
 	"fmt"
+	"reflect"
 	"regexp"
-	"time"
-	"unicode/utf8"
-
-	"github.com/shopspring/decimal"
 )
 
 // Kind is the SQL type family of a column.
 type Kind uint8
 
-// The column kinds. Each has one Go type for its values (see Kind.goType).
+// The column kinds. Each has one Go type for its values; kinds.go holds
+// all that is known of each.
 const (
 	KindBigInt         Kind = iota + 1 // BIGINT, int64
 	KindBigIntUnsigned                 // BIGINT UNSIGNED, uint64
@@ -43,42 +40,12 @@ const (
 	KindJSON                           // JSON, string holding a JSON text
 )
 
-var kindNames = map[Kind]string{
-	KindBigInt: "BIGINT", KindBigIntUnsigned: "BIGINT UNSIGNED", KindInt: "INT",
-	KindDouble: "DOUBLE", KindDecimal: "DECIMAL", KindVarchar: "VARCHAR", KindChar: "CHAR",
-	KindText: "TEXT", KindVarbinary: "VARBINARY", KindBlob: "BLOB", KindBoolean: "BOOLEAN",
-	KindDatetime: "DATETIME(6)", KindJSON: "JSON",
-}
-
+// String is the kind's SQL name.
 func (k Kind) String() string {
-	if n, ok := kindNames[k]; ok {
-		return n
+	if info := k.info(); info != nil {
+		return info.name
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
-}
-
-func (k Kind) goType() string {
-	switch k {
-	case KindBigInt:
-		return "int64"
-	case KindBigIntUnsigned:
-		return "uint64"
-	case KindInt:
-		return "int32"
-	case KindDouble:
-		return "float64"
-	case KindDecimal:
-		return "decimal.Decimal"
-	case KindVarchar, KindChar, KindText, KindJSON:
-		return "string"
-	case KindVarbinary, KindBlob:
-		return "[]byte"
-	case KindBoolean:
-		return "int8"
-	case KindDatetime:
-		return "time.Time"
-	}
-	return "?"
 }
 
 // Type is a column's SQL type: a kind plus its length (VARCHAR, CHAR,
@@ -119,11 +86,11 @@ func Decimal(precision, scale int) Type {
 
 // String renders the type as SQL.
 func (t Type) String() string {
-	switch t.Kind {
-	case KindVarchar, KindChar, KindVarbinary:
-		return fmt.Sprintf("%s(%d)", t.Kind, t.Length)
-	case KindDecimal:
+	switch info := t.Kind.info(); {
+	case t.Kind == KindDecimal:
 		return fmt.Sprintf("DECIMAL(%d,%d)", t.Precision, t.Scale)
+	case info != nil && info.sized:
+		return fmt.Sprintf("%s(%d)", t.Kind, t.Length)
 	}
 	return t.Kind.String()
 }
@@ -244,18 +211,14 @@ func (t *Table) resolve(index string, names []string) ([]int, error) {
 }
 
 func checkType(t Type) error {
-	switch t.Kind {
-	case KindVarchar, KindChar, KindVarbinary:
-		if t.Length <= 0 || t.Length > 65535 {
-			return fmt.Errorf("%s length %d out of range 1..65535", t.Kind, t.Length)
-		}
-	case KindDecimal:
-		if t.Precision < 1 || t.Precision > 65 || t.Scale < 0 || t.Scale > 30 || t.Scale > t.Precision {
-			return fmt.Errorf("DECIMAL(%d,%d) out of range", t.Precision, t.Scale)
-		}
-	case KindBigInt, KindBigIntUnsigned, KindInt, KindDouble, KindText, KindBlob, KindBoolean, KindDatetime, KindJSON:
-	default:
+	info := t.Kind.info()
+	switch {
+	case info == nil:
 		return fmt.Errorf("unknown column kind %d", t.Kind)
+	case info.sized && (t.Length <= 0 || t.Length > 65535):
+		return fmt.Errorf("%s length %d out of range 1..65535", t.Kind, t.Length)
+	case t.Kind == KindDecimal && (t.Precision < 1 || t.Precision > 65 || t.Scale < 0 || t.Scale > 30 || t.Scale > t.Precision):
+		return fmt.Errorf("DECIMAL(%d,%d) out of range", t.Precision, t.Scale)
 	}
 	return nil
 }
@@ -366,60 +329,12 @@ func checkValue(c Column, v any) error {
 		}
 		return nil
 	}
-	ok := true
-	switch c.Type.Kind {
-	case KindBigInt:
-		_, ok = v.(int64)
-	case KindBigIntUnsigned:
-		_, ok = v.(uint64)
-	case KindInt:
-		_, ok = v.(int32)
-	case KindDouble:
-		_, ok = v.(float64)
-	case KindDecimal:
-		var d decimal.Decimal
-		if d, ok = v.(decimal.Decimal); ok && digitsBeforePoint(d) > c.Type.Precision-c.Type.Scale {
-			return fmt.Errorf("value %s does not fit %s", d, c.Type)
-		}
-	case KindVarchar, KindChar, KindText, KindJSON:
-		var s string
-		if s, ok = v.(string); ok {
-			if !utf8.ValidString(s) {
-				return fmt.Errorf("value is not valid UTF-8")
-			}
-			if c.Type.Kind == KindJSON && !json.Valid([]byte(s)) {
-				return fmt.Errorf("value is not a JSON text")
-			}
-			if n := utf8.RuneCountInString(s); c.Type.Length > 0 && n > c.Type.Length {
-				return fmt.Errorf("value of %d characters is longer than %s", n, c.Type)
-			}
-		}
-	case KindVarbinary, KindBlob:
-		var b []byte
-		if b, ok = v.([]byte); ok && c.Type.Length > 0 && len(b) > c.Type.Length {
-			return fmt.Errorf("value of %d bytes is longer than %s", len(b), c.Type)
-		}
-	case KindBoolean:
-		var b int8
-		if b, ok = v.(int8); ok && b != 0 && b != 1 {
-			return fmt.Errorf("boolean value %d is not 0 or 1", b)
-		}
-	case KindDatetime:
-		var tm time.Time
-		if tm, ok = v.(time.Time); ok && tm.Location() != time.UTC {
-			return fmt.Errorf("time %s is not in UTC", tm)
-		}
+	info := c.Type.Kind.info()
+	if reflect.TypeOf(v) != info.value {
+		return fmt.Errorf("value %v has Go type %T, want %s for %s", v, v, info.value, c.Type)
 	}
-	if !ok {
-		return fmt.Errorf("value %v has Go type %T, want %s for %s", v, v, c.Type.Kind.goType(), c.Type)
+	if info.check != nil {
+		return info.check(c.Type, v)
 	}
 	return nil
-}
-
-func digitsBeforePoint(d decimal.Decimal) int {
-	s := d.Abs().Truncate(0).String()
-	if s == "0" {
-		return 0
-	}
-	return len(s)
 }

@@ -3,9 +3,6 @@ package memdb
 import (
 	"fmt"
 	"reflect"
-	"time"
-
-	"github.com/shopspring/decimal"
 )
 
 // Typed maps a Go struct type to a table's rows, so that command code reads
@@ -16,22 +13,6 @@ import (
 type Typed[T any] struct {
 	table  *Table
 	fields []int // struct field index of each column, in column order
-}
-
-var goTypes = map[Kind]reflect.Type{
-	KindBigInt:         reflect.TypeFor[int64](),
-	KindBigIntUnsigned: reflect.TypeFor[uint64](),
-	KindInt:            reflect.TypeFor[int32](),
-	KindDouble:         reflect.TypeFor[float64](),
-	KindDecimal:        reflect.TypeFor[decimal.Decimal](),
-	KindVarchar:        reflect.TypeFor[string](),
-	KindChar:           reflect.TypeFor[string](),
-	KindText:           reflect.TypeFor[string](),
-	KindJSON:           reflect.TypeFor[string](),
-	KindVarbinary:      reflect.TypeFor[[]byte](),
-	KindBlob:           reflect.TypeFor[[]byte](),
-	KindBoolean:        reflect.TypeFor[bool](),
-	KindDatetime:       reflect.TypeFor[time.Time](),
 }
 
 // Bind checks that T fits t and returns the mapping.
@@ -58,7 +39,11 @@ func Bind[T any](t *Table) (*Typed[T], error) {
 			return nil, fmt.Errorf("memdb: bind %s: two fields for column %s.%s", st, t.Name(), name)
 		}
 		c := t.def.Columns[p]
-		want := goTypes[c.Type.Kind]
+		info := c.Type.Kind.info()
+		want := info.value
+		if info.field != nil {
+			want = info.field
+		}
 		if c.Nullable {
 			want = reflect.PointerTo(want)
 		}
