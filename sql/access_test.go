@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	gosql "database/sql"
 	"errors"
+	"fmt"
 	"math/big"
 	"reflect"
 	"strings"
@@ -239,4 +240,34 @@ func selfSignedTLS(t *testing.T) *tls.Config {
 		t.Fatal(err)
 	}
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+}
+
+// TestSQLPrepare: SQL-level PREPARE/EXECUTE/DEALLOCATE answer replies that
+// libmysqlclient accepts (it reported 2027 "Malformed packet" on PREPARE's
+// OK and dropped the connection), and the connection keeps working.
+func TestSQLPrepare(t *testing.T) {
+	f := newFixture(t)
+	w := dialWire(t, f.addr)
+	if err := w.login("root", "shop"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ query, want string }{
+		{"PREPARE s FROM 'SELECT 1 + 1'", "[]"},
+		{"EXECUTE s", "[[2]]"},
+		{"SET @id = 'c-000001'", "[]"},
+		{"PREPARE c FROM 'SELECT customer_id FROM customers WHERE customer_id = ?'", "[]"},
+		{"EXECUTE c USING @id", "[[c-000001]]"},
+		{"DEALLOCATE PREPARE s", "[]"},
+		{"SELECT 3", "[[3]]"},
+	} {
+		t.Run(c.query, func(t *testing.T) {
+			rows, err := w.query(c.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(rows); got != c.want {
+				t.Fatalf("got %s, want %s", got, c.want)
+			}
+		})
+	}
 }

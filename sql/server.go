@@ -91,6 +91,7 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("sql: listen %s: %w", cfg.Addr, err)
 	}
 	var chain server.InterceptorChain
+	chain.WithInterceptor(okInfo{})
 	chain.WithInterceptor(readOnlyGuard{})
 	chain.WithInterceptor(newReaderGrants(cfg.Users, cfg.Database, SystemDatabase))
 	reads := newPreparedReads(app)

@@ -9,6 +9,8 @@
 //   - Clients cannot change anything: writes, DDL, SET GLOBAL, ANALYZE,
 //     LOAD DATA, LOAD_FILE and SELECT ... INTO OUTFILE/DUMPFILE are refused with
 //     an error that names the HTTP write API.
+//   - Replies are well formed for libmysqlclient-based clients: SQL-level
+//     PREPARE/EXECUTE/DEALLOCATE PREPARE work from the mysql command line.
 package sql
 
 import (
