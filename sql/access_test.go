@@ -1,6 +1,7 @@
 package sql_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -10,9 +11,12 @@ import (
 	gosql "database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
+	"os"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -270,4 +274,117 @@ func TestSQLPrepare(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUnauthenticatedConnections: sockets that connect and never log in
+// (the attack held all 151 slots with them) neither take the slots of
+// accounts that log in nor stay open past the connect timeout; their own
+// number is bounded apart.
+func TestUnauthenticatedConnections(t *testing.T) {
+	const maxConns, idle = 2, 12
+	f := newFixture(t, func(c *imagosql.Config) {
+		c.MaxConnections = maxConns
+		c.MaxHandshakes = idle + 1 // and one login at a time
+		c.ConnectTimeout = 3 * time.Second
+		c.LoginFailures = -1 // the timeouts below must not block 127.0.0.1
+	})
+	f.conn.SetMaxIdleConns(0)
+	held := make([]*wireConn, idle)
+	for i := range held {
+		held[i] = dialWire(t, f.addr)
+		p, err := held[i].readPacket() // accepted: the greeting
+		if err != nil || p[0] == 0xff {
+			t.Fatalf("idle socket %d: %q %v", i, p, err)
+		}
+	}
+	t.Run("accounts still log in", func(t *testing.T) {
+		ctx := context.Background()
+		var conns []*gosql.Conn
+		for range maxConns {
+			c, err := f.conn.Conn(ctx)
+			if err != nil {
+				t.Fatalf("root with %d idle sockets open: %v", idle, err)
+			}
+			defer c.Close()
+			conns = append(conns, c)
+		}
+		extra := f.open(t, "root", "")
+		if err := extra.Ping(); !isMySQLError(err, 1040) {
+			t.Fatalf("login beyond MaxConnections: %v, want 1040", err)
+		}
+	})
+	t.Run("handshakes are bounded", func(t *testing.T) {
+		// The refused login above frees its handshake slot once the server
+		// has closed it.
+		var w1 *wireConn
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			w1 = dialWire(t, f.addr)
+			p, err := w1.readPacket()
+			if err == nil && p[0] != 0xff {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("a handshake within MaxHandshakes: %q %v", p, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		w2 := dialWire(t, f.addr)
+		p, err := w2.readPacket()
+		if err != nil || !isWireError(wireError(p), 1040) {
+			t.Fatalf("handshake beyond MaxHandshakes: %q %v, want error 1040", p, err)
+		}
+		w1.Close()
+	})
+	t.Run("closed after the connect timeout", func(t *testing.T) {
+		for i, w := range held {
+			w.SetReadDeadline(time.Now().Add(60 * time.Second))
+			if _, err := w.readPacket(); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("idle socket %d: %v, want the server to close it", i, err)
+			}
+		}
+	})
+}
+
+// TestFailedLogins: failed logins are logged with the user and the remote
+// address, and a host that fails LoginFailures times is refused (1129),
+// even with the right password, until LoginBlock has passed.
+func TestFailedLogins(t *testing.T) {
+	var logs lockedBuffer
+	f := newFixture(t, func(c *imagosql.Config) {
+		c.Users = []imagosql.User{{Name: "root", Admin: true}, {Name: "analyst", Password: "s3cret"}}
+		c.LoginFailures = 3
+		c.LoginBlock = time.Hour
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	for i := range 3 {
+		err := f.open(t, "analyst", "guess").Ping()
+		if !isMySQLError(err, 1045) {
+			t.Fatalf("wrong password %d: %v, want 1045", i, err)
+		}
+	}
+	if err := f.open(t, "analyst", "s3cret").Ping(); !isMySQLError(err, 1129) {
+		t.Fatalf("right password from a blocked host: %v, want 1129", err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "MySQL login failed") || !strings.Contains(out, "user=analyst") || !strings.Contains(out, "remote=127.0.0.1:") {
+		t.Fatalf("failed logins are not logged with user and remote address:\n%s", out)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer for concurrent log writers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -45,8 +45,21 @@ type Config struct {
 	Users []User
 	// TLS, when set, lets clients encrypt (and caching_sha2_password work).
 	TLS *tls.Config
-	// MaxConnections bounds open client connections; 0: no bound.
+	// MaxConnections bounds logged-in client connections; 0: no bound.
 	MaxConnections int
+	// ConnectTimeout closes connections that have not logged in within it
+	// (MySQL's connect_timeout); 0: DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// MaxHandshakes bounds connections that have not logged in yet, apart
+	// from MaxConnections; 0: DefaultMaxHandshakes.
+	MaxHandshakes int
+	// LoginFailures: a remote host whose logins fail (or whose handshakes
+	// are aborted) this many times is refused with error 1129 for
+	// LoginBlock. 0: DefaultLoginFailures; negative: never block (failed
+	// logins are still logged).
+	LoginFailures int
+	// LoginBlock is how long a host is blocked; 0: DefaultLoginBlock.
+	LoginBlock time.Duration
 	// QueryTimeout bounds each statement's run time; 0: no bound.
 	QueryTimeout time.Duration
 	// Observer is told about every statement (metrics); may be nil.
@@ -101,17 +114,15 @@ func NewServer(cfg Config) (*Server, error) {
 		chain.WithInterceptor(timeLimit{limit: cfg.QueryTimeout})
 	}
 	if cfg.Observer != nil || cfg.SlowQuery > 0 {
-		logger := cfg.Logger
-		if logger == nil {
-			logger = slog.Default()
-		}
-		chain.WithInterceptor(statementClock{obs: cfg.Observer, slow: cfg.SlowQuery, log: logger})
+		chain.WithInterceptor(statementClock{obs: cfg.Observer, slow: cfg.SlowQuery, log: loggerOf(cfg)})
 	}
-	conns := limitConnections(ln, cfg.MaxConnections)
+	logins := newLoginGuard(cfg, loggerOf(cfg))
+	conns := limitConnections(ln, cfg, logins)
 	srv, err := server.NewServer(server.Config{
 		Protocol: "tcp", Address: cfg.Addr, Listener: conns,
 		Version: mysqlVersion(cfg.Version), TLSConfig: cfg.TLS,
-		Options: []server.Option{chain.Option()},
+		Options:                 []server.Option{chain.Option()},
+		ProtocolListenerFactory: protocolListener(logins),
 	}, engine, gsql.NewContext, newSessionBuilder(cfg.Source), nil)
 	if err != nil {
 		ln.Close()
@@ -144,11 +155,15 @@ func newEngine(cfg Config) (*sqle.Engine, *database, error) {
 // @@version: the MySQL version whose dialect GMS speaks, then Imago's.
 func mysqlVersion(imagoVersion string) string { return "8.0.33-imago-" + imagoVersion }
 
-func configureGlobals(cfg Config) {
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.Default()
+func loggerOf(cfg Config) *slog.Logger {
+	if cfg.Logger == nil {
+		return slog.Default()
 	}
+	return cfg.Logger
+}
+
+func configureGlobals(cfg Config) {
+	logger := loggerOf(cfg)
 	// GMS logs through the global logrus logger: a line per connection at
 	// info and per failed client query at warning. Its lines go to our
 	// logger; at our debug level from info, otherwise only its errors (the

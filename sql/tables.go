@@ -9,6 +9,11 @@
 //   - Clients cannot change anything: writes, DDL, SET GLOBAL, ANALYZE,
 //     LOAD DATA, LOAD_FILE and SELECT ... INTO OUTFILE/DUMPFILE are refused with
 //     an error that names the HTTP write API.
+//   - Connections that do not log in cannot lock accounts out: they are
+//     closed after ConnectTimeout, bounded apart (MaxHandshakes), and only
+//     logged-in connections count against MaxConnections.
+//   - Failed logins are logged with user and remote address; a host that
+//     fails LoginFailures times is refused (1129) for LoginBlock.
 //   - Replies are well formed for libmysqlclient-based clients: SQL-level
 //     PREPARE/EXECUTE/DEALLOCATE PREPARE work from the mysql command line.
 package sql
