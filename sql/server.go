@@ -62,6 +62,14 @@ type Config struct {
 	LoginBlock time.Duration
 	// QueryTimeout bounds each statement's run time; 0: no bound.
 	QueryTimeout time.Duration
+	// Statement limits, checked before GMS plans a statement (planning
+	// cannot be interrupted): text bytes, items of an IN list, nesting
+	// depth and nodes of the syntax tree. 0: the Default... constants;
+	// negative: no limit.
+	MaxStatementBytes int
+	MaxInListItems    int
+	MaxExprDepth      int
+	MaxExprNodes      int
 	// Observer is told about every statement (metrics); may be nil.
 	Observer Observer
 	// SlowQuery: statements that run at least this long are logged at warn
@@ -105,7 +113,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	var chain server.InterceptorChain
 	chain.WithInterceptor(okInfo{})
-	chain.WithInterceptor(readOnlyGuard{})
+	chain.WithInterceptor(readOnlyGuard{limits: newStatementLimits(cfg)})
 	chain.WithInterceptor(newReaderGrants(cfg.Users, cfg.Database, SystemDatabase))
 	reads := newPreparedReads(app)
 	chain.WithInterceptor(reads)

@@ -14,6 +14,9 @@
 //     logged-in connections count against MaxConnections.
 //   - Failed logins are logged with user and remote address; a host that
 //     fails LoginFailures times is refused (1129) for LoginBlock.
+//   - A statement's planning cost is bounded before GMS plans it (GMS's
+//     planner ignores the query timeout): statement bytes, IN-list items,
+//     expression depth and nodes are limited, with errors naming the limit.
 //   - Replies are well formed for libmysqlclient-based clients: SQL-level
 //     PREPARE/EXECUTE/DEALLOCATE PREPARE work from the mysql command line.
 package sql
