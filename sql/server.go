@@ -70,6 +70,10 @@ type Config struct {
 	MaxInListItems    int
 	MaxExprDepth      int
 	MaxExprNodes      int
+	// MaxAllowedPacket bounds the strings functions build (REPEAT, LPAD,
+	// CONCAT, ...): larger results are NULL with warning 1301, as in MySQL;
+	// 0: DefaultMaxAllowedPacket.
+	MaxAllowedPacket int
 	// Observer is told about every statement (metrics); may be nil.
 	Observer Observer
 	// SlowQuery: statements that run at least this long are logged at warn
@@ -153,7 +157,7 @@ func newEngine(cfg Config) (*sqle.Engine, *database, error) {
 	}
 	configureGlobals(cfg)
 	app := newDatabase(cfg.Database, cfg.Source, cfg.Tables)
-	a := analyzer.NewDefault(newProvider(app, newSystemDatabase(cfg)))
+	a := analyzer.NewDefault(newProvider(sizedFunctionsOf(maxAllowedPacket(cfg)), app, newSystemDatabase(cfg)))
 	a.Catalog.StatsProvider = newStatsProvider()
 	engine := sqle.New(a, &sqle.Config{IsReadOnly: true})
 	return engine, app, nil
@@ -190,6 +194,8 @@ func configureGlobals(cfg Config) {
 		"version":          mysqlVersion(cfg.Version),
 		"version_comment":  "Imago " + cfg.Version + " (memory image, read-only SQL)",
 		"secure_file_priv": secureFilePriv,
+		// What sizedFunctions enforce (GMS's default is 1 GiB).
+		"max_allowed_packet": int64(maxAllowedPacket(cfg)),
 	})
 	if err != nil {
 		logger.Warn("cannot set system variables", "err", err)
@@ -242,10 +248,16 @@ func (s *Server) OpenConnections() int { return s.conns.Open() }
 func (s *Server) Close() error { return s.srv.Close() }
 
 // provider lists the app's database; GMS adds information_schema itself.
-type provider struct{ dbs map[string]gsql.Database }
+// Its functions take precedence over GMS's built-ins (see sizedFunctions).
+type provider struct {
+	dbs       map[string]gsql.Database
+	functions map[string]gsql.Function
+}
 
-func newProvider(dbs ...*database) *provider {
-	p := &provider{dbs: map[string]gsql.Database{}}
+var _ gsql.FunctionProvider = (*provider)(nil)
+
+func newProvider(functions map[string]gsql.Function, dbs ...*database) *provider {
+	p := &provider{dbs: map[string]gsql.Database{}, functions: functions}
 	for _, d := range dbs {
 		p.dbs[strings.ToLower(d.name)] = d
 	}
@@ -257,6 +269,11 @@ func (p *provider) Database(_ *gsql.Context, name string) (gsql.Database, error)
 		return d, nil
 	}
 	return nil, gsql.ErrDatabaseNotFound.New(name)
+}
+
+func (p *provider) Function(_ *gsql.Context, name string) (gsql.Function, bool) {
+	f, ok := p.functions[strings.ToLower(name)]
+	return f, ok
 }
 
 func (p *provider) HasDatabase(_ *gsql.Context, name string) bool {

@@ -17,6 +17,9 @@
 //   - A statement's planning cost is bounded before GMS plans it (GMS's
 //     planner ignores the query timeout): statement bytes, IN-list items,
 //     expression depth and nodes are limited, with errors naming the limit.
+//   - No function builds a string over max_allowed_packet (MaxAllowedPacket):
+//     REPEAT, LPAD, CONCAT and the like answer NULL with warning 1301, as in
+//     MySQL, before allocating.
 //   - Replies are well formed for libmysqlclient-based clients: SQL-level
 //     PREPARE/EXECUTE/DEALLOCATE PREPARE work from the mysql command line.
 package sql
