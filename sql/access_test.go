@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -387,4 +388,103 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestReadersSeeOwnSessions: accounts that are not admins hold no PROCESS
+// privilege: SHOW PROCESSLIST and information_schema.processlist list their
+// own sessions only (the attack read root's statement texts there).
+func TestReadersSeeOwnSessions(t *testing.T) {
+	f := newFixture(t, func(c *imagosql.Config) {
+		c.Users = []imagosql.User{{Name: "root", Admin: true}, {Name: "analyst", Password: "pw"}}
+	})
+	ctx := context.Background()
+	root, err := f.conn.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	analyst := f.open(t, "analyst", "pw")
+	users := func(db interface {
+		QueryContext(context.Context, string, ...any) (*gosql.Rows, error)
+	}, query string) []string {
+		t.Helper()
+		rows, err := db.QueryContext(ctx, query)
+		if err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		var got []string
+		for rows.Next() {
+			vals := make([]gosql.NullString, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, vals[1].String) // User
+		}
+		return got
+	}
+	for _, q := range []string{"SHOW PROCESSLIST", "SHOW FULL PROCESSLIST", "SELECT * FROM information_schema.processlist"} {
+		t.Run(q, func(t *testing.T) {
+			if got := users(analyst, q); len(got) == 0 || slices.ContainsFunc(got, func(u string) bool { return u != "analyst" }) {
+				t.Errorf("analyst sees sessions of %v", got)
+			}
+			if got := users(root, q); !slices.Contains(got, "analyst") || !slices.Contains(got, "root") {
+				t.Errorf("root sees sessions of %v, want everyone's", got)
+			}
+		})
+	}
+	var grants []string
+	rows, err := analyst.QueryContext(ctx, "SHOW GRANTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var g string
+		rows.Scan(&g)
+		grants = append(grants, g)
+	}
+	rows.Close()
+	if s := strings.Join(grants, "\n"); strings.Contains(s, "PROCESS") {
+		t.Errorf("analyst's grants:\n%s", s)
+	}
+}
+
+// TestTLSStatus: SHOW STATUS reports the cipher and version a TLS
+// connection negotiated (GMS left them empty), and nothing without TLS.
+func TestTLSStatus(t *testing.T) {
+	mysql.RegisterTLSConfig("imago-status", &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12,
+		CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}})
+	f := newFixture(t, func(c *imagosql.Config) {
+		c.TLS = selfSignedTLS(t)
+		c.Users = []imagosql.User{{Name: "root", Admin: true}, {Name: "analyst", Password: "pw"}}
+	})
+	status := func(db *gosql.DB, name string) string {
+		var n, v string
+		if err := db.QueryRow("SHOW STATUS LIKE '"+name+"'").Scan(&n, &v); err != nil {
+			t.Fatalf("SHOW STATUS LIKE '%s': %v", name, err)
+		}
+		return v
+	}
+	for _, c := range []struct {
+		params          []string
+		cipher, version string
+	}{
+		{[]string{"tls=imago-status"}, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLSv1.2"},
+		{nil, "", ""},
+	} {
+		t.Run(fmt.Sprint(c.params), func(t *testing.T) {
+			db := f.open(t, "analyst", "pw", c.params...)
+			if got := status(db, "Ssl_cipher"); got != c.cipher {
+				t.Errorf("Ssl_cipher = %q, want %q", got, c.cipher)
+			}
+			if got := status(db, "Ssl_version"); got != c.version {
+				t.Errorf("Ssl_version = %q, want %q", got, c.version)
+			}
+		})
+	}
 }

@@ -135,7 +135,7 @@ func NewServer(cfg Config) (*Server, error) {
 		Version: mysqlVersion(cfg.Version), TLSConfig: cfg.TLS,
 		Options:                 []server.Option{chain.Option()},
 		ProtocolListenerFactory: protocolListener(logins),
-	}, engine, gsql.NewContext, newSessionBuilder(cfg.Source), nil)
+	}, engine, newContextFactory(cfg.Users), newSessionBuilder(cfg.Source), nil)
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("sql: server: %w", err)

@@ -12,6 +12,9 @@
 //   - Connections that do not log in cannot lock accounts out: they are
 //     closed after ConnectTimeout, bounded apart (MaxHandshakes), and only
 //     logged-in connections count against MaxConnections.
+//   - Accounts that are not admins hold no PROCESS privilege: the process
+//     list shows them their own sessions only.
+//   - Ssl_cipher and Ssl_version report what a TLS connection negotiated.
 //   - Failed logins are logged with user and remote address; a host that
 //     fails LoginFailures times is refused (1129) for LoginBlock.
 //   - A statement's planning cost is bounded before GMS plans it (GMS's
