@@ -1,6 +1,7 @@
 package sql_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -9,9 +10,14 @@ import (
 	"crypto/x509"
 	gosql "database/sql"
 	"errors"
+	"fmt"
+	"log/slog"
 	"math/big"
+	"os"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -239,4 +245,246 @@ func selfSignedTLS(t *testing.T) *tls.Config {
 		t.Fatal(err)
 	}
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+}
+
+// TestSQLPrepare: SQL-level PREPARE/EXECUTE/DEALLOCATE answer replies that
+// libmysqlclient accepts (it reported 2027 "Malformed packet" on PREPARE's
+// OK and dropped the connection), and the connection keeps working.
+func TestSQLPrepare(t *testing.T) {
+	f := newFixture(t)
+	w := dialWire(t, f.addr)
+	if err := w.login("root", "shop"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ query, want string }{
+		{"PREPARE s FROM 'SELECT 1 + 1'", "[]"},
+		{"EXECUTE s", "[[2]]"},
+		{"SET @id = 'c-000001'", "[]"},
+		{"PREPARE c FROM 'SELECT customer_id FROM customers WHERE customer_id = ?'", "[]"},
+		{"EXECUTE c USING @id", "[[c-000001]]"},
+		{"DEALLOCATE PREPARE s", "[]"},
+		{"SELECT 3", "[[3]]"},
+	} {
+		t.Run(c.query, func(t *testing.T) {
+			rows, err := w.query(c.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(rows); got != c.want {
+				t.Fatalf("got %s, want %s", got, c.want)
+			}
+		})
+	}
+}
+
+// TestUnauthenticatedConnections: sockets that connect and never log in
+// (the attack held all 151 slots with them) neither take the slots of
+// accounts that log in nor stay open past the connect timeout; their own
+// number is bounded apart.
+func TestUnauthenticatedConnections(t *testing.T) {
+	const maxConns, idle = 2, 12
+	f := newFixture(t, func(c *imagosql.Config) {
+		c.MaxConnections = maxConns
+		c.MaxHandshakes = idle + 1 // and one login at a time
+		c.ConnectTimeout = 3 * time.Second
+		c.LoginFailures = -1 // the timeouts below must not block 127.0.0.1
+	})
+	f.conn.SetMaxIdleConns(0)
+	held := make([]*wireConn, idle)
+	for i := range held {
+		held[i] = dialWire(t, f.addr)
+		p, err := held[i].readPacket() // accepted: the greeting
+		if err != nil || p[0] == 0xff {
+			t.Fatalf("idle socket %d: %q %v", i, p, err)
+		}
+	}
+	t.Run("accounts still log in", func(t *testing.T) {
+		ctx := context.Background()
+		var conns []*gosql.Conn
+		for range maxConns {
+			c, err := f.conn.Conn(ctx)
+			if err != nil {
+				t.Fatalf("root with %d idle sockets open: %v", idle, err)
+			}
+			defer c.Close()
+			conns = append(conns, c)
+		}
+		extra := f.open(t, "root", "")
+		if err := extra.Ping(); !isMySQLError(err, 1040) {
+			t.Fatalf("login beyond MaxConnections: %v, want 1040", err)
+		}
+	})
+	t.Run("handshakes are bounded", func(t *testing.T) {
+		// The refused login above frees its handshake slot once the server
+		// has closed it.
+		var w1 *wireConn
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			w1 = dialWire(t, f.addr)
+			p, err := w1.readPacket()
+			if err == nil && p[0] != 0xff {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("a handshake within MaxHandshakes: %q %v", p, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		w2 := dialWire(t, f.addr)
+		p, err := w2.readPacket()
+		if err != nil || !isWireError(wireError(p), 1040) {
+			t.Fatalf("handshake beyond MaxHandshakes: %q %v, want error 1040", p, err)
+		}
+		w1.Close()
+	})
+	t.Run("closed after the connect timeout", func(t *testing.T) {
+		for i, w := range held {
+			w.SetReadDeadline(time.Now().Add(60 * time.Second))
+			if _, err := w.readPacket(); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("idle socket %d: %v, want the server to close it", i, err)
+			}
+		}
+	})
+}
+
+// TestFailedLogins: failed logins are logged with the user and the remote
+// address, and a host that fails LoginFailures times is refused (1129),
+// even with the right password, until LoginBlock has passed.
+func TestFailedLogins(t *testing.T) {
+	var logs lockedBuffer
+	f := newFixture(t, func(c *imagosql.Config) {
+		c.Users = []imagosql.User{{Name: "root", Admin: true}, {Name: "analyst", Password: "s3cret"}}
+		c.LoginFailures = 3
+		c.LoginBlock = time.Hour
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	for i := range 3 {
+		err := f.open(t, "analyst", "guess").Ping()
+		if !isMySQLError(err, 1045) {
+			t.Fatalf("wrong password %d: %v, want 1045", i, err)
+		}
+	}
+	if err := f.open(t, "analyst", "s3cret").Ping(); !isMySQLError(err, 1129) {
+		t.Fatalf("right password from a blocked host: %v, want 1129", err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "MySQL login failed") || !strings.Contains(out, "user=analyst") || !strings.Contains(out, "remote=127.0.0.1:") {
+		t.Fatalf("failed logins are not logged with user and remote address:\n%s", out)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer for concurrent log writers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestReadersSeeOwnSessions: accounts that are not admins hold no PROCESS
+// privilege: SHOW PROCESSLIST and information_schema.processlist list their
+// own sessions only (the attack read root's statement texts there).
+func TestReadersSeeOwnSessions(t *testing.T) {
+	f := newFixture(t, func(c *imagosql.Config) {
+		c.Users = []imagosql.User{{Name: "root", Admin: true}, {Name: "analyst", Password: "pw"}}
+	})
+	ctx := context.Background()
+	root, err := f.conn.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	analyst := f.open(t, "analyst", "pw")
+	users := func(db interface {
+		QueryContext(context.Context, string, ...any) (*gosql.Rows, error)
+	}, query string) []string {
+		t.Helper()
+		rows, err := db.QueryContext(ctx, query)
+		if err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		var got []string
+		for rows.Next() {
+			vals := make([]gosql.NullString, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, vals[1].String) // User
+		}
+		return got
+	}
+	for _, q := range []string{"SHOW PROCESSLIST", "SHOW FULL PROCESSLIST", "SELECT * FROM information_schema.processlist"} {
+		t.Run(q, func(t *testing.T) {
+			if got := users(analyst, q); len(got) == 0 || slices.ContainsFunc(got, func(u string) bool { return u != "analyst" }) {
+				t.Errorf("analyst sees sessions of %v", got)
+			}
+			if got := users(root, q); !slices.Contains(got, "analyst") || !slices.Contains(got, "root") {
+				t.Errorf("root sees sessions of %v, want everyone's", got)
+			}
+		})
+	}
+	var grants []string
+	rows, err := analyst.QueryContext(ctx, "SHOW GRANTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var g string
+		rows.Scan(&g)
+		grants = append(grants, g)
+	}
+	rows.Close()
+	if s := strings.Join(grants, "\n"); strings.Contains(s, "PROCESS") {
+		t.Errorf("analyst's grants:\n%s", s)
+	}
+}
+
+// TestTLSStatus: SHOW STATUS reports the cipher and version a TLS
+// connection negotiated (GMS left them empty), and nothing without TLS.
+func TestTLSStatus(t *testing.T) {
+	mysql.RegisterTLSConfig("imago-status", &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12,
+		CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}})
+	f := newFixture(t, func(c *imagosql.Config) {
+		c.TLS = selfSignedTLS(t)
+		c.Users = []imagosql.User{{Name: "root", Admin: true}, {Name: "analyst", Password: "pw"}}
+	})
+	status := func(db *gosql.DB, name string) string {
+		var n, v string
+		if err := db.QueryRow("SHOW STATUS LIKE '"+name+"'").Scan(&n, &v); err != nil {
+			t.Fatalf("SHOW STATUS LIKE '%s': %v", name, err)
+		}
+		return v
+	}
+	for _, c := range []struct {
+		params          []string
+		cipher, version string
+	}{
+		{[]string{"tls=imago-status"}, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLSv1.2"},
+		{nil, "", ""},
+	} {
+		t.Run(fmt.Sprint(c.params), func(t *testing.T) {
+			db := f.open(t, "analyst", "pw", c.params...)
+			if got := status(db, "Ssl_cipher"); got != c.cipher {
+				t.Errorf("Ssl_cipher = %q, want %q", got, c.cipher)
+			}
+			if got := status(db, "Ssl_version"); got != c.version {
+				t.Errorf("Ssl_version = %q, want %q", got, c.version)
+			}
+		})
+	}
 }

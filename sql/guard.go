@@ -25,44 +25,83 @@ func errReadOnly(what string) error {
 
 // readOnlyGuard refuses what GMS's own read-only mode lets through (SET
 // GLOBAL, ANALYZE, LOAD_FILE, SELECT ... INTO OUTFILE) before it runs, and
-// turns GMS's read-only errors into errReadOnly.
-type readOnlyGuard struct{}
+// turns GMS's read-only errors into errReadOnly. It also refuses statements
+// beyond the limits, before GMS plans them: it parses every statement
+// anyway.
+type readOnlyGuard struct{ limits statementLimits }
 
 var _ server.Interceptor = readOnlyGuard{}
 
 func (readOnlyGuard) Priority() int { return 0 }
 
-func (readOnlyGuard) Query(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, callback func(*sqltypes.Result, bool) error) error {
-	if stmt, err := sqlparser.Parse(query); err == nil {
-		if err := refuse(stmt); err != nil {
-			return err
+// check refuses query (stmt, when it parsed) if it is beyond the limits or
+// must not run here.
+func (g readOnlyGuard) check(query string, stmt sqlparser.Statement) error {
+	if err := g.limits.checkText(query); err != nil {
+		return err
+	}
+	if stmt == nil {
+		return nil // GMS reports the syntax error
+	}
+	if err := g.limits.checkTree(stmt); err != nil {
+		return err
+	}
+	if p, ok := stmt.(*sqlparser.Prepare); ok && p.Expr != "" {
+		// PREPARE s FROM '...': GMS plans the text now.
+		inner, err := sqlparser.Parse(p.Expr)
+		if err != nil {
+			return nil
 		}
+		return g.check(p.Expr, inner)
+	}
+	return refuse(stmt)
+}
+
+// parse is the statement in query, or nil if the text is too long to be
+// parsed or does not parse (then check or GMS report it).
+func (g readOnlyGuard) parse(query string) sqlparser.Statement {
+	if g.limits.checkText(query) != nil {
+		return nil
+	}
+	stmt, err := sqlparser.Parse(query)
+	if err != nil {
+		return nil
+	}
+	return stmt
+}
+
+func (g readOnlyGuard) Query(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, callback func(*sqltypes.Result, bool) error) error {
+	if err := g.check(query, g.parse(query)); err != nil {
+		return err
 	}
 	return translate(chain.ComQuery(ctx, c, query, callback))
 }
 
-func (readOnlyGuard) ParsedQuery(chain server.Chain, c *mysql.Conn, query string, parsed sqlparser.Statement, callback func(*sqltypes.Result, bool) error) error {
-	if err := refuse(parsed); err != nil {
+func (g readOnlyGuard) ParsedQuery(chain server.Chain, c *mysql.Conn, query string, parsed sqlparser.Statement, callback func(*sqltypes.Result, bool) error) error {
+	if err := g.check(query, parsed); err != nil {
 		return err
 	}
 	return translate(chain.ComQuery(context.Background(), c, query, callback))
 }
 
-func (readOnlyGuard) MultiQuery(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, callback func(*sqltypes.Result, bool) error) (string, error) {
-	if stmt, _, err := sqlparser.ParseOne(ctx, query); err == nil {
-		if err := refuse(stmt); err != nil {
-			return "", err
+func (g readOnlyGuard) MultiQuery(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, callback func(*sqltypes.Result, bool) error) (string, error) {
+	// The statements after the first come back here with the rest of the text.
+	var stmt sqlparser.Statement
+	if g.limits.checkText(query) == nil {
+		if s, _, err := sqlparser.ParseOne(ctx, query); err == nil {
+			stmt = s
 		}
+	}
+	if err := g.check(query, stmt); err != nil {
+		return "", err
 	}
 	rest, err := chain.ComMultiQuery(ctx, c, query, callback)
 	return rest, translate(err)
 }
 
-func (readOnlyGuard) Prepare(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
-	if stmt, err := sqlparser.Parse(query); err == nil {
-		if err := refuse(stmt); err != nil {
-			return nil, err
-		}
+func (g readOnlyGuard) Prepare(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
+	if err := g.check(query, g.parse(query)); err != nil {
+		return nil, err
 	}
 	fields, err := chain.ComPrepare(ctx, c, query, prepare)
 	return fields, translate(err)

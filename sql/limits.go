@@ -2,11 +2,7 @@ package sql
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
-	"fmt"
-	"net"
-	"sync"
 	"time"
 
 	"github.com/dolthub/go-mysql-server/server"
@@ -14,83 +10,6 @@ import (
 	"github.com/dolthub/vitess/go/sqltypes"
 	"github.com/dolthub/vitess/go/vt/sqlparser"
 )
-
-// connLimit is a listener that counts its open connections and, with a
-// max above 0, admits at most max at a time and answers the ones beyond
-// with MySQL's "Too many connections" (1040) in place of the handshake, as
-// MySQL does. (The MySQL library under GMS closes such connections without
-// a word, which clients report as a lost connection, or makes them wait.)
-type connLimit struct {
-	net.Listener
-	max  int
-	mu   sync.Mutex
-	open int
-}
-
-func limitConnections(ln net.Listener, max int) *connLimit {
-	return &connLimit{Listener: ln, max: max}
-}
-
-// Open is the number of connections open now.
-func (l *connLimit) Open() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.open
-}
-
-func (l *connLimit) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		if l.admit() {
-			return &limitedConn{Conn: c, release: l.release}, nil
-		}
-		go refuseConnection(c, l.max)
-	}
-}
-
-func (l *connLimit) admit() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.max > 0 && l.open >= l.max {
-		return false
-	}
-	l.open++
-	return true
-}
-
-func (l *connLimit) release() {
-	l.mu.Lock()
-	l.open--
-	l.mu.Unlock()
-}
-
-// refuseConnection sends an error packet as the server's first packet.
-func refuseConnection(c net.Conn, max int) {
-	defer c.Close()
-	msg := fmt.Sprintf("Too many connections: the limit is %d (--mysql-max-connections)", max)
-	payload := []byte{0xff, 0, 0, '#'}
-	binary.LittleEndian.PutUint16(payload[1:], mysql.ERConCount)
-	payload = append(payload, "08004"...)
-	payload = append(payload, msg...)
-	pkt := []byte{byte(len(payload)), byte(len(payload) >> 8), byte(len(payload) >> 16), 0}
-	_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	_, _ = c.Write(append(pkt, payload...))
-}
-
-// limitedConn gives its slot back once, on the first Close.
-type limitedConn struct {
-	net.Conn
-	once    sync.Once
-	release func()
-}
-
-func (c *limitedConn) Close() error {
-	c.once.Do(c.release)
-	return c.Conn.Close()
-}
 
 // timeLimit cancels a statement that runs longer than limit and answers
 // MySQL's ER_QUERY_TIMEOUT (3024); the connection stays usable.

@@ -44,10 +44,35 @@ type Config struct {
 	Users []User
 	// TLS, when set, lets clients encrypt (and caching_sha2_password work).
 	TLS *tls.Config
-	// MaxConnections bounds open client connections; 0: no bound.
+	// MaxConnections bounds logged-in client connections; 0: no bound.
 	MaxConnections int
+	// ConnectTimeout closes connections that have not logged in within it
+	// (MySQL's connect_timeout); 0: DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// MaxHandshakes bounds connections that have not logged in yet, apart
+	// from MaxConnections; 0: DefaultMaxHandshakes.
+	MaxHandshakes int
+	// LoginFailures: a remote host whose logins fail (or whose handshakes
+	// are aborted) this many times is refused with error 1129 for
+	// LoginBlock. 0: DefaultLoginFailures; negative: never block (failed
+	// logins are still logged).
+	LoginFailures int
+	// LoginBlock is how long a host is blocked; 0: DefaultLoginBlock.
+	LoginBlock time.Duration
 	// QueryTimeout bounds each statement's run time; 0: no bound.
 	QueryTimeout time.Duration
+	// Statement limits, checked before GMS plans a statement (planning
+	// cannot be interrupted): text bytes, items of an IN list, nesting
+	// depth and nodes of the syntax tree. 0: the Default... constants;
+	// negative: no limit.
+	MaxStatementBytes int
+	MaxInListItems    int
+	MaxExprDepth      int
+	MaxExprNodes      int
+	// MaxAllowedPacket bounds the strings functions build (REPEAT, LPAD,
+	// CONCAT, ...): larger results are NULL with warning 1301, as in MySQL;
+	// 0: DefaultMaxAllowedPacket.
+	MaxAllowedPacket int
 	// Observer is told about every statement (metrics); may be nil.
 	Observer Observer
 	// SlowQuery: statements that run at least this long are logged at warn
@@ -90,7 +115,8 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("sql: listen %s: %w", cfg.Addr, err)
 	}
 	var chain server.InterceptorChain
-	chain.WithInterceptor(readOnlyGuard{})
+	chain.WithInterceptor(okInfo{})
+	chain.WithInterceptor(readOnlyGuard{limits: newStatementLimits(cfg)})
 	chain.WithInterceptor(newReaderGrants(cfg.Users, cfg.Database, SystemDatabase))
 	reads := newPreparedReads(app)
 	chain.WithInterceptor(reads)
@@ -99,18 +125,16 @@ func NewServer(cfg Config) (*Server, error) {
 		chain.WithInterceptor(timeLimit{limit: cfg.QueryTimeout})
 	}
 	if cfg.Observer != nil || cfg.SlowQuery > 0 {
-		logger := cfg.Logger
-		if logger == nil {
-			logger = slog.Default()
-		}
-		chain.WithInterceptor(statementClock{obs: cfg.Observer, slow: cfg.SlowQuery, log: logger})
+		chain.WithInterceptor(statementClock{obs: cfg.Observer, slow: cfg.SlowQuery, log: loggerOf(cfg)})
 	}
-	conns := limitConnections(ln, cfg.MaxConnections)
+	logins := newLoginGuard(cfg, loggerOf(cfg))
+	conns := limitConnections(ln, cfg, logins)
 	srv, err := server.NewServer(server.Config{
 		Protocol: "tcp", Address: cfg.Addr, Listener: conns,
 		Version: mysqlVersion(cfg.Version), TLSConfig: cfg.TLS,
-		Options: []server.Option{chain.Option()},
-	}, engine, gsql.NewContext, newSessionBuilder(cfg.Source), nil)
+		Options:                 []server.Option{chain.Option()},
+		ProtocolListenerFactory: protocolListener(logins),
+	}, engine, newContextFactory(cfg.Users), newSessionBuilder(cfg.Source), nil)
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("sql: server: %w", err)
@@ -132,7 +156,7 @@ func newEngine(cfg Config) (*sqle.Engine, *database, error) {
 	}
 	configureGlobals(cfg)
 	app := newDatabase(cfg.Database, cfg.Source, cfg.Tables)
-	a := analyzer.NewDefault(newProvider(app, newSystemDatabase(cfg)))
+	a := analyzer.NewDefault(newProvider(sizedFunctionsOf(maxAllowedPacket(cfg)), app, newSystemDatabase(cfg)))
 	a.Catalog.StatsProvider = newStatsProvider()
 	engine := sqle.New(a, &sqle.Config{IsReadOnly: true})
 	return engine, app, nil
@@ -142,11 +166,15 @@ func newEngine(cfg Config) (*sqle.Engine, *database, error) {
 // @@version: the MySQL version whose dialect GMS speaks, then Imago's.
 func mysqlVersion(imagoVersion string) string { return "8.0.33-imago-" + imagoVersion }
 
-func configureGlobals(cfg Config) {
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.Default()
+func loggerOf(cfg Config) *slog.Logger {
+	if cfg.Logger == nil {
+		return slog.Default()
 	}
+	return cfg.Logger
+}
+
+func configureGlobals(cfg Config) {
+	logger := loggerOf(cfg)
 	// GMS logs through the global logrus logger: a line per connection at
 	// info and per failed client query at warning. Its lines go to our
 	// logger; at our debug level from info, otherwise only its errors (the
@@ -165,6 +193,8 @@ func configureGlobals(cfg Config) {
 		"version":          mysqlVersion(cfg.Version),
 		"version_comment":  "Imago " + cfg.Version + " (memory image, read-only SQL)",
 		"secure_file_priv": secureFilePriv,
+		// What sizedFunctions enforce (GMS's default is 1 GiB).
+		"max_allowed_packet": int64(maxAllowedPacket(cfg)),
 	})
 	if err != nil {
 		logger.Warn("cannot set system variables", "err", err)
@@ -217,10 +247,16 @@ func (s *Server) OpenConnections() int { return s.conns.Open() }
 func (s *Server) Close() error { return s.srv.Close() }
 
 // provider lists the app's database; GMS adds information_schema itself.
-type provider struct{ dbs map[string]gsql.Database }
+// Its functions take precedence over GMS's built-ins (see sizedFunctions).
+type provider struct {
+	dbs       map[string]gsql.Database
+	functions map[string]gsql.Function
+}
 
-func newProvider(dbs ...*database) *provider {
-	p := &provider{dbs: map[string]gsql.Database{}}
+var _ gsql.FunctionProvider = (*provider)(nil)
+
+func newProvider(functions map[string]gsql.Function, dbs ...*database) *provider {
+	p := &provider{dbs: map[string]gsql.Database{}, functions: functions}
 	for _, d := range dbs {
 		p.dbs[strings.ToLower(d.name)] = d
 	}
@@ -232,6 +268,11 @@ func (p *provider) Database(_ *gsql.Context, name string) (gsql.Database, error)
 		return d, nil
 	}
 	return nil, gsql.ErrDatabaseNotFound.New(name)
+}
+
+func (p *provider) Function(_ *gsql.Context, name string) (gsql.Function, bool) {
+	f, ok := p.functions[strings.ToLower(name)]
+	return f, ok
 }
 
 func (p *provider) HasDatabase(_ *gsql.Context, name string) bool {

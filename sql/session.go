@@ -2,6 +2,8 @@ package sql
 
 import (
 	"context"
+	"crypto/tls"
+	"strings"
 
 	gsql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
@@ -29,8 +31,55 @@ func newSessionBuilder(src Source) func(context.Context, *mysql.Conn, string) (g
 		client := gsql.Client{Address: host, User: user, Capabilities: conn.Capabilities}
 		s := &session{BaseSession: gsql.NewBaseSessionWithClientServer(addr, client, conn.ConnectionID), src: src}
 		conn.ClientData = s // for interceptors: see preparedReads
+		if tc, ok := conn.Conn.(*tls.Conn); ok {
+			// GMS leaves Ssl_cipher empty; clients check it to know
+			// whether their connection is encrypted. Names are IANA's (Go's),
+			// where MySQL prints OpenSSL's for TLS 1.2 suites.
+			st := tc.ConnectionState()
+			_ = s.SetStatusVariable(nil, "Ssl_cipher", tls.CipherSuiteName(st.CipherSuite))
+			_ = s.SetStatusVariable(nil, "Ssl_version", strings.Replace(tls.VersionName(st.Version), "TLS ", "TLSv", 1))
+		}
 		return s, nil
 	}
+}
+
+// newContextFactory makes GMS's statement contexts; for accounts that are
+// not admins the process list holds only their own sessions, as MySQL
+// shows it to accounts without PROCESS (GMS shows information_schema's to
+// everyone).
+func newContextFactory(users []User) gsql.ContextFactory {
+	admins := map[string]bool{}
+	for _, u := range users {
+		if u.Admin {
+			admins[u.Name] = true
+		}
+	}
+	return func(parent context.Context, opts ...gsql.ContextOption) *gsql.Context {
+		ctx := gsql.NewContext(parent, opts...)
+		if ctx.Session != nil && ctx.ProcessList != nil {
+			if user := ctx.Session.Client().User; !admins[user] {
+				ctx.ProcessList = ownProcesses{ProcessList: ctx.ProcessList, user: user}
+			}
+		}
+		return ctx
+	}
+}
+
+// ownProcesses is a process list that lists user's sessions only.
+type ownProcesses struct {
+	gsql.ProcessList
+	user string
+}
+
+func (p ownProcesses) Processes() []gsql.Process {
+	all := p.ProcessList.Processes()
+	own := all[:0:0]
+	for _, proc := range all {
+		if proc.User == p.user {
+			own = append(own, proc)
+		}
+	}
+	return own
 }
 
 // snapshotTxn is a read-only transaction: the published view it pinned.

@@ -9,6 +9,22 @@
 //   - Clients cannot change anything: writes, DDL, SET GLOBAL, ANALYZE,
 //     LOAD DATA, LOAD_FILE and SELECT ... INTO OUTFILE/DUMPFILE are refused with
 //     an error that names the HTTP write API.
+//   - Connections that do not log in cannot lock accounts out: they are
+//     closed after ConnectTimeout, bounded apart (MaxHandshakes), and only
+//     logged-in connections count against MaxConnections.
+//   - Accounts that are not admins hold no PROCESS privilege: the process
+//     list shows them their own sessions only.
+//   - Ssl_cipher and Ssl_version report what a TLS connection negotiated.
+//   - Failed logins are logged with user and remote address; a host that
+//     fails LoginFailures times is refused (1129) for LoginBlock.
+//   - A statement's planning cost is bounded before GMS plans it (GMS's
+//     planner ignores the query timeout): statement bytes, IN-list items,
+//     expression depth and nodes are limited, with errors naming the limit.
+//   - No function builds a string over max_allowed_packet (MaxAllowedPacket):
+//     REPEAT, LPAD, CONCAT and the like answer NULL with warning 1301, as in
+//     MySQL, before allocating.
+//   - Replies are well formed for libmysqlclient-based clients: SQL-level
+//     PREPARE/EXECUTE/DEALLOCATE PREPARE work from the mysql command line.
 package sql
 
 import (

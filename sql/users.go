@@ -31,7 +31,8 @@ type User struct {
 	Plugin string
 	// Admin accounts hold every privilege, as MySQL's root does: they see the
 	// mysql schema (account hashes) and every client's processlist entry.
-	// Others may read the app's schema and imago, and list sessions.
+	// Others may read the app's schema and imago, and list their own
+	// sessions (no PROCESS: other sessions' statements are not theirs).
 	Admin bool
 }
 
@@ -142,10 +143,6 @@ func installUsers(db *mysql_db.MySQLDb, users []User, schemas ...string) error {
 		privs := mysql_db.NewPrivilegeSetWithAllPrivileges()
 		if !u.Admin {
 			privs = mysql_db.NewPrivilegeSet()
-			// PROCESS: GMS answers SHOW PROCESSLIST only with it (MySQL shows
-			// an account its own sessions without); it reveals other
-			// sessions' statements, which here can only be reads.
-			privs.AddGlobalStatic(gsql.PrivilegeType_Process)
 			for _, s := range schemas {
 				privs.AddDatabase(s, gsql.PrivilegeType_Select, gsql.PrivilegeType_ShowView)
 			}
@@ -158,9 +155,12 @@ func installUsers(db *mysql_db.MySQLDb, users []User, schemas ...string) error {
 	return nil
 }
 
-// readerGrants answers SHOW GRANTS for accounts that are not Admin. MySQL lets
-// every account see its own grants; GMS requires SELECT on the mysql schema,
-// which would expose every account's password hash.
+// readerGrants answers SHOW GRANTS and SHOW PROCESSLIST for accounts that
+// are not Admin. MySQL lets every account see its own grants; GMS requires
+// SELECT on the mysql schema, which would expose every account's password
+// hash. MySQL shows accounts without PROCESS their own sessions; GMS
+// refuses them SHOW PROCESSLIST, which is answered from
+// information_schema.processlist (filtered, see newContextFactory).
 type readerGrants struct {
 	passThrough
 	readers map[string]bool
@@ -197,9 +197,30 @@ func (g *readerGrants) answer(c *mysql.Conn, query string) *sqltypes.Result {
 	if !ok || (sg.For != nil && !sg.CurrentUser && sg.For.Name != c.User) {
 		return nil
 	}
+	return g.grants(c)
+}
+
+// readersProcessList is SHOW FULL PROCESSLIST over information_schema.
+const readersProcessList = "SELECT id AS Id, user AS User, host AS Host, db, command AS Command, time AS Time, state AS State, info AS Info FROM information_schema.processlist ORDER BY id"
+
+// rewrite is the statement that answers query for a reader, or query.
+func (g *readerGrants) rewrite(c *mysql.Conn, query string) string {
+	q := strings.TrimSpace(query)
+	if !g.readers[c.User] || len(q) < 4 || !strings.EqualFold(q[:4], "show") {
+		return query
+	}
+	if s, err := sqlparser.Parse(q); err == nil {
+		if show, ok := s.(*sqlparser.Show); ok && strings.EqualFold(show.Type, "processlist") {
+			return readersProcessList
+		}
+	}
+	return query
+}
+
+func (g *readerGrants) grants(c *mysql.Conn) *sqltypes.Result {
 	account := "`" + c.User + "`@`%`"
 	res := &sqltypes.Result{Fields: []*querypb.Field{{Name: "Grants for " + c.User + "@%", Type: sqltypes.VarChar, Charset: 255}}}
-	res.Rows = append(res.Rows, []sqltypes.Value{sqltypes.NewVarChar("GRANT PROCESS ON *.* TO " + account)})
+	res.Rows = append(res.Rows, []sqltypes.Value{sqltypes.NewVarChar("GRANT USAGE ON *.* TO " + account)})
 	for _, s := range g.schemas {
 		res.Rows = append(res.Rows, []sqltypes.Value{sqltypes.NewVarChar("GRANT SELECT, SHOW VIEW ON `" + s + "`.* TO " + account)})
 	}
@@ -210,7 +231,7 @@ func (g *readerGrants) Query(ctx context.Context, chain server.Chain, c *mysql.C
 	if res := g.answer(c, query); res != nil {
 		return callback(res, false)
 	}
-	return chain.ComQuery(ctx, c, query, callback)
+	return chain.ComQuery(ctx, c, g.rewrite(c, query), callback)
 }
 
 func (g *readerGrants) ParsedQuery(chain server.Chain, c *mysql.Conn, query string, _ sqlparser.Statement, callback func(*sqltypes.Result, bool) error) error {
@@ -221,6 +242,9 @@ func (g *readerGrants) MultiQuery(ctx context.Context, chain server.Chain, c *my
 	if stmt, rest, err := sqlparser.SplitStatement(query); err == nil {
 		if res := g.answer(c, stmt); res != nil {
 			return rest, callback(res, rest != "")
+		}
+		if q := g.rewrite(c, stmt); q != stmt {
+			return rest, chain.ComQuery(ctx, c, q, func(r *sqltypes.Result, _ bool) error { return callback(r, rest != "") })
 		}
 	}
 	return chain.ComMultiQuery(ctx, c, query, callback)
