@@ -61,7 +61,13 @@ type proc struct {
 // start runs imago serve on dir with free ports and waits for its startup line.
 func start(t *testing.T, dir string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"serve", "--data", dir, "--http-addr", "127.0.0.1:0",
+	return startBinary(t, binary, dir, args...)
+}
+
+// startBinary is start with another program built on cli.Main.
+func startBinary(t *testing.T, bin, dir string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "--data", dir, "--http-addr", "127.0.0.1:0",
 		"--mysql-addr", "127.0.0.1:0", "--log-format", "json"}, args...)...)
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
