@@ -5,6 +5,11 @@
 //   - Append writes a whole batch of entries in one Pebble batch: after a crash
 //     either all of them are there or none is.
 //   - Append with sync returns only after the batch is on stable storage.
+//   - Append without sync returns only after the batch was written to the OS
+//     (write(2)): a process crash loses no acknowledged entry; a machine
+//     crash loses at most the entries of the last min(SyncInterval, 20ms),
+//     which the log fsyncs on its own (writethrough.go). SyncedSeq tells
+//     what is fsynced.
 //   - Sequence numbers are contiguous: Append refuses a batch that does not
 //     start at LastSeq()+1 or has a gap.
 //   - The log begins at FirstSeq, 1 unless Truncate removed a prefix of it;
@@ -24,6 +29,7 @@ import (
 	"io/fs"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -65,6 +71,15 @@ type Options struct {
 	// ReadOnly opens an existing log for reading: nothing in the directory
 	// changes (tools that inspect a stopped server's data use it).
 	ReadOnly bool
+	// SyncInterval is for Append without sync (durability "interval"): such
+	// an Append returns once its entries were written to the OS (a process
+	// crash loses none of them), and the log fsyncs them on its own, at
+	// most once per SyncInterval and within SyncInterval (a machine crash
+	// loses at most that window). Appends with sync, Sync and Truncate then
+	// also wait for that next fsync: a log opened for durability "always"
+	// leaves it 0, where every Append without sync asks for an fsync at once
+	// but returns, as well, when its bytes were written.
+	SyncInterval time.Duration
 }
 
 // Log is an open command log. Append is for one writer at a time; Read,
@@ -79,12 +94,17 @@ type Log struct {
 	synced   atomic.Uint64 // the last seq known to be on stable storage
 	appended atomic.Uint64 // bytes of entry data appended since Open
 	failed   atomic.Bool
+	watch    *watch // what Pebble's WAL writer wrote and synced (writethrough.go); nil read-only
 }
 
 // pebbleOptions are chosen for a log: sequential keys, written once, read in
 // ranges, never updated.
 func pebbleOptions(o Options) *pebble.Options {
+	interval := min(o.SyncInterval, maxHeldSync)
 	opts := &pebble.Options{
+		// Holds an fsync back until this long after the previous one; what
+		// is committed meanwhile is still written (see writethrough.go).
+		WALMinSyncInterval: func() time.Duration { return interval },
 		// Pinned: a new store otherwise gets an old default format without WAL
 		// sync chunks, which lets recovery tell a torn tail from corruption.
 		FormatMajorVersion: pebble.FormatValueSeparation,
@@ -135,12 +155,17 @@ func Open(dir string, o Options) (*Log, error) {
 		return nil, fmt.Errorf("%w: %s (%v)", ErrLocked, dir, err)
 	}
 	opts.Lock = lock
+	var w *watch
+	if !o.ReadOnly {
+		w = newWatch()
+		opts.FS = watchFS{FS: opts.FS, w: w}
+	}
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("wal: open %s: %w", dir, err)
 	}
-	l := &Log{db: db, lock: lock, readOnly: o.ReadOnly}
+	l := &Log{db: db, lock: lock, readOnly: o.ReadOnly, watch: w}
 	first, last, err := l.scanBounds()
 	if err != nil {
 		db.Close()
@@ -152,6 +177,9 @@ func Open(dir string, o Options) (*Log, error) {
 	// What Pebble recovered was synced, or the OS had it: it is as durable
 	// as this process can tell.
 	l.synced.Store(last)
+	if w != nil {
+		go l.syncer()
+	}
 	return l, nil
 }
 
@@ -227,30 +255,14 @@ func (l *Log) Truncate(before uint64) error {
 	if l.readOnly {
 		return errors.New("wal: truncate: the log is open read-only")
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.failed.Load() {
-		return ErrFailed
+	ticket, err := l.truncate(before)
+	if err != nil || ticket == 0 {
+		return err
 	}
-	first, last := l.first.Load(), l.last.Load()
-	if before > last+1 {
-		return fmt.Errorf("wal: truncate before seq %d: the log ends at %d", before, last)
-	}
-	if before <= first {
-		return nil
-	}
-	b := l.db.NewBatch()
-	defer b.Close()
-	if err := b.DeleteRange(entryKey(first), entryKey(before), nil); err != nil {
-		return fmt.Errorf("wal: truncate: %w", err)
-	}
-	if err := b.Set(metaKey(metaFirst), binary.BigEndian.AppendUint64(nil, before), nil); err != nil {
-		return fmt.Errorf("wal: truncate: %w", err)
-	}
-	// Stored before the commit: a reader that finds the entries gone then
-	// always sees why (a failed commit fails the log for good anyway).
-	l.first.Store(before)
-	if err := l.commit(b, true); err != nil {
+	// Waited for without holding up Append: the fsync may be up to
+	// SyncInterval away.
+	if err := l.watch.waitSynced(ticket); err != nil {
+		l.failed.Store(true)
 		return err
 	}
 	// The range deletion frees disk only once it is in a table: Pebble then
@@ -261,6 +273,37 @@ func (l *Log) Truncate(before uint64) error {
 		return fmt.Errorf("wal: truncate: flush: %w", err)
 	}
 	return nil
+}
+
+// truncate commits Truncate's batch and returns the ticket of its fsync (0:
+// nothing to do).
+func (l *Log) truncate(before uint64) (uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failed.Load() {
+		return 0, ErrFailed
+	}
+	first, last := l.first.Load(), l.last.Load()
+	if before > last+1 {
+		return 0, fmt.Errorf("wal: truncate before seq %d: the log ends at %d", before, last)
+	}
+	if before <= first {
+		return 0, nil
+	}
+	b := l.db.NewBatch()
+	if err := b.DeleteRange(entryKey(first), entryKey(before), nil); err != nil {
+		b.Close()
+		return 0, fmt.Errorf("wal: truncate: %w", err)
+	}
+	if err := b.Set(metaKey(metaFirst), binary.BigEndian.AppendUint64(nil, before), nil); err != nil {
+		b.Close()
+		return 0, fmt.Errorf("wal: truncate: %w", err)
+	}
+	// Stored before the commit: a reader that finds the entries gone then
+	// always sees why (a failed commit fails the log for good anyway).
+	l.first.Store(before)
+	ticket, _, err := l.applyAsync(b, 0)
+	return ticket, err
 }
 
 // AppendedBytes is the size of the entry data appended since Open: what
@@ -285,21 +328,41 @@ func (l *Log) Append(entries []Entry, sync bool) (err error) {
 	if l.failed.Load() {
 		return ErrFailed
 	}
+	if l.readOnly {
+		return errors.New("wal: append: the log is open read-only")
+	}
 	next := l.last.Load() + 1
-	b := l.db.NewBatch()
-	defer b.Close()
 	for i, e := range entries {
 		if e.Seq != next+uint64(i) {
 			return fmt.Errorf("wal: entry %d has seq %d, want %d (the log has no gaps)", i, e.Seq, next+uint64(i))
 		}
+	}
+	last := entries[len(entries)-1].Seq
+	b := l.db.NewBatch()
+	for _, e := range entries {
 		if err := b.Set(entryKey(e.Seq), e.Data, nil); err != nil {
+			b.Close()
 			return fmt.Errorf("wal: batch: %w", err)
 		}
 	}
-	if err := l.commit(b, sync); err != nil {
-		return err
+	if sync {
+		err := l.commit(b, true)
+		b.Close()
+		if err != nil {
+			return err
+		}
+	} else {
+		// Written through to the OS before the entries are acknowledged
+		// (writethrough.go); the fsync follows within SyncInterval.
+		ticket, pebbleSeq, err := l.applyAsync(b, last)
+		if err == nil {
+			err = l.watch.waitWritten(pebbleSeq, ticket)
+		}
+		if err != nil {
+			l.failed.Store(true)
+			return err
+		}
 	}
-	last := entries[len(entries)-1].Seq
 	l.last.Store(last)
 	for _, e := range entries {
 		l.appended.Add(uint64(len(e.Data)))
@@ -310,28 +373,51 @@ func (l *Log) Append(entries []Entry, sync bool) (err error) {
 	return nil
 }
 
-// Sync makes everything appended so far durable (for Append without sync).
+// Sync makes everything appended so far durable (for Append without sync),
+// and the cursors set so far. It waits for the log's next fsync (at most
+// SyncInterval away) without holding up Append meanwhile.
 func (l *Log) Sync() error {
+	if l.readOnly {
+		return nil
+	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.failed.Load() {
+		l.mu.Unlock()
 		return ErrFailed
 	}
+	last := l.last.Load()
 	b := l.db.NewBatch()
-	defer b.Close()
 	// An empty LogData record is the cheapest batch that is not empty: its
-	// synced commit fsyncs the WAL, and with it every earlier unsynced write.
+	// fsync covers every earlier write.
 	if err := b.LogData(nil, nil); err != nil {
+		l.mu.Unlock()
+		b.Close()
 		return fmt.Errorf("wal: sync: %w", err)
 	}
-	if err := l.commit(b, true); err != nil {
+	ticket, _, err := l.applyAsync(b, last)
+	l.mu.Unlock()
+	if err == nil {
+		err = l.watch.waitSynced(ticket)
+	}
+	if err != nil {
+		l.failed.Store(true)
 		return err
 	}
-	l.synced.Store(l.last.Load())
+	storeMax(&l.synced, last)
 	return nil
 }
 
-func (l *Log) commit(b *pebble.Batch, sync bool) (err error) {
+func (l *Log) commit(b *pebble.Batch, sync bool) error {
+	opts := pebble.NoSync
+	if sync {
+		opts = pebble.Sync
+	}
+	return l.guard(func() error { return b.Commit(opts) })
+}
+
+// guard runs a write to Pebble: its error, or Pebble's Fatalf (a panic from
+// our logger), fails the log for good.
+func (l *Log) guard(write func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			fp, ok := r.(fatalError)
@@ -342,11 +428,7 @@ func (l *Log) commit(b *pebble.Batch, sync bool) (err error) {
 			err = fmt.Errorf("%w: %s", ErrFailed, string(fp))
 		}
 	}()
-	opts := pebble.NoSync
-	if sync {
-		opts = pebble.Sync
-	}
-	if err := b.Commit(opts); err != nil {
+	if err := write(); err != nil {
 		l.failed.Store(true)
 		return fmt.Errorf("%w: %w", ErrFailed, err)
 	}
@@ -484,6 +566,7 @@ func (l *Log) Close() error {
 			flushErr = l.flush()
 		}
 	}
+	l.stopSyncer()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	err := l.db.Close()
