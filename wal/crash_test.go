@@ -27,12 +27,14 @@ func TestMain(m *testing.M) {
 }
 
 // crashChild appends batches of 1 to 16 entries without sync until killed,
-// printing the last seq of each acknowledged batch.
+// printing the last seq of each acknowledged batch; "idle" appends for
+// 400ms, then waits to be killed.
 func crashChild(what, dir string) {
 	o := Options{}
-	if what == "interval" {
+	if what == "interval" || what == "idle" {
 		o.SyncInterval = time.Second
 	}
+	start := time.Now()
 	l, err := Open(dir, o)
 	if err != nil {
 		fmt.Println("error", err)
@@ -40,6 +42,9 @@ func crashChild(what, dir string) {
 	}
 	out := bufio.NewWriter(os.Stdout)
 	for i := 0; ; i++ {
+		if what == "idle" && time.Since(start) > 400*time.Millisecond {
+			select {}
+		}
 		n := 1 + i%16
 		next := l.LastSeq() + 1
 		if err := l.Append(entries(int(next), n), false); err != nil {

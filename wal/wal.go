@@ -15,6 +15,11 @@
 //   - The log begins at FirstSeq, 1 unless Truncate removed a prefix of it;
 //     a read of a removed entry fails with a *TruncatedError, never
 //     returns less than it was asked without saying so.
+//   - A lost tail is noticed: Open refuses a log that ends before its
+//     high-water mark (MarkPath, beside the directory) with a
+//     *LostEntriesError, until AcceptLoss records that the operator gave the
+//     entries up. The mark lags the synced seq by up to a second, so a loss
+//     within that last second is not seen by the mark (mark.go).
 //   - Readers see only entries up to the last appended seq: Read never goes
 //     past LastSeq, so an entry Pebble made visible before it was durable is
 //     never handed out by this package before Append returned.
@@ -80,6 +85,8 @@ type Options struct {
 	// leaves it 0, where every Append without sync asks for an fsync at once
 	// but returns, as well, when its bytes were written.
 	SyncInterval time.Duration
+
+	acceptLoss bool // AcceptLoss's open: a log below its mark is opened
 }
 
 // Log is an open command log. Append is for one writer at a time; Read,
@@ -95,6 +102,14 @@ type Log struct {
 	appended atomic.Uint64 // bytes of entry data appended since Open
 	failed   atomic.Bool
 	watch    *watch // what Pebble's WAL writer wrote and synced (writethrough.go); nil read-only
+
+	dir      string
+	fs       vfs.FS // the file system as given (Pebble's is wrapped)
+	markMu   sync.Mutex
+	marked   uint64                // the high-water mark written (mark.go)
+	markErr  atomic.Pointer[error] // of the last write of the mark
+	markStop chan struct{}
+	markDone chan struct{}
 }
 
 // pebbleOptions are chosen for a log: sequential keys, written once, read in
@@ -139,6 +154,7 @@ func Open(dir string, o Options) (*Log, error) {
 	if opts.FS == nil {
 		opts.FS = vfs.Default
 	}
+	baseFS := opts.FS
 	if _, err := opts.FS.Stat(dir); err != nil && o.ReadOnly {
 		return nil, fmt.Errorf("wal: no log in %s: %w", dir, err)
 	}
@@ -165,8 +181,18 @@ func Open(dir string, o Options) (*Log, error) {
 		lock.Close()
 		return nil, fmt.Errorf("wal: open %s: %w", dir, err)
 	}
-	l := &Log{db: db, lock: lock, readOnly: o.ReadOnly, watch: w}
+	l := &Log{db: db, lock: lock, readOnly: o.ReadOnly, watch: w, dir: dir, fs: baseFS}
 	first, last, err := l.scanBounds()
+	if err == nil {
+		l.marked, err = readMark(baseFS, dir)
+		if markErr := err; err != nil && o.ReadOnly { // a tool inspecting the log: it can ask MarkErr
+			l.markErr.Store(&markErr)
+			err = nil
+		}
+	}
+	if err == nil && l.marked > last && !o.ReadOnly && !o.acceptLoss {
+		err = &LostEntriesError{Dir: dir, Mark: l.marked, Last: last}
+	}
 	if err != nil {
 		db.Close()
 		lock.Close()
@@ -179,6 +205,8 @@ func Open(dir string, o Options) (*Log, error) {
 	l.synced.Store(last)
 	if w != nil {
 		go l.syncer()
+		l.markStop, l.markDone = make(chan struct{}), make(chan struct{})
+		go l.markLoop(l.markStop, l.markDone)
 	}
 	return l, nil
 }
@@ -559,12 +587,16 @@ func (i *Iterator) Close() error {
 // Pebble's WAL, and a stopped log's entries all live in block-checksummed
 // tables, where a damaged block is found and skipped by Check.
 func (l *Log) Close() error {
-	var syncErr, flushErr error
+	var syncErr, flushErr, markErr error
 	if !l.readOnly {
 		syncErr = l.Sync()
 		if syncErr == nil {
 			flushErr = l.flush()
 		}
+		close(l.markStop)
+		<-l.markDone
+		l.advanceMark(l.synced.Load())
+		markErr = l.MarkErr()
 	}
 	l.stopSyncer()
 	l.mu.Lock()
@@ -579,7 +611,10 @@ func (l *Log) Close() error {
 	if syncErr != nil && !errors.Is(syncErr, ErrFailed) {
 		return syncErr
 	}
-	return flushErr
+	if flushErr != nil {
+		return flushErr
+	}
+	return markErr
 }
 
 // flush writes the memtable to a table; a failure (Pebble's Fatalf) is
