@@ -20,6 +20,9 @@
 //     *LostEntriesError, until AcceptLoss records that the operator gave the
 //     entries up. The mark lags the synced seq by up to a second, so a loss
 //     within that last second is not seen by the mark (mark.go).
+//   - A damaged WAL file is named: Open fails with a *WALDamageError (file,
+//     offset, last entry before it), and Options.InspectDamage opens the log
+//     read-only up to the damage for the verifier (waldamage.go).
 //   - Readers see only entries up to the last appended seq: Read never goes
 //     past LastSeq, so an entry Pebble made visible before it was durable is
 //     never handed out by this package before Append returned.
@@ -86,6 +89,12 @@ type Options struct {
 	// but returns, as well, when its bytes were written.
 	SyncInterval time.Duration
 
+	// InspectDamage (with ReadOnly) opens a log whose WAL is damaged (Open
+	// would fail with a *WALDamageError): the damaged file is read up to
+	// the damage, later WAL files are left out, and WALDamage tells where
+	// it was. For the log verifier; nothing on disk changes.
+	InspectDamage bool
+
 	acceptLoss bool // AcceptLoss's open: a log below its mark is opened
 }
 
@@ -110,7 +119,13 @@ type Log struct {
 	markErr  atomic.Pointer[error] // of the last write of the mark
 	markStop chan struct{}
 	markDone chan struct{}
+
+	walDamage *WALDamageError // the damage an InspectDamage open stepped over
 }
+
+// WALDamage is the damaged WAL file a log opened with InspectDamage was
+// read up to (nil: its WAL is whole).
+func (l *Log) WALDamage() *WALDamageError { return l.walDamage }
 
 // pebbleOptions are chosen for a log: sequential keys, written once, read in
 // ranges, never updated.
@@ -177,11 +192,25 @@ func Open(dir string, o Options) (*Log, error) {
 		opts.FS = watchFS{FS: opts.FS, w: w}
 	}
 	db, err := pebble.Open(dir, opts)
+	var walDamage *WALDamageError
+	if err != nil && (errors.Is(err, pebble.ErrCorruption) || invalidRecord(err)) {
+		// Say which file, where, and what comes before (waldamage.go).
+		if d, ferr := FindWALDamage(dir, baseFS); ferr == nil && d != nil {
+			d.Err = err
+			walDamage, err = d, d
+			if o.ReadOnly && o.InspectDamage {
+				db, err = openDamaged(dir, opts, d)
+			}
+		}
+	}
 	if err != nil {
 		lock.Close()
+		if walDamage != nil && errors.Is(err, walDamage) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("wal: open %s: %w", dir, err)
 	}
-	l := &Log{db: db, lock: lock, readOnly: o.ReadOnly, watch: w, dir: dir, fs: baseFS}
+	l := &Log{db: db, lock: lock, readOnly: o.ReadOnly, watch: w, dir: dir, fs: baseFS, walDamage: walDamage}
 	first, last, err := l.scanBounds()
 	if err == nil {
 		l.marked, err = readMark(baseFS, dir)
