@@ -54,6 +54,9 @@ func TestAppendReadReopen(t *testing.T) {
 	if l.LastSeq() != 105 {
 		t.Fatalf("after reopen: last seq %d, want 105", l.LastSeq())
 	}
+	if damage, err := l.CheckTables(); len(damage) != 0 || err != nil {
+		t.Fatalf("CheckTables of a whole log: %v %v", damage, err)
+	}
 	for _, c := range []struct{ from, to, first, n uint64 }{
 		{1, 105, 1, 105}, {0, 3, 1, 3}, {50, 60, 50, 11}, {100, 1000, 100, 6}, {106, 200, 0, 0}, {10, 9, 0, 0},
 	} {
