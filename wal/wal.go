@@ -23,6 +23,8 @@
 //   - A damaged WAL file is named: Open fails with a *WALDamageError (file,
 //     offset, last entry before it), and Options.InspectDamage opens the log
 //     read-only up to the damage for the verifier (waldamage.go).
+//   - A full disk at Open is an error naming the directory and the free
+//     space (*DiskFullError), not a silent retry loop (space.go).
 //   - Readers see only entries up to the last appended seq: Read never goes
 //     past LastSeq, so an entry Pebble made visible before it was durable is
 //     never handed out by this package before Append returned.
@@ -81,12 +83,12 @@ type Options struct {
 	ReadOnly bool
 	// SyncInterval is for Append without sync (durability "interval"): such
 	// an Append returns once its entries were written to the OS (a process
-	// crash loses none of them), and the log fsyncs them on its own, at
-	// most once per SyncInterval and within SyncInterval (a machine crash
-	// loses at most that window). Appends with sync, Sync and Truncate then
-	// also wait for that next fsync: a log opened for durability "always"
-	// leaves it 0, where every Append without sync asks for an fsync at once
-	// but returns, as well, when its bytes were written.
+	// crash loses none of them), and the log fsyncs them on its own within
+	// min(SyncInterval, 20ms) (maxHeldSync: a machine crash loses at most
+	// that window; no caller Sync is needed). Appends with sync, Sync and
+	// Truncate then wait for that next fsync. A log for durability "always"
+	// leaves it 0: an Append without sync then asks for an fsync at once
+	// but still returns when its bytes were written.
 	SyncInterval time.Duration
 
 	// InspectDamage (with ReadOnly) opens a log whose WAL is damaged (Open
@@ -191,7 +193,12 @@ func Open(dir string, o Options) (*Log, error) {
 		w = newWatch()
 		opts.FS = watchFS{FS: opts.FS, w: w}
 	}
-	db, err := pebble.Open(dir, opts)
+	var db *pebble.DB
+	if o.ReadOnly {
+		db, err = pebble.Open(dir, opts)
+	} else if err = checkSpace(baseFS, dir); err == nil {
+		db, err = openWatchingSpace(dir, opts)
+	}
 	var walDamage *WALDamageError
 	if err != nil && (errors.Is(err, pebble.ErrCorruption) || invalidRecord(err)) {
 		// Say which file, where, and what comes before (waldamage.go).
@@ -204,8 +211,11 @@ func Open(dir string, o Options) (*Log, error) {
 		}
 	}
 	if err != nil {
-		lock.Close()
-		if walDamage != nil && errors.Is(err, walDamage) {
+		var full *DiskFullError
+		if !errors.As(err, &full) || full.Err == nil {
+			lock.Close() // else a Pebble still retrying holds it until exit
+		}
+		if full != nil || (walDamage != nil && errors.Is(err, walDamage)) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("wal: open %s: %w", dir, err)
