@@ -73,6 +73,11 @@ func TestCheckStepsOverDamage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
+	tables, err := l.CheckTables()
+	if err != nil || len(tables) != 1 || filepath.Base(tables[0].File) != file || tables[0].From > target || tables[0].To < target {
+		t.Fatalf("CheckTables: %v %v; want %s, holding %d", tables, err, file, target)
+	}
+	t.Logf("CheckTables: %v", tables[0])
 	readErr := l.Read(1, l.LastSeq(), func(Entry) error { return nil })
 	var unreadable *UnreadableError
 	if !errors.As(readErr, &unreadable) || unreadable.Seq > target {

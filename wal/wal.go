@@ -5,11 +5,26 @@
 //   - Append writes a whole batch of entries in one Pebble batch: after a crash
 //     either all of them are there or none is.
 //   - Append with sync returns only after the batch is on stable storage.
+//   - Append without sync returns only after the batch was written to the OS
+//     (write(2)): a process crash loses no acknowledged entry; a machine
+//     crash loses at most the entries of the last min(SyncInterval, 20ms),
+//     which the log fsyncs on its own (writethrough.go). SyncedSeq tells
+//     what is fsynced.
 //   - Sequence numbers are contiguous: Append refuses a batch that does not
 //     start at LastSeq()+1 or has a gap.
 //   - The log begins at FirstSeq, 1 unless Truncate removed a prefix of it;
 //     a read of a removed entry fails with a *TruncatedError, never
 //     returns less than it was asked without saying so.
+//   - A lost tail is noticed: Open refuses a log that ends before its
+//     high-water mark (MarkPath, beside the directory) with a
+//     *LostEntriesError, until AcceptLoss records that the operator gave the
+//     entries up. The mark lags the synced seq by up to a second, so a loss
+//     within that last second is not seen by the mark (mark.go).
+//   - A damaged WAL file is named: Open fails with a *WALDamageError (file,
+//     offset, last entry before it), and Options.InspectDamage opens the log
+//     read-only up to the damage for the verifier (waldamage.go).
+//   - A full disk at Open is an error naming the directory and the free
+//     space (*DiskFullError), not a silent retry loop (space.go).
 //   - Readers see only entries up to the last appended seq: Read never goes
 //     past LastSeq, so an entry Pebble made visible before it was durable is
 //     never handed out by this package before Append returned.
@@ -24,6 +39,7 @@ import (
 	"io/fs"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -65,6 +81,23 @@ type Options struct {
 	// ReadOnly opens an existing log for reading: nothing in the directory
 	// changes (tools that inspect a stopped server's data use it).
 	ReadOnly bool
+	// SyncInterval is for Append without sync (durability "interval"): such
+	// an Append returns once its entries were written to the OS (a process
+	// crash loses none of them), and the log fsyncs them on its own within
+	// min(SyncInterval, 20ms) (maxHeldSync: a machine crash loses at most
+	// that window; no caller Sync is needed). Appends with sync, Sync and
+	// Truncate then wait for that next fsync. A log for durability "always"
+	// leaves it 0: an Append without sync then asks for an fsync at once
+	// but still returns when its bytes were written.
+	SyncInterval time.Duration
+
+	// InspectDamage (with ReadOnly) opens a log whose WAL is damaged (Open
+	// would fail with a *WALDamageError): the damaged file is read up to
+	// the damage, later WAL files are left out, and WALDamage tells where
+	// it was. For the log verifier; nothing on disk changes.
+	InspectDamage bool
+
+	acceptLoss bool // AcceptLoss's open: a log below its mark is opened
 }
 
 // Log is an open command log. Append is for one writer at a time; Read,
@@ -79,12 +112,31 @@ type Log struct {
 	synced   atomic.Uint64 // the last seq known to be on stable storage
 	appended atomic.Uint64 // bytes of entry data appended since Open
 	failed   atomic.Bool
+	watch    *watch // what Pebble's WAL writer wrote and synced (writethrough.go); nil read-only
+
+	dir      string
+	fs       vfs.FS // the file system as given (Pebble's is wrapped)
+	markMu   sync.Mutex
+	marked   uint64                // the high-water mark written (mark.go)
+	markErr  atomic.Pointer[error] // of the last write of the mark
+	markStop chan struct{}
+	markDone chan struct{}
+
+	walDamage *WALDamageError // the damage an InspectDamage open stepped over
 }
+
+// WALDamage is the damaged WAL file a log opened with InspectDamage was
+// read up to (nil: its WAL is whole).
+func (l *Log) WALDamage() *WALDamageError { return l.walDamage }
 
 // pebbleOptions are chosen for a log: sequential keys, written once, read in
 // ranges, never updated.
 func pebbleOptions(o Options) *pebble.Options {
+	interval := min(o.SyncInterval, maxHeldSync)
 	opts := &pebble.Options{
+		// Holds an fsync back until this long after the previous one; what
+		// is committed meanwhile is still written (see writethrough.go).
+		WALMinSyncInterval: func() time.Duration { return interval },
 		// Pinned: a new store otherwise gets an old default format without WAL
 		// sync chunks, which lets recovery tell a torn tail from corruption.
 		FormatMajorVersion: pebble.FormatValueSeparation,
@@ -119,6 +171,7 @@ func Open(dir string, o Options) (*Log, error) {
 	if opts.FS == nil {
 		opts.FS = vfs.Default
 	}
+	baseFS := opts.FS
 	if _, err := opts.FS.Stat(dir); err != nil && o.ReadOnly {
 		return nil, fmt.Errorf("wal: no log in %s: %w", dir, err)
 	}
@@ -135,13 +188,50 @@ func Open(dir string, o Options) (*Log, error) {
 		return nil, fmt.Errorf("%w: %s (%v)", ErrLocked, dir, err)
 	}
 	opts.Lock = lock
-	db, err := pebble.Open(dir, opts)
+	var w *watch
+	if !o.ReadOnly {
+		w = newWatch()
+		opts.FS = watchFS{FS: opts.FS, w: w}
+	}
+	var db *pebble.DB
+	if o.ReadOnly {
+		db, err = pebble.Open(dir, opts)
+	} else if err = checkSpace(baseFS, dir); err == nil {
+		db, err = openWatchingSpace(dir, opts)
+	}
+	var walDamage *WALDamageError
+	if err != nil && (errors.Is(err, pebble.ErrCorruption) || invalidRecord(err)) {
+		// Say which file, where, and what comes before (waldamage.go).
+		if d, ferr := FindWALDamage(dir, baseFS); ferr == nil && d != nil {
+			d.Err = err
+			walDamage, err = d, d
+			if o.ReadOnly && o.InspectDamage {
+				db, err = openDamaged(dir, opts, d)
+			}
+		}
+	}
 	if err != nil {
-		lock.Close()
+		var full *DiskFullError
+		if !errors.As(err, &full) || full.Err == nil {
+			lock.Close() // else a Pebble still retrying holds it until exit
+		}
+		if full != nil || (walDamage != nil && errors.Is(err, walDamage)) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("wal: open %s: %w", dir, err)
 	}
-	l := &Log{db: db, lock: lock, readOnly: o.ReadOnly}
+	l := &Log{db: db, lock: lock, readOnly: o.ReadOnly, watch: w, dir: dir, fs: baseFS, walDamage: walDamage}
 	first, last, err := l.scanBounds()
+	if err == nil {
+		l.marked, err = readMark(baseFS, dir)
+		if markErr := err; err != nil && o.ReadOnly { // a tool inspecting the log: it can ask MarkErr
+			l.markErr.Store(&markErr)
+			err = nil
+		}
+	}
+	if err == nil && l.marked > last && !o.ReadOnly && !o.acceptLoss {
+		err = &LostEntriesError{Dir: dir, Mark: l.marked, Last: last}
+	}
 	if err != nil {
 		db.Close()
 		lock.Close()
@@ -152,6 +242,11 @@ func Open(dir string, o Options) (*Log, error) {
 	// What Pebble recovered was synced, or the OS had it: it is as durable
 	// as this process can tell.
 	l.synced.Store(last)
+	if w != nil {
+		go l.syncer()
+		l.markStop, l.markDone = make(chan struct{}), make(chan struct{})
+		go l.markLoop(l.markStop, l.markDone)
+	}
 	return l, nil
 }
 
@@ -227,30 +322,14 @@ func (l *Log) Truncate(before uint64) error {
 	if l.readOnly {
 		return errors.New("wal: truncate: the log is open read-only")
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.failed.Load() {
-		return ErrFailed
+	ticket, err := l.truncate(before)
+	if err != nil || ticket == 0 {
+		return err
 	}
-	first, last := l.first.Load(), l.last.Load()
-	if before > last+1 {
-		return fmt.Errorf("wal: truncate before seq %d: the log ends at %d", before, last)
-	}
-	if before <= first {
-		return nil
-	}
-	b := l.db.NewBatch()
-	defer b.Close()
-	if err := b.DeleteRange(entryKey(first), entryKey(before), nil); err != nil {
-		return fmt.Errorf("wal: truncate: %w", err)
-	}
-	if err := b.Set(metaKey(metaFirst), binary.BigEndian.AppendUint64(nil, before), nil); err != nil {
-		return fmt.Errorf("wal: truncate: %w", err)
-	}
-	// Stored before the commit: a reader that finds the entries gone then
-	// always sees why (a failed commit fails the log for good anyway).
-	l.first.Store(before)
-	if err := l.commit(b, true); err != nil {
+	// Waited for without holding up Append: with SyncInterval set, Pebble
+	// holds the fsync back up to 20ms (maxHeldSync).
+	if err := l.watch.waitSynced(ticket); err != nil {
+		l.failed.Store(true)
 		return err
 	}
 	// The range deletion frees disk only once it is in a table: Pebble then
@@ -261,6 +340,37 @@ func (l *Log) Truncate(before uint64) error {
 		return fmt.Errorf("wal: truncate: flush: %w", err)
 	}
 	return nil
+}
+
+// truncate commits Truncate's batch and returns the ticket of its fsync (0:
+// nothing to do).
+func (l *Log) truncate(before uint64) (uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failed.Load() {
+		return 0, ErrFailed
+	}
+	first, last := l.first.Load(), l.last.Load()
+	if before > last+1 {
+		return 0, fmt.Errorf("wal: truncate before seq %d: the log ends at %d", before, last)
+	}
+	if before <= first {
+		return 0, nil
+	}
+	b := l.db.NewBatch()
+	if err := b.DeleteRange(entryKey(first), entryKey(before), nil); err != nil {
+		b.Close()
+		return 0, fmt.Errorf("wal: truncate: %w", err)
+	}
+	if err := b.Set(metaKey(metaFirst), binary.BigEndian.AppendUint64(nil, before), nil); err != nil {
+		b.Close()
+		return 0, fmt.Errorf("wal: truncate: %w", err)
+	}
+	// Stored before the commit: a reader that finds the entries gone then
+	// always sees why (a failed commit fails the log for good anyway).
+	l.first.Store(before)
+	ticket, _, err := l.applyAsync(b, 0)
+	return ticket, err
 }
 
 // AppendedBytes is the size of the entry data appended since Open: what
@@ -285,21 +395,41 @@ func (l *Log) Append(entries []Entry, sync bool) (err error) {
 	if l.failed.Load() {
 		return ErrFailed
 	}
+	if l.readOnly {
+		return errors.New("wal: append: the log is open read-only")
+	}
 	next := l.last.Load() + 1
-	b := l.db.NewBatch()
-	defer b.Close()
 	for i, e := range entries {
 		if e.Seq != next+uint64(i) {
 			return fmt.Errorf("wal: entry %d has seq %d, want %d (the log has no gaps)", i, e.Seq, next+uint64(i))
 		}
+	}
+	last := entries[len(entries)-1].Seq
+	b := l.db.NewBatch()
+	for _, e := range entries {
 		if err := b.Set(entryKey(e.Seq), e.Data, nil); err != nil {
+			b.Close()
 			return fmt.Errorf("wal: batch: %w", err)
 		}
 	}
-	if err := l.commit(b, sync); err != nil {
-		return err
+	if sync {
+		err := l.commit(b, true)
+		b.Close()
+		if err != nil {
+			return err
+		}
+	} else {
+		// Written through to the OS before the entries are acknowledged
+		// (writethrough.go); the fsync follows within SyncInterval.
+		ticket, pebbleSeq, err := l.applyAsync(b, last)
+		if err == nil {
+			err = l.watch.waitWritten(pebbleSeq, ticket)
+		}
+		if err != nil {
+			l.failed.Store(true)
+			return err
+		}
 	}
-	last := entries[len(entries)-1].Seq
 	l.last.Store(last)
 	for _, e := range entries {
 		l.appended.Add(uint64(len(e.Data)))
@@ -310,28 +440,51 @@ func (l *Log) Append(entries []Entry, sync bool) (err error) {
 	return nil
 }
 
-// Sync makes everything appended so far durable (for Append without sync).
+// Sync makes everything appended so far durable (for Append without sync),
+// and the cursors set so far. It waits for the log's next fsync (at most
+// SyncInterval away) without holding up Append meanwhile.
 func (l *Log) Sync() error {
+	if l.readOnly {
+		return nil
+	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.failed.Load() {
+		l.mu.Unlock()
 		return ErrFailed
 	}
+	last := l.last.Load()
 	b := l.db.NewBatch()
-	defer b.Close()
 	// An empty LogData record is the cheapest batch that is not empty: its
-	// synced commit fsyncs the WAL, and with it every earlier unsynced write.
+	// fsync covers every earlier write.
 	if err := b.LogData(nil, nil); err != nil {
+		l.mu.Unlock()
+		b.Close()
 		return fmt.Errorf("wal: sync: %w", err)
 	}
-	if err := l.commit(b, true); err != nil {
+	ticket, _, err := l.applyAsync(b, last)
+	l.mu.Unlock()
+	if err == nil {
+		err = l.watch.waitSynced(ticket)
+	}
+	if err != nil {
+		l.failed.Store(true)
 		return err
 	}
-	l.synced.Store(l.last.Load())
+	storeMax(&l.synced, last)
 	return nil
 }
 
-func (l *Log) commit(b *pebble.Batch, sync bool) (err error) {
+func (l *Log) commit(b *pebble.Batch, sync bool) error {
+	opts := pebble.NoSync
+	if sync {
+		opts = pebble.Sync
+	}
+	return l.guard(func() error { return b.Commit(opts) })
+}
+
+// guard runs a write to Pebble: its error, or Pebble's Fatalf (a panic from
+// our logger), fails the log for good.
+func (l *Log) guard(write func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			fp, ok := r.(fatalError)
@@ -342,11 +495,7 @@ func (l *Log) commit(b *pebble.Batch, sync bool) (err error) {
 			err = fmt.Errorf("%w: %s", ErrFailed, string(fp))
 		}
 	}()
-	opts := pebble.NoSync
-	if sync {
-		opts = pebble.Sync
-	}
-	if err := b.Commit(opts); err != nil {
+	if err := write(); err != nil {
 		l.failed.Store(true)
 		return fmt.Errorf("%w: %w", ErrFailed, err)
 	}
@@ -477,13 +626,18 @@ func (i *Iterator) Close() error {
 // Pebble's WAL, and a stopped log's entries all live in block-checksummed
 // tables, where a damaged block is found and skipped by Check.
 func (l *Log) Close() error {
-	var syncErr, flushErr error
+	var syncErr, flushErr, markErr error
 	if !l.readOnly {
 		syncErr = l.Sync()
 		if syncErr == nil {
 			flushErr = l.flush()
 		}
+		close(l.markStop)
+		<-l.markDone
+		l.advanceMark(l.synced.Load())
+		markErr = l.MarkErr()
 	}
+	l.stopSyncer()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	err := l.db.Close()
@@ -496,7 +650,10 @@ func (l *Log) Close() error {
 	if syncErr != nil && !errors.Is(syncErr, ErrFailed) {
 		return syncErr
 	}
-	return flushErr
+	if flushErr != nil {
+		return flushErr
+	}
+	return markErr
 }
 
 // flush writes the memtable to a table; a failure (Pebble's Fatalf) is

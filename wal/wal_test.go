@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func entries(from, n int) []Entry {
@@ -53,6 +54,9 @@ func TestAppendReadReopen(t *testing.T) {
 	if l.LastSeq() != 105 {
 		t.Fatalf("after reopen: last seq %d, want 105", l.LastSeq())
 	}
+	if damage, err := l.CheckTables(); len(damage) != 0 || err != nil {
+		t.Fatalf("CheckTables of a whole log: %v %v", damage, err)
+	}
 	for _, c := range []struct{ from, to, first, n uint64 }{
 		{1, 105, 1, 105}, {0, 3, 1, 3}, {50, 60, 50, 11}, {100, 1000, 100, 6}, {106, 200, 0, 0}, {10, 9, 0, 0},
 	} {
@@ -99,5 +103,42 @@ func BenchmarkAppendSync(b *testing.B) {
 		if err := l.Append([]Entry{{Seq: uint64(i + 1), Data: data}}, true); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkAppend is one Append of a batch of entries of 200 bytes, with and
+// without sync: the log's share of a command's cost in durability modes
+// always and interval (the batch size is the writer's group of commands).
+func BenchmarkAppend(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		batch int
+		sync  bool
+		o     Options
+	}{
+		{"nosync/batch=1", 1, false, Options{SyncInterval: time.Second}},
+		{"nosync/batch=16", 16, false, Options{SyncInterval: time.Second}},
+		{"sync/batch=1", 1, true, Options{}},
+		{"sync/batch=16", 16, true, Options{}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			l, err := Open(b.TempDir(), c.o)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			data := make([]byte, 200)
+			es := make([]Entry, c.batch)
+			b.SetBytes(int64(c.batch * len(data)))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				for j := range es {
+					es[j] = Entry{Seq: uint64(i*c.batch + j + 1), Data: data}
+				}
+				if err := l.Append(es, c.sync); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
