@@ -11,6 +11,8 @@ import (
 	"github.com/imagodb/imago/checkpoint"
 	"github.com/imagodb/imago/memdb"
 	"github.com/imagodb/imago/progress"
+	"github.com/imagodb/imago/wal"
+	"github.com/imagodb/imago/writer"
 )
 
 // CheckpointDir is where a data directory keeps its checkpoints.
@@ -27,16 +29,22 @@ type Restored struct {
 
 // restore loads the newest usable checkpoint of dataDir into a new image. A
 // checkpoint that cannot be used (damaged, truncated, another projection,
-// ahead of the log) is skipped with a warning naming the file and the reason,
-// and the next older one is tried; with none, the image is empty.
-func restore(dataDir string, app *App, fingerprint [32]byte, logLast uint64, logger *slog.Logger) (*memdb.Image, Restored, error) {
+// another history than the log's) is skipped with a warning naming the file
+// and the reason, and the next older one is tried; with none, the image is
+// empty. A checkpoint past the log's end is proof that the log lost
+// entries once synced: restore refuses, saying what is missing.
+func restore(dataDir string, app *App, fingerprint [32]byte, log *wal.Log, logger *slog.Logger) (*memdb.Image, Restored, error) {
+	removeTemporaries(CheckpointDir(dataDir), logger)
 	files, err := checkpoint.List(CheckpointDir(dataDir))
 	if err != nil {
 		return nil, Restored{}, err
 	}
+	if len(files) > 0 && files[0].Seq > log.LastSeq() {
+		return nil, Restored{}, &LostEntriesError{Dir: dataDir, Last: log.LastSeq(), Upto: files[0].Seq, Evidence: "checkpoint " + files[0].Path}
+	}
 	for _, f := range files {
-		if f.Seq > logLast {
-			logger.Warn("checkpoint skipped", "file", f.Path, "reason", fmt.Sprintf("it is at seq %d, the log ends at %d", f.Seq, logLast))
+		if reason := diverged(f, log); reason != "" {
+			logger.Warn("checkpoint skipped", "file", f.Path, "reason", reason)
 			continue
 		}
 		image, err := app.newImage()
@@ -57,6 +65,117 @@ func restore(dataDir string, app *App, fingerprint [32]byte, logLast uint64, log
 	}
 	image, err := app.newImage()
 	return image, Restored{}, err
+}
+
+// removeTemporaries removes the temporary files of checkpoints whose
+// writing a crash interrupted (a complete checkpoint is renamed from its
+// temporary file, so these are never whole).
+func removeTemporaries(dir string, logger *slog.Logger) {
+	tmps, _ := filepath.Glob(filepath.Join(dir, "*"+checkpoint.TempSuffix))
+	for _, tmp := range tmps {
+		if err := os.Remove(tmp); err != nil {
+			logger.Warn("cannot remove an unfinished checkpoint", "file", tmp, "err", err)
+			continue
+		}
+		logger.Info("removed an unfinished checkpoint", "file", tmp)
+	}
+}
+
+// diverged says why the checkpoint f holds another history than log's (its
+// last entry differs from the log's entry at its seq), or "".
+func diverged(f checkpoint.File, log *wal.Log) string {
+	h, err := checkpoint.Inspect(f.Path)
+	if err != nil || h.LastEntry == ([32]byte{}) {
+		return "" // unreadable: Load says why; format 1: nothing to compare
+	}
+	got, found, err := entryDigest(log, h.Seq)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("the log's entry at its seq %d cannot be read: %v", h.Seq, err)
+	case found && got != h.LastEntry:
+		return fmt.Sprintf("the log's entry at its seq %d is not the one it was written after: the log was replaced or rewritten since, and the image it holds belongs to another history", h.Seq)
+	}
+	return ""
+}
+
+// SetAsideCheckpoints moves the checkpoints of dataDir that do not belong
+// to log's history (past its end, or written after another entry at their
+// seq) into checkpoints/set-aside-<at>/, where no start looks, and returns
+// their new paths. The log must not be written meanwhile.
+func SetAsideCheckpoints(dataDir string, log *wal.Log, at time.Time) ([]string, error) {
+	files, err := checkpoint.List(CheckpointDir(dataDir))
+	if err != nil {
+		return nil, err
+	}
+	aside := filepath.Join(CheckpointDir(dataDir), "set-aside-"+at.UTC().Format("20060102T150405Z"))
+	var moved []string
+	for _, f := range files {
+		if f.Seq <= log.LastSeq() && diverged(f, log) == "" {
+			continue
+		}
+		if err := os.MkdirAll(aside, 0o755); err != nil {
+			return moved, err
+		}
+		to := filepath.Join(aside, filepath.Base(f.Path))
+		if err := os.Rename(f.Path, to); err != nil {
+			return moved, err
+		}
+		moved = append(moved, to)
+	}
+	return moved, nil
+}
+
+// entryDigest is checkpoint.EntryDigest of the log's entry at seq (found
+// false: no such entry, e.g. seq 0 or truncated).
+func entryDigest(log *wal.Log, seq uint64) (digest [32]byte, found bool, err error) {
+	if seq == 0 || seq < log.FirstSeq() {
+		return digest, false, nil
+	}
+	err = log.ReadValues(seq, seq, func(_ uint64, value []byte) error {
+		digest, found = checkpoint.EntryDigest(value), true
+		return nil
+	})
+	return digest, found, err
+}
+
+// LostEntriesError is a data directory whose log ends before a seq it is
+// known to have held (its high-water mark, or a checkpoint past its end):
+// acknowledged commands are missing. Open refuses it; the operator restores
+// the log or accepts the loss (offline.AcceptLoss, `imago log accept-loss`).
+type LostEntriesError struct {
+	Dir      string
+	Last     uint64 // the log's last seq
+	Upto     uint64 // the highest seq known to have been logged
+	Evidence string // what tells: the high-water mark, a checkpoint file
+}
+
+func (e *LostEntriesError) Error() string {
+	return fmt.Sprintf("the log of %s ends at seq %d, but %s shows that seqs up to %d were logged and synced: acknowledged commands %d..%d are missing. "+
+		"Restore %s (with log.mark) from a copy that holds them and start again; or accept their loss explicitly with `imago log accept-loss --data %s`, "+
+		"which records the repair and sets aside every checkpoint past seq %d, so that new commands never mix with the lost history",
+		e.Dir, e.Last, e.Evidence, e.Upto, e.Last+1, e.Upto, LogDir(e.Dir), e.Dir, e.Last)
+}
+
+// openLog opens dir's log for a database, turning the log's refusals into
+// what the operator can do.
+func openLog(dir string, opts Options) (*wal.Log, error) {
+	o := wal.Options{FS: opts.LogFS}
+	switch opts.Durability.Mode {
+	case writer.Interval:
+		o.SyncInterval = opts.Durability.Interval
+	case writer.None:
+		o.SyncInterval = time.Second // fsync on its own, never waited for
+	}
+	log, err := wal.Open(LogDir(dir), o)
+	var lost *wal.LostEntriesError
+	var damaged *wal.WALDamageError
+	switch {
+	case errors.As(err, &lost):
+		return nil, &LostEntriesError{Dir: dir, Last: lost.Last, Upto: lost.Mark, Evidence: "its high-water mark " + wal.MarkPath(LogDir(dir))}
+	case errors.As(err, &damaged):
+		return nil, fmt.Errorf("%w; `imago log verify --data %s` reports what is readable", err, dir)
+	}
+	return log, err
 }
 
 // CheckpointInfo describes a checkpoint written by DB.Checkpoint.
@@ -85,7 +204,11 @@ func (db *DB) Checkpoint() (CheckpointInfo, error) {
 		}
 	}
 	start := time.Now()
-	h := checkpoint.Header{Seq: view.Seq, Fingerprint: db.fingerprint, CreatedAt: start.UTC()}
+	last, _, err := entryDigest(db.log, view.Seq)
+	if err != nil {
+		return CheckpointInfo{}, fmt.Errorf("imago: checkpoint: %w", err)
+	}
+	h := checkpoint.Header{Seq: view.Seq, Fingerprint: db.fingerprint, CreatedAt: start.UTC(), LastEntry: last}
 	f, st, err := checkpoint.Write(CheckpointDir(db.dir), view.Snapshot, h, checkpoint.WriteOptions{Pause: db.throttle()})
 	if err != nil {
 		return CheckpointInfo{}, fmt.Errorf("imago: %w", err)

@@ -127,7 +127,7 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 	if err := claimDataDir(dir, app, registry); err != nil {
 		return nil, err
 	}
-	log, err := wal.Open(LogDir(dir), wal.Options{FS: opts.LogFS})
+	log, err := openLog(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("imago: %w", err)
 	}
@@ -170,12 +170,15 @@ func (db *DB) start(opts Options) error {
 // with the collector paused (see package gcpause).
 func (db *DB) recover(strict bool) error {
 	defer gcpause.Pause()()
-	image, restored, err := restore(db.dir, db.app, db.fingerprint, db.log.LastSeq(), db.logger)
+	image, restored, err := restore(db.dir, db.app, db.fingerprint, db.log, db.logger)
 	if err == nil && restored.Seq+1 < db.log.FirstSeq() {
 		err = truncatedError(db.dir, db.log.FirstSeq(), "the warnings above say why each was skipped")
 	}
 	if err != nil {
 		return err
+	}
+	if restored.Seq > 0 {
+		db.checkTables(restored.Seq)
 	}
 	_, stats, err := applier.Replay{
 		Image: image, Registry: db.registry, Log: envelope.NewLog(db.log), From: restored.Seq + 1, To: db.log.LastSeq(),
@@ -186,6 +189,23 @@ func (db *DB) recover(strict bool) error {
 	}
 	db.image, db.restored, db.recovery = image, restored, stats
 	return nil
+}
+
+// checkTables warns of damaged tables of the log: a replay from the
+// checkpoint at seq base reads only the entries after it, and would not
+// notice the damage of those before, which a rebuild from seq 1 (a new
+// projection, log verify) needs. It reads every table block once, at disk
+// speed.
+func (db *DB) checkTables(base uint64) {
+	damage, err := db.log.CheckTables()
+	if err != nil {
+		db.logger.Warn("cannot check the log's tables", "err", err)
+	}
+	for _, d := range damage {
+		db.logger.Warn("a table of the log is damaged", "file", d.File, "first_seq", d.From, "last_seq", d.To,
+			"covered_by_checkpoint", d.To <= base, "err", d.Err,
+			"consequence", "entries in it cannot be read: the image is recovered from the checkpoint, but a rebuild from seq 1 fails there; restore the log from a backup")
+	}
 }
 
 // Submit applies cmd and returns once it is durable (see writer.Writer.Submit).

@@ -23,6 +23,7 @@
 package checkpoint
 
 import (
+	"crypto/sha256"
 	"bufio"
 	"encoding/binary"
 	"errors"
@@ -45,8 +46,11 @@ import (
 const (
 	magic         = "IMAGOCKP"
 	endMagic      = "IMAGOEND"
-	formatVersion = 1
-	headerSize    = 8 + 2 + 8 + 32 + 8
+	// formatVersion 2 added LastEntry to the header; version 1 files
+	// still load (their LastEntry is zero: not checked).
+	formatVersion = 2
+	headerSizeV1  = 8 + 2 + 8 + 32 + 8
+	headerSize    = headerSizeV1 + 32
 	trailerSize   = 4 + 8
 	suffix        = ".ckpt"
 	// blockSize is the encoded size at which a block of rows is cut.
@@ -58,12 +62,26 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
+// TempSuffix ends the name of a checkpoint being written; it is renamed
+// without it once complete.
+const TempSuffix = ".tmp"
+
 // Header describes a checkpoint.
 type Header struct {
 	Seq         uint64    // the image holds the commands 1..Seq
 	Fingerprint [32]byte  // of the projection that wrote it (see imago.App)
 	CreatedAt   time.Time // when it was written
+	// LastEntry is a digest of the log entry at Seq (EntryDigest; zero for
+	// seq 0 and in files of format 1): a log whose entry at Seq differs is
+	// another history, which this image must never be loaded over.
+	LastEntry [32]byte
+
+	version uint16 // the file's format version (0 for a header to write)
 }
+
+// EntryDigest is the digest of a log entry's value that Header.LastEntry
+// holds.
+func EntryDigest(value []byte) [32]byte { return sha256.Sum256(value) }
 
 // File is a checkpoint file in a directory.
 type File struct {
@@ -128,7 +146,7 @@ func Write(dir string, snap *memdb.Snapshot, h Header, o WriteOptions) (File, St
 		return File{}, Stats{}, fmt.Errorf("checkpoint: %w", err)
 	}
 	final := filepath.Join(dir, Name(h.Seq))
-	tmp := final + ".tmp"
+	tmp := final + TempSuffix
 	os.Remove(tmp) // a leftover of a crash during an earlier write
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -215,7 +233,8 @@ func encodeHeader(h Header) []byte {
 	b = binary.BigEndian.AppendUint16(b, formatVersion)
 	b = binary.BigEndian.AppendUint64(b, h.Seq)
 	b = append(b, h.Fingerprint[:]...)
-	return binary.BigEndian.AppendUint64(b, uint64(h.CreatedAt.UnixNano()))
+	b = binary.BigEndian.AppendUint64(b, uint64(h.CreatedAt.UnixNano()))
+	return append(b, h.LastEntry[:]...)
 }
 
 func appendString(dst []byte, s string) []byte {

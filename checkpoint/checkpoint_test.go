@@ -1,7 +1,9 @@
 package checkpoint
 
 import (
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"os"
 	"testing"
 	"time"
@@ -74,5 +76,35 @@ func TestList(t *testing.T) {
 	files, err := List(dir)
 	if err != nil || len(files) != 3 || files[0].Seq != 120 || files[1].Seq != 9 || files[2].Seq != 5 {
 		t.Fatalf("List: %+v %v", files, err)
+	}
+}
+
+// TestFormat1StillLoads: a file of format 1 (before Header.LastEntry)
+// loads, with a zero LastEntry.
+func TestFormat1StillLoads(t *testing.T) {
+	fp := [32]byte{9}
+	h := Header{Seq: 8, Fingerprint: fp, LastEntry: EntryDigest([]byte("entry 8"))}
+	f, _, err := Write(t.TempDir(), sampleImage(t).Snapshot(), h, WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, _ := os.ReadFile(f.Path)
+	// Format 1: the same without LastEntry, its own version and checksum.
+	v1 := append(append([]byte(nil), v2[:headerSizeV1]...), v2[headerSize:len(v2)-trailerSize]...)
+	binary.BigEndian.PutUint16(v1[8:], 1)
+	v1 = binary.BigEndian.AppendUint32(v1, crc32.Checksum(v1, castagnoli))
+	v1 = append(v1, endMagic...)
+	if err := os.WriteFile(f.Path, v1, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	im, _ := memdb.NewImage(fuzzTable)
+	got, st, err := Load(f.Path, im, fp, nil)
+	if err != nil || got.Seq != 8 || got.LastEntry != ([32]byte{}) || st.Rows != 5 {
+		t.Fatalf("format 1: %+v %+v %v", got, st, err)
+	}
+	// And format 2 keeps LastEntry.
+	os.WriteFile(f.Path, v2, 0o644)
+	if got, err := Inspect(f.Path); err != nil || got.LastEntry != h.LastEntry {
+		t.Fatalf("format 2 LastEntry: %x %v", got.LastEntry, err)
 	}
 }

@@ -51,9 +51,10 @@ func Load(path string, im *memdb.Image, want [32]byte, progress func(done, total
 	if err := checkSum(f, size); err != nil {
 		return h, Stats{}, err
 	}
-	var body io.Reader = io.NewSectionReader(f, headerSize, size-headerSize-trailerSize)
+	hs := int64(headerLen(h))
+	var body io.Reader = io.NewSectionReader(f, hs, size-hs-trailerSize)
 	if progress != nil {
-		body = &progressReader{r: body, done: headerSize, total: uint64(size), progress: progress}
+		body = &progressReader{r: body, done: uint64(hs), total: uint64(size), progress: progress}
 	}
 	zr, err := zstd.NewReader(body, zstd.WithDecoderMaxMemory(1<<30))
 	if err != nil {
@@ -101,14 +102,14 @@ func readFrame(f *os.File, want [32]byte) (Header, int64, error) {
 		return Header{}, 0, err
 	}
 	size := info.Size()
-	if size < headerSize+trailerSize {
+	if size < headerSizeV1+trailerSize {
 		return Header{}, size, fmt.Errorf("truncated: %d bytes, shorter than a header and trailer", size)
 	}
-	var head [headerSize]byte
-	if _, err := f.ReadAt(head[:], 0); err != nil {
+	head := make([]byte, min(headerSize, size-trailerSize))
+	if _, err := f.ReadAt(head, 0); err != nil {
 		return Header{}, size, err
 	}
-	h, err := decodeHeader(head[:])
+	h, err := decodeHeader(head)
 	if err != nil {
 		return h, size, err
 	}
@@ -129,13 +130,28 @@ func decodeHeader(b []byte) (Header, error) {
 	if string(b[:8]) != magic {
 		return Header{}, errors.New("not a checkpoint file (bad magic)")
 	}
-	if v := binary.BigEndian.Uint16(b[8:]); v != formatVersion {
-		return Header{}, fmt.Errorf("format version %d, this build reads %d", v, formatVersion)
+	v := binary.BigEndian.Uint16(b[8:])
+	if v < 1 || v > formatVersion {
+		return Header{}, fmt.Errorf("format version %d, this build reads 1 to %d", v, formatVersion)
 	}
-	h := Header{Seq: binary.BigEndian.Uint64(b[10:])}
+	h := Header{Seq: binary.BigEndian.Uint64(b[10:]), version: v}
+	if len(b) < headerLen(h) {
+		return Header{}, fmt.Errorf("truncated: the header of format %d needs %d bytes", v, headerLen(h))
+	}
 	copy(h.Fingerprint[:], b[18:50])
 	h.CreatedAt = time.Unix(0, int64(binary.BigEndian.Uint64(b[50:]))).UTC()
+	if v >= 2 {
+		copy(h.LastEntry[:], b[headerSizeV1:headerSize])
+	}
 	return h, nil
+}
+
+// headerLen is the size of h's header in its file's format.
+func headerLen(h Header) int {
+	if h.version == 1 {
+		return headerSizeV1
+	}
+	return headerSize
 }
 
 // checkSum compares the CRC-32C of everything before the trailer with the

@@ -68,7 +68,7 @@ func logCommand(set *apps) *cobra.Command {
 directory (--data), or of a running server through its HTTP API (--http-addr):
 a running server holds its directory's lock.`,
 	}
-	cmd.AddCommand(logStatsCommand(set), logDumpCommand(set), logTailCommand(set), logVerifyCommand(set))
+	cmd.AddCommand(logStatsCommand(set), logDumpCommand(set), logTailCommand(set), logVerifyCommand(set), logAcceptLossCommand(set))
 	return cmd
 }
 
@@ -320,6 +320,45 @@ verified in place: verify a copy (cp -a) or stop the server.`,
 	return cmd
 }
 
+func logAcceptLossCommand(set *apps) *cobra.Command {
+	var f stoppedFlags
+	cmd := &cobra.Command{
+		Use:   "accept-loss",
+		Short: "Go on without log entries that were lost (a start refuses until then)",
+		Long: `A start refuses a data directory whose log ends before a seq it is known to
+have held (its high-water mark log.mark, or a checkpoint past its end):
+acknowledged commands are missing. First try to restore the log directory
+(with log.mark) from a copy that holds them. If they cannot be had back,
+accept-loss records the repair (log.repairs: when, which seqs), lowers the
+mark to the log's last seq and moves every checkpoint past it, or of another
+history, into checkpoints/set-aside-<time>/: the next start recovers the log
+as it is, and new commands take the seqs after its end, never mixed with
+the lost history.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			app, err := f.parse(cmd, set)
+			if err != nil {
+				return err
+			}
+			repair, moved, err := offline.AcceptLoss(f.data, app)
+			if err != nil {
+				return f.inUse(err, "stop it first: a running server never has lost entries to accept")
+			}
+			if repair.From <= repair.To {
+				fmt.Printf("accepted the loss of seqs %d..%d (recorded in %s)\n", repair.From, repair.To, repair.RecordPath)
+			} else {
+				fmt.Println("the log is not below its high-water mark")
+			}
+			for _, m := range moved {
+				fmt.Printf("set aside %s\n", m)
+			}
+			return nil
+		},
+	}
+	f.register(cmd, set)
+	return cmd
+}
+
 func printReport(w io.Writer, r *offline.LogReport) {
 	if r.FirstSeq > 1 && r.FirstSeq > r.LastSeq {
 		fmt.Fprintf(w, "log         no entries: truncated after seq %d\n", r.LastSeq)
@@ -328,6 +367,18 @@ func printReport(w io.Writer, r *offline.LogReport) {
 	}
 	if r.BaseFile != "" {
 		fmt.Fprintf(w, "base        %s (seq %d): the log was truncated after it\n", r.BaseFile, r.Base)
+	}
+	if r.Lost != nil {
+		fmt.Fprintf(w, "LOST        seqs %d..%d: the log ends before its high-water mark (imago log accept-loss, after trying a backup)\n", r.Lost.Last+1, r.Lost.Mark)
+	}
+	if r.MarkErr != nil {
+		fmt.Fprintf(w, "MARK        %v\n", r.MarkErr)
+	}
+	if d := r.WALDamage; d != nil {
+		fmt.Fprintf(w, "DAMAGED     WAL file %s at offset %d: entries up to seq %d are readable, what it held after is lost (%v)\n", d.File, d.Offset, d.LastGood, d.Err)
+	}
+	for _, d := range r.Tables {
+		fmt.Fprintf(w, "DAMAGED     table %s (level %d) holding entries %d..%d: %v\n", d.File, d.Level, d.From, d.To, d.Err)
 	}
 	fmt.Fprintf(w, "read        %d entries\n", r.Readable)
 	for _, d := range r.Damage {

@@ -15,6 +15,7 @@
 package offline
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -85,13 +86,46 @@ func dump(log *wal.Log, from, to uint64, names []string, fn func(envelope.Envelo
 	})
 }
 
+// AcceptLoss is the explicit repair of a log that lost entries once
+// synced (imago.LostEntriesError): it records the repair and lowers the
+// log's high-water mark to its last seq (wal.AcceptLoss), and moves every
+// checkpoint past that seq, or of another history than the log's, into
+// checkpoints/set-aside-<time>/, so that no image of the lost history is
+// ever loaded under the commands logged from now on. It returns the
+// repair and the files set aside.
+func AcceptLoss(dataDir string, app *imago.App) (wal.Repair, []string, error) {
+	if err := imago.CheckDataDir(dataDir, app); err != nil {
+		return wal.Repair{}, nil, err
+	}
+	repair, err := wal.AcceptLoss(imago.LogDir(dataDir), wal.Options{})
+	if err != nil {
+		return wal.Repair{}, nil, err
+	}
+	log, err := OpenLog(dataDir, app)
+	if err != nil {
+		return repair, nil, err
+	}
+	defer log.Close()
+	moved, err := imago.SetAsideCheckpoints(dataDir, log, repair.Time)
+	return repair, moved, err
+}
+
 // LogReport is what CheckLog found.
 type LogReport struct {
-	FirstSeq    uint64       // the log's first seq: 1 unless it was truncated
-	LastSeq     uint64       // the log's last seq
-	Readable    uint64       // entries read
-	Damage      []wal.Damage // runs of entries that could not be read
-	Undecodable []error      // entries read whose envelope does not decode (each names its seq)
+	FirstSeq uint64       // the log's first seq: 1 unless it was truncated
+	LastSeq  uint64       // the log's last seq
+	Readable uint64       // entries read
+	Damage   []wal.Damage // runs of entries that could not be read
+	// WALDamage is a damaged WAL file: the log is read up to it, and what
+	// it held after the damage is lost (nil: none).
+	WALDamage *wal.WALDamageError
+	// Tables are the damaged tables of the log, with the seqs they hold.
+	Tables []wal.TableDamage
+	// Lost is a log that ends before its high-water mark (nil: whole as far
+	// as the mark knows); MarkErr a mark that cannot be read.
+	Lost        *wal.LostEntriesError
+	MarkErr     error
+	Undecodable []error // entries read whose envelope does not decode (each names its seq)
 	// Base is the checkpoint a truncated log's replay started from (its
 	// seq and file; 0 and "" for a whole log, replayed from seq 1).
 	Base     uint64
@@ -107,7 +141,8 @@ type LogReport struct {
 // OK tells whether every entry was read and decoded and the whole log
 // replayed.
 func (r *LogReport) OK() bool {
-	return len(r.Damage) == 0 && len(r.Undecodable) == 0 && r.ReplayErr == nil && r.Base+r.Replayed == r.LastSeq
+	return len(r.Damage) == 0 && len(r.Undecodable) == 0 && r.ReplayErr == nil && r.Base+r.Replayed == r.LastSeq &&
+		r.WALDamage == nil && len(r.Tables) == 0 && r.Lost == nil && r.MarkErr == nil
 }
 
 // openStopped opens the log of a stopped server's data directory read-only,
@@ -129,11 +164,18 @@ func openStopped(dataDir string, app *imago.App) (*commands.Registry, *wal.Log, 
 // log cannot be opened; what it finds wrong is in the report.
 func CheckLog(dataDir string, app *imago.App) (*LogReport, error) {
 	registry, log, err := openStopped(dataDir, app)
+	if errors.As(err, new(*wal.WALDamageError)) {
+		// Read what is readable: the damaged file up to the damage.
+		log, err = wal.Open(imago.LogDir(dataDir), wal.Options{ReadOnly: true, InspectDamage: true})
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer log.Close()
-	r := &LogReport{FirstSeq: log.FirstSeq(), LastSeq: log.LastSeq()}
+	r := &LogReport{FirstSeq: log.FirstSeq(), LastSeq: log.LastSeq(), WALDamage: log.WALDamage(), Lost: log.Lost(), MarkErr: log.MarkErr()}
+	if r.Tables, err = log.CheckTables(); err != nil {
+		return nil, fmt.Errorf("check %s: %w", imago.LogDir(dataDir), err)
+	}
 	r.Damage, err = log.Check(func(e wal.Entry) error {
 		r.Readable++
 		if _, err := envelope.Decode(e.Seq, e.Data); err != nil {

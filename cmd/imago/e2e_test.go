@@ -159,11 +159,20 @@ func submit(client *http.Client, addr, id string, cmd commands.Command) (seq uin
 // with SIGKILL mid-load, restarted; three times over the same data. After
 // each restart every acknowledged command is in the log at its seq and its
 // effect is in the image, and the served image equals a replay of the log.
+// In durability always and interval alike: a process crash loses nothing
+// acknowledged (interval acknowledges once the entry reached the kernel).
 func TestCrashUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end crash test")
 	}
+	for _, durability := range []string{"always", "interval=1s"} {
+		t.Run(durability, func(t *testing.T) { crashUnderLoad(t, "--durability", durability) })
+	}
+}
+
+func crashUnderLoad(t *testing.T, args ...string) {
 	dir := t.TempDir()
+	start := func(t *testing.T, dir string) *proc { return start(t, dir, args...) }
 	p := start(t, dir)
 	client := &http.Client{Timeout: 10 * time.Second}
 	for i, c := range workload.Setup(50, 30) {
