@@ -23,8 +23,8 @@
 package checkpoint
 
 import (
-	"crypto/sha256"
 	"bufio"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -44,8 +44,8 @@ import (
 )
 
 const (
-	magic         = "IMAGOCKP"
-	endMagic      = "IMAGOEND"
+	magic    = "IMAGOCKP"
+	endMagic = "IMAGOEND"
 	// formatVersion 2 added LastEntry to the header; version 1 files
 	// still load (their LastEntry is zero: not checked).
 	formatVersion = 2
