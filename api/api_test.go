@@ -82,6 +82,8 @@ func TestBadInput(t *testing.T) {
 		{"oversized body", "/v1/commands/restock", `{"sku":"` + strings.Repeat("x", 5000) + `","quantity":1}`, 413, "too_large", "larger than the limit of 4096 bytes"},
 		{"invalid", "/v1/commands/restock", `{"sku":"s1","quantity":0}`, 422, "invalid_command", "quantity 0 must be positive"},
 		{"refused", "/v1/commands/restock", `{"sku":"nope","quantity":1}`, 422, "refused", "unknown sku nope"},
+		{"overflowing amounts", "/v1/commands/add_product", `{"sku":"s2","name":"x","category":"c","price_cents":9223372036854775807,"stock":9223372036854775807}`, 422, "invalid_command", "price_cents 9223372036854775807 is over the maximum of 100000000000; stock 9223372036854775807 is over"},
+		{"restock by 2^63-1", "/v1/commands/restock", `{"sku":"s1","quantity":9223372036854775807}`, 422, "invalid_command", "quantity 9223372036854775807 is over the maximum"},
 		{"no endpoint", "/v2/whatever", `{}`, 404, "not_found", "no endpoint POST /v2/whatever"},
 	}
 	for _, c := range cases {
