@@ -32,7 +32,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -197,65 +196,6 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"seq": res.Seq, "result": res.Value})
-}
-
-// decode reads body into cmd strictly: one JSON object, known fields
-// only, each of its declared type. It returns a status of 0 on success, or
-// the status, code and message of the problem.
-func decode(body io.Reader, name string, cmd commands.Command) (int, string, string) {
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(cmd)
-	if err == nil {
-		// Exactly one value: anything after the object is a malformed body.
-		if _, err2 := dec.Token(); err2 != io.EOF {
-			err = errTrailing
-		}
-	}
-	if err == nil {
-		return 0, "", ""
-	}
-	var tooLarge *http.MaxBytesError
-	var syntax *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &tooLarge):
-		return http.StatusRequestEntityTooLarge, codeTooLarge, fmt.Sprintf("the body is larger than the limit of %d bytes", tooLarge.Limit)
-	case errors.Is(err, io.EOF):
-		return http.StatusBadRequest, codeMalformed, fmt.Sprintf("empty body: send the %s command as a JSON object", name)
-	case errors.As(err, &syntax):
-		return http.StatusBadRequest, codeMalformed, fmt.Sprintf("malformed JSON at byte %d: %v", syntax.Offset, syntax)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return http.StatusBadRequest, codeMalformed, "malformed JSON: the body ends in the middle of a value"
-	case errors.As(err, &typ) && typ.Field == "":
-		return http.StatusBadRequest, codeMalformed, fmt.Sprintf("the body must be a JSON object, not a JSON %s", typ.Value)
-	case errors.As(err, &typ):
-		return http.StatusBadRequest, codeMalformed, fmt.Sprintf("field %q of %s must be %s, not a JSON %s", typ.Field, name, jsonTypeName(typ.Type.String()), typ.Value)
-	case errors.Is(err, errTrailing):
-		return http.StatusBadRequest, codeMalformed, "malformed JSON: data after the command object"
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.TrimPrefix(err.Error(), "json: unknown field ")
-		return http.StatusBadRequest, codeMalformed, fmt.Sprintf("unknown field %s for command %s; GET /v1/commands shows its schema", field, name)
-	}
-	return http.StatusBadRequest, codeMalformed, "malformed body: " + err.Error()
-}
-
-var errTrailing = errors.New("trailing data")
-
-func jsonTypeName(goType string) string {
-	switch {
-	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"):
-		return "an integer (" + goType + ")"
-	case strings.HasPrefix(goType, "float"):
-		return "a number"
-	case goType == "string":
-		return "a string"
-	case goType == "bool":
-		return "a boolean"
-	case strings.HasPrefix(goType, "[]"):
-		return "an array"
-	}
-	return "an object"
 }
 
 // classify maps a Submit error to its HTTP status, code and message.
