@@ -72,6 +72,15 @@ type Config struct {
 	// Tokens, if set, authenticate every /v1 request (see LoadTokens);
 	// nil: everyone is the anonymous actor.
 	Tokens *Tokens
+	// AllowedHosts are host names (no port) that requests may be addressed
+	// to when there are no Tokens, besides localhost, loopback addresses and
+	// the address the request came in on: the host of a --http-addr given
+	// by name. Any other Host is refused (421) against DNS rebinding.
+	AllowedHosts []string
+	// AllowedOrigins are the origins (scheme://host[:port]) whose web pages
+	// may call the API from a browser, with CORS; nil: none, and a request
+	// with any other Origin than the server's own is refused (403).
+	AllowedOrigins []string
 }
 
 // CheckpointResult is the answer of POST /v1/admin/checkpoint.
@@ -90,6 +99,8 @@ type handler struct {
 	catalog  []byte // GET /v1/commands, computed once: the registry is fixed
 	shutdown <-chan struct{}
 	tokens   *Tokens
+	hosts    map[string]bool // Config.AllowedHosts, lower case
+	origins  map[string]bool // Config.AllowedOrigins
 }
 
 // NewHandler returns the HTTP handler of the API.
@@ -106,6 +117,16 @@ func NewHandler(db Backend, cfg Config) (http.Handler, error) {
 		return nil, fmt.Errorf("api: command catalogue: %w", err)
 	}
 	h.catalog = catalog
+	h.hosts, h.origins = map[string]bool{}, map[string]bool{}
+	for _, host := range cfg.AllowedHosts {
+		h.hosts[strings.ToLower(host)] = true
+	}
+	for _, o := range cfg.AllowedOrigins {
+		if err := checkOrigin(o); err != nil {
+			return nil, fmt.Errorf("api: %w", err)
+		}
+		h.origins[o] = true
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/commands/{name}", h.submit)
 	mux.HandleFunc("POST /v1/commands", h.submitBatch)
@@ -131,7 +152,7 @@ func NewHandler(db Backend, cfg Config) (http.Handler, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s; commands are POST /v1/commands/{name}", r.Method, r.URL.Path))
 	})
-	return mux, nil
+	return h.guard(mux), nil
 }
 
 // Error codes of the error body.
