@@ -13,18 +13,33 @@
 //	GET  /readyz               the database accepts writes
 //
 // Every error is {"error":{"code":"...","message":"..."}}: 400 malformed
-// body, 404 unknown command, 409 an idempotency key reused with another
-// body, 413 body too large, 422 the command is invalid or was refused, 503
-// not accepting writes. A request that fails changes nothing and logs
+// body, 403 a foreign origin or a scope the token lacks, 404 unknown
+// command, 409 an idempotency key reused with
+// another body, 413 body too large, 415 a POST body that is not JSON, 421 a
+// Host that is not this server, 422 the command is invalid or was refused,
+// 503 not accepting writes. A request that fails changes nothing and logs
 // nothing.
 //
 // With Config.Tokens every /v1 request needs Authorization: Bearer <token>
 // (401 without a known one, 403 for a command or endpoint the token does
-// not allow); the token's actor goes into the envelope.
+// not allow); the token's actor goes into the envelope. Reading the log and
+// the admin endpoints need the token's scopes (see LoadTokens).
 //
 // A command sent with an Idempotency-Key header is applied once: a retry
 // with the same key and body within the window gets the original seq and
 // result, with the header Idempotent-Replayed: true.
+//
+// Guarantees:
+//   - A request that fails changes nothing and logs nothing; only a 200
+//     reaches the log.
+//   - A command's JSON means one thing: one object of known, case-exact
+//     field names, each once, of its declared type, in valid UTF-8;
+//     anything else is a 400 naming the field (see decodeJSON).
+//   - A web page the local user visits cannot use the API through the
+//     browser: POST bodies must be application/json, foreign origins are
+//     refused unless allowed, and without tokens so is a Host that does not
+//     name this server (see guard).
+//   - A token reads the log, or uses admin endpoints, only with that scope.
 package api
 
 import (
@@ -131,15 +146,15 @@ func NewHandler(db Backend, cfg Config) (http.Handler, error) {
 	mux.HandleFunc("POST /v1/commands/{name}", h.submit)
 	mux.HandleFunc("POST /v1/commands", h.submitBatch)
 	mux.HandleFunc("GET /v1/commands", h.authorized(h.list))
-	mux.HandleFunc("GET /v1/log", h.authorized(h.streamLog))
-	mux.HandleFunc("GET /v1/log/stats", h.authorized(h.logStats))
+	mux.HandleFunc("GET /v1/log", h.requires(ScopeLog, h.streamLog))
+	mux.HandleFunc("GET /v1/log/stats", h.requires(ScopeLog, h.logStats))
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("GET /readyz", h.readyz)
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics)
 	}
 	if cfg.Checkpoint != nil {
-		mux.HandleFunc("POST /v1/admin/checkpoint", h.admin(func(w http.ResponseWriter, _ *http.Request) {
+		mux.HandleFunc("POST /v1/admin/checkpoint", h.requires(ScopeAdmin, func(w http.ResponseWriter, _ *http.Request) {
 			res, err := cfg.Checkpoint()
 			if err != nil {
 				h.log.Error("checkpoint failed", "err", err)
