@@ -14,7 +14,7 @@
 //
 // Every error is {"error":{"code":"...","message":"..."}}: 400 malformed
 // body, 403 a foreign origin or a scope the token lacks, 404 unknown
-// command, 409 an idempotency key reused with
+// command, 408 the body came too slowly, 409 an idempotency key reused with
 // another body, 413 body too large, 415 a POST body that is not JSON, 421 a
 // Host that is not this server, 422 the command is invalid or was refused,
 // 503 not accepting writes. A request that fails changes nothing and logs
@@ -40,6 +40,8 @@
 //     refused unless allowed, and without tokens so is a Host that does not
 //     name this server (see guard).
 //   - A token reads the log, or uses admin endpoints, only with that scope.
+//   - A body is read within Config.BodyTimeout: a slow client cannot hold
+//     a handler open.
 package api
 
 import (
@@ -50,6 +52,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/imagodb/imago/commands"
 	"github.com/imagodb/imago/memdb"
@@ -75,7 +78,11 @@ type Backend interface {
 type Config struct {
 	// MaxBody limits a command body in bytes; 0 means DefaultMaxBody.
 	MaxBody int64
-	Logger  *slog.Logger
+	// BodyTimeout is how long a request's body may take to arrive, from
+	// when its handler starts reading it; 0 means DefaultBodyTimeout, a
+	// negative value no limit. A slower body is answered 408.
+	BodyTimeout time.Duration
+	Logger      *slog.Logger
 	// Metrics serves GET /metrics; nil: no metrics endpoint.
 	Metrics http.Handler
 	// Shutdown is closed when the server shuts down: streams that would
@@ -108,14 +115,15 @@ type CheckpointResult struct {
 }
 
 type handler struct {
-	db       Backend
-	maxBody  int64
-	log      *slog.Logger
-	catalog  []byte // GET /v1/commands, computed once: the registry is fixed
-	shutdown <-chan struct{}
-	tokens   *Tokens
-	hosts    map[string]bool // Config.AllowedHosts, lower case
-	origins  map[string]bool // Config.AllowedOrigins
+	db          Backend
+	maxBody     int64
+	log         *slog.Logger
+	catalog     []byte // GET /v1/commands, computed once: the registry is fixed
+	shutdown    <-chan struct{}
+	tokens      *Tokens
+	bodyTimeout time.Duration
+	hosts       map[string]bool // Config.AllowedHosts, lower case
+	origins     map[string]bool // Config.AllowedOrigins
 }
 
 // NewHandler returns the HTTP handler of the API.
@@ -123,6 +131,9 @@ func NewHandler(db Backend, cfg Config) (http.Handler, error) {
 	h := &handler{db: db, maxBody: cfg.MaxBody, log: cfg.Logger, shutdown: cfg.Shutdown, tokens: cfg.Tokens}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBody
+	}
+	if h.bodyTimeout = cfg.BodyTimeout; h.bodyTimeout == 0 {
+		h.bodyTimeout = DefaultBodyTimeout
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -199,17 +210,18 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := def.New()
-	if status, code, msg := decode(http.MaxBytesReader(w, r.Body, h.maxBody), def.Name, cmd); status != 0 {
+	body, bodyRead := h.body(w, r)
+	if status, code, msg := decode(body, def.Name, cmd); status != 0 {
 		writeError(w, status, code, msg)
 		return
 	}
-	meta := commands.Meta{ID: r.Header.Get("Idempotency-Key"), Actor: grant.Actor}
-	if _, given := r.Header["Idempotency-Key"]; given {
-		if err := commands.CheckKey(meta.ID); err != nil {
-			writeError(w, http.StatusBadRequest, codeMalformed, "header Idempotency-Key: "+err.Error())
-			return
-		}
+	bodyRead()
+	key, problem := idempotencyKey(r.Header)
+	if problem != "" {
+		writeError(w, http.StatusBadRequest, codeMalformed, problem)
+		return
 	}
+	meta := commands.Meta{ID: key, Actor: grant.Actor}
 	dry, err := dryRunParam(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, codeMalformed, err.Error())

@@ -46,7 +46,8 @@ func (h *handler) submitBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var items []batchItem
-	if err := decodeJSON(http.MaxBytesReader(w, r.Body, h.maxBody), jsontext.KindBeginArray, &items); err != nil {
+	body, bodyRead := h.body(w, r)
+	if err := decodeJSON(body, jsontext.KindBeginArray, &items); err != nil {
 		status, code, msg := describe(err, "")
 		switch {
 		case errors.Is(err, errEmpty):
@@ -60,6 +61,7 @@ func (h *handler) submitBatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, code, msg)
 		return
 	}
+	bodyRead()
 	if len(items) == 0 || len(items) > MaxBatchItems {
 		writeError(w, http.StatusBadRequest, codeMalformed, fmt.Sprintf("%d commands: a batch holds 1 to %d", len(items), MaxBatchItems))
 		return

@@ -62,8 +62,9 @@ func decodeJSON(body io.Reader, want jsontext.Kind, v any) error {
 	}
 	if _, err := dec.ReadToken(); err != io.EOF {
 		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return err
+		var slow *slowBodyError
+		if errors.As(err, &tooLarge) || errors.As(err, &slow) {
+			return err // the body's fault, not its JSON's
 		}
 		return errTrailing
 	}
@@ -95,12 +96,15 @@ func describe(err error, name string) (int, string, string) {
 		forCmd, ofCmd = " for command "+name, " of "+name
 	}
 	var tooLarge *http.MaxBytesError
+	var slow *slowBodyError
 	var kind *kindError
 	var syntax *jsontext.SyntacticError
 	var semantic *json.SemanticError
 	switch {
 	case errors.As(err, &tooLarge):
 		return http.StatusRequestEntityTooLarge, codeTooLarge, fmt.Sprintf("the body is larger than the limit of %d bytes", tooLarge.Limit)
+	case errors.As(err, &slow):
+		return http.StatusRequestTimeout, codeTimeout, slow.Error()
 	case errors.As(err, &kind):
 		return http.StatusBadRequest, codeMalformed, kind.Error()
 	case errors.Is(err, io.ErrUnexpectedEOF):

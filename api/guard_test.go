@@ -32,6 +32,13 @@ func (q request) do(t *testing.T, srv *httptest.Server) (*http.Response, string)
 	for k, v := range q.header {
 		req.Header.Set(k, v)
 	}
+	return q.send(t, req)
+}
+
+// send sends req and returns the answer, its body with the quotes of JSON
+// strings unescaped, as the messages read.
+func (request) send(t *testing.T, req *http.Request) (*http.Response, string) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
