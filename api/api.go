@@ -210,7 +210,10 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := def.New()
-	body, bodyRead := h.body(w, r)
+	body, bodyRead, ok := h.body(w, r)
+	if !ok {
+		return
+	}
 	if status, code, msg := decode(body, def.Name, cmd); status != 0 {
 		writeError(w, status, code, msg)
 		return

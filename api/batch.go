@@ -46,7 +46,10 @@ func (h *handler) submitBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var items []batchItem
-	body, bodyRead := h.body(w, r)
+	body, bodyRead, ok := h.body(w, r)
+	if !ok {
+		return
+	}
 	if err := decodeJSON(body, jsontext.KindBeginArray, &items); err != nil {
 		status, code, msg := describe(err, "")
 		switch {

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -15,22 +17,52 @@ import (
 // DefaultBodyTimeout is the default of Config.BodyTimeout.
 const DefaultBodyTimeout = 10 * time.Second
 
-const codeTimeout = "request_timeout"
+// Error codes of reading a body.
+const (
+	codeTimeout          = "request_timeout"
+	codeUnsupportedMedia = "unsupported_media_type"
+)
 
-// body is the request's body, limited in size to Config.MaxBody and in time
-// to Config.BodyTimeout from now: a client that trickles a body would
+// body is the request's body, if it is JSON (else it answers 415 and ok is
+// false: a web page may send text/plain or a form to another origin without
+// asking, but not JSON), limited in size to Config.MaxBody and in time to
+// Config.BodyTimeout from now: a client that trickles a body would
 // otherwise hold its handler (and goroutine) as long as it likes. Call
 // done once the body was read whole: the deadline must not outlive it, or
 // the server's background read would cancel the request while its command
 // is applied. After an error, leave it: the server then discards the rest
 // of the body, and only the deadline bounds that.
-func (h *handler) body(w http.ResponseWriter, r *http.Request) (body io.Reader, done func()) {
+func (h *handler) body(w http.ResponseWriter, r *http.Request) (body io.Reader, done func(), ok bool) {
+	if r.ContentLength != 0 { // an empty body is refused as such, whatever its type
+		if err := checkJSONType(r.Header.Get("Content-Type")); err != nil {
+			writeError(w, http.StatusUnsupportedMediaType, codeUnsupportedMedia, err.Error())
+			return nil, nil, false
+		}
+	}
 	body = http.MaxBytesReader(w, r.Body, h.maxBody)
 	rc := http.NewResponseController(w)
 	if h.bodyTimeout <= 0 || rc.SetReadDeadline(time.Now().Add(h.bodyTimeout)) != nil {
-		return body, func() {} // no deadline wanted, or none possible (a test's recorder)
+		return body, func() {}, true // no deadline wanted, or none possible (a test's recorder)
 	}
-	return &timedBody{r: body, limit: h.bodyTimeout}, func() { rc.SetReadDeadline(time.Time{}) }
+	return &timedBody{r: body, limit: h.bodyTimeout}, func() { rc.SetReadDeadline(time.Time{}) }, true
+}
+
+// checkJSONType accepts application/json, with charset=utf-8 at most.
+func checkJSONType(contentType string) error {
+	const want = "send the body as JSON with the header Content-Type: application/json (curl: -H 'Content-Type: application/json')"
+	if contentType == "" {
+		return fmt.Errorf("no Content-Type: %s", want)
+	}
+	mediaType, params, err := mime.ParseMediaType(contentType)
+	if err != nil || mediaType != "application/json" {
+		return fmt.Errorf("Content-Type %q: %s", contentType, want)
+	}
+	for k, v := range params {
+		if k != "charset" || !strings.EqualFold(v, "utf-8") {
+			return fmt.Errorf("Content-Type %q: JSON is UTF-8; %s", contentType, want)
+		}
+	}
+	return nil
 }
 
 // timedBody turns the connection's deadline error into a *slowBodyError.

@@ -2,7 +2,6 @@ package api
 
 import (
 	"fmt"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -11,9 +10,8 @@ import (
 
 // Error codes of guard.
 const (
-	codeMisdirected      = "misdirected_request"
-	codeCrossOrigin      = "cross_origin"
-	codeUnsupportedMedia = "unsupported_media_type"
+	codeMisdirected = "misdirected_request"
+	codeCrossOrigin = "cross_origin"
 )
 
 // guard checks what every request must pass before its endpoint sees it,
@@ -30,10 +28,9 @@ const (
 //     Config.AllowedOrigins is refused, and so is one a browser marks as
 //     cross-site (Sec-Fetch-Site) without an Origin. Non-browser clients
 //     send neither header.
-//   - A POST with a body must be Content-Type application/json (charset
-//     utf-8 at most): a page may send text/plain or a form to another
-//     origin without asking, but not JSON.
 //
+// That a POST body is JSON is checked where bodies are read, after
+// authentication (see handler.body).
 // An allowed origin gets CORS headers, and its preflight requests answered.
 func (h *handler) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -46,6 +43,7 @@ func (h *handler) guard(next http.Handler) http.Handler {
 		switch site := r.Header.Get("Sec-Fetch-Site"); {
 		case origin != "" && h.origins[origin]:
 			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Set("Access-Control-Expose-Headers", "Idempotent-Replayed")
 			w.Header().Add("Vary", "Origin")
 			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 				preflight(w)
@@ -58,12 +56,6 @@ func (h *handler) guard(next http.Handler) http.Handler {
 		case origin == "" && (site == "cross-site" || site == "same-site"):
 			writeError(w, http.StatusForbidden, codeCrossOrigin, "a "+site+" browser request may not use this API")
 			return
-		}
-		if r.Method == http.MethodPost && r.ContentLength != 0 {
-			if err := checkJSONType(r.Header.Get("Content-Type")); err != nil {
-				writeError(w, http.StatusUnsupportedMediaType, codeUnsupportedMedia, err.Error())
-				return
-			}
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -105,24 +97,6 @@ func preflight(w http.ResponseWriter) {
 	hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key")
 	hd.Set("Access-Control-Max-Age", "600")
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// checkJSONType accepts application/json, with charset=utf-8 at most.
-func checkJSONType(contentType string) error {
-	const want = "send the body as JSON with the header Content-Type: application/json (curl: -H 'Content-Type: application/json')"
-	if contentType == "" {
-		return fmt.Errorf("no Content-Type: %s", want)
-	}
-	mediaType, params, err := mime.ParseMediaType(contentType)
-	if err != nil || mediaType != "application/json" {
-		return fmt.Errorf("Content-Type %q: %s", contentType, want)
-	}
-	for k, v := range params {
-		if k != "charset" || !strings.EqualFold(v, "utf-8") {
-			return fmt.Errorf("Content-Type %q: JSON is UTF-8; %s", contentType, want)
-		}
-	}
-	return nil
 }
 
 // checkOrigin validates an entry of Config.AllowedOrigins: a browser's
