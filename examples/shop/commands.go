@@ -342,14 +342,14 @@ func text(field, v string, max int) error {
 	return nil
 }
 
-// between checks an integer field against its bounds; the message of a
-// negative value says so, as it did before there were upper bounds.
+// between checks an integer field against its bounds; below them, the
+// messages are those from before there were upper bounds.
 func between(field string, v, lo, hi int64) error {
 	switch {
-	case v < 0 && lo >= 0:
-		return fmt.Errorf("%s %d is negative", field, v)
 	case v < lo && lo == 1:
 		return fmt.Errorf("%s %d must be positive", field, v)
+	case v < lo && lo == 0:
+		return fmt.Errorf("%s %d is negative", field, v)
 	case v < lo:
 		return fmt.Errorf("%s %d is below the minimum of %d", field, v, lo)
 	case v > hi:

@@ -48,7 +48,7 @@ func TestOverflowRefused(t *testing.T) {
 		{"add_product negative price", &shop.AddProduct{SKU: "neg", Name: "Neg", Category: "x", PriceCents: -1}, true, "price_cents -1 is negative"},
 		{"change_price 2^62", &shop.ChangePrice{SKU: "cheap", PriceCents: 1 << 62}, true, "price_cents 4611686018427387904 is over the maximum"},
 		{"restock 2^63-1", &shop.Restock{SKU: "cheap", Quantity: max}, true, "quantity 9223372036854775807 is over the maximum of 1000000000"},
-		{"restock negative", &shop.Restock{SKU: "cheap", Quantity: -4}, true, "quantity -4 is negative"},
+		{"restock negative", &shop.Restock{SKU: "cheap", Quantity: -4}, true, "quantity -4 must be positive"},
 		{"place_order quantity 2^62", &shop.PlaceOrder{OrderID: "o1", CustomerID: "c1", Lines: []shop.OrderItem{{SKU: "cheap", Quantity: 1}, {SKU: "cheap", Quantity: 1 << 62}}}, true,
 			"lines[1].quantity 4611686018427387904 is over the maximum"},
 		{"place_order whose line overflows", &shop.PlaceOrder{OrderID: "o2", CustomerID: "c1", Lines: []shop.OrderItem{{SKU: "cheap", Quantity: 1}, {SKU: "dear", Quantity: shop.MaxQuantity}}}, false,
