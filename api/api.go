@@ -13,18 +13,35 @@
 //	GET  /readyz               the database accepts writes
 //
 // Every error is {"error":{"code":"...","message":"..."}}: 400 malformed
-// body, 404 unknown command, 409 an idempotency key reused with another
-// body, 413 body too large, 422 the command is invalid or was refused, 503
-// not accepting writes. A request that fails changes nothing and logs
+// body, 403 a foreign origin or a scope the token lacks, 404 unknown
+// command, 408 the body came too slowly, 409 an idempotency key reused with
+// another body, 413 body too large, 415 a POST body that is not JSON, 421 a
+// Host that is not this server, 422 the command is invalid or was refused,
+// 503 not accepting writes. A request that fails changes nothing and logs
 // nothing.
 //
 // With Config.Tokens every /v1 request needs Authorization: Bearer <token>
 // (401 without a known one, 403 for a command or endpoint the token does
-// not allow); the token's actor goes into the envelope.
+// not allow); the token's actor goes into the envelope. Reading the log and
+// the admin endpoints need the token's scopes (see LoadTokens).
 //
 // A command sent with an Idempotency-Key header is applied once: a retry
 // with the same key and body within the window gets the original seq and
 // result, with the header Idempotent-Replayed: true.
+//
+// Guarantees:
+//   - A request that fails changes nothing and logs nothing; only a 200
+//     reaches the log.
+//   - A command's JSON means one thing: one object of known, case-exact
+//     field names, each once, of its declared type, in valid UTF-8;
+//     anything else is a 400 naming the field (see decodeJSON).
+//   - A web page the local user visits cannot use the API through the
+//     browser: POST bodies must be application/json, foreign origins are
+//     refused unless allowed, and without tokens so is a Host that does not
+//     name this server (see guard).
+//   - A token reads the log, or uses admin endpoints, only with that scope.
+//   - A body is read within Config.BodyTimeout: a slow client cannot hold
+//     a handler open.
 package api
 
 import (
@@ -32,10 +49,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/imagodb/imago/commands"
 	"github.com/imagodb/imago/envelope"
@@ -64,7 +81,11 @@ type Backend interface {
 type Config struct {
 	// MaxBody limits a command body in bytes; 0 means DefaultMaxBody.
 	MaxBody int64
-	Logger  *slog.Logger
+	// BodyTimeout is how long a request's body may take to arrive, from
+	// when its handler starts reading it; 0 means DefaultBodyTimeout, a
+	// negative value no limit. A slower body is answered 408.
+	BodyTimeout time.Duration
+	Logger      *slog.Logger
 	// Metrics serves GET /metrics; nil: no metrics endpoint.
 	Metrics http.Handler
 	// Shutdown is closed when the server shuts down: streams that would
@@ -76,6 +97,15 @@ type Config struct {
 	// Tokens, if set, authenticate every /v1 request (see LoadTokens);
 	// nil: everyone is the anonymous actor.
 	Tokens *Tokens
+	// AllowedHosts are host names (no port) that requests may be addressed
+	// to when there are no Tokens, besides localhost, loopback addresses and
+	// the address the request came in on: the host of a --http-addr given
+	// by name. Any other Host is refused (421) against DNS rebinding.
+	AllowedHosts []string
+	// AllowedOrigins are the origins (scheme://host[:port]) whose web pages
+	// may call the API from a browser, with CORS; nil: none, and a request
+	// with any other Origin than the server's own is refused (403).
+	AllowedOrigins []string
 }
 
 // CheckpointResult is the answer of POST /v1/admin/checkpoint.
@@ -88,12 +118,15 @@ type CheckpointResult struct {
 }
 
 type handler struct {
-	db       Backend
-	maxBody  int64
-	log      *slog.Logger
-	catalog  []byte // GET /v1/commands, computed once: the registry is fixed
-	shutdown <-chan struct{}
-	tokens   *Tokens
+	db          Backend
+	maxBody     int64
+	log         *slog.Logger
+	catalog     []byte // GET /v1/commands, computed once: the registry is fixed
+	shutdown    <-chan struct{}
+	tokens      *Tokens
+	bodyTimeout time.Duration
+	hosts       map[string]bool // Config.AllowedHosts, lower case
+	origins     map[string]bool // Config.AllowedOrigins
 }
 
 // NewHandler returns the HTTP handler of the API.
@@ -101,6 +134,9 @@ func NewHandler(db Backend, cfg Config) (http.Handler, error) {
 	h := &handler{db: db, maxBody: cfg.MaxBody, log: cfg.Logger, shutdown: cfg.Shutdown, tokens: cfg.Tokens}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBody
+	}
+	if h.bodyTimeout = cfg.BodyTimeout; h.bodyTimeout == 0 {
+		h.bodyTimeout = DefaultBodyTimeout
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -110,19 +146,29 @@ func NewHandler(db Backend, cfg Config) (http.Handler, error) {
 		return nil, fmt.Errorf("api: command catalogue: %w", err)
 	}
 	h.catalog = catalog
+	h.hosts, h.origins = map[string]bool{}, map[string]bool{}
+	for _, host := range cfg.AllowedHosts {
+		h.hosts[strings.ToLower(host)] = true
+	}
+	for _, o := range cfg.AllowedOrigins {
+		if err := checkOrigin(o); err != nil {
+			return nil, fmt.Errorf("api: %w", err)
+		}
+		h.origins[o] = true
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/commands/{name}", h.submit)
 	mux.HandleFunc("POST /v1/commands", h.submitBatch)
 	mux.HandleFunc("GET /v1/commands", h.authorized(h.list))
-	mux.HandleFunc("GET /v1/log", h.authorized(h.streamLog))
-	mux.HandleFunc("GET /v1/log/stats", h.authorized(h.logStats))
+	mux.HandleFunc("GET /v1/log", h.requires(ScopeLog, h.streamLog))
+	mux.HandleFunc("GET /v1/log/stats", h.requires(ScopeLog, h.logStats))
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("GET /readyz", h.readyz)
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics)
 	}
 	if cfg.Checkpoint != nil {
-		mux.HandleFunc("POST /v1/admin/checkpoint", h.admin(func(w http.ResponseWriter, _ *http.Request) {
+		mux.HandleFunc("POST /v1/admin/checkpoint", h.requires(ScopeAdmin, func(w http.ResponseWriter, _ *http.Request) {
 			res, err := cfg.Checkpoint()
 			if err != nil {
 				h.log.Error("checkpoint failed", "err", err)
@@ -135,7 +181,7 @@ func NewHandler(db Backend, cfg Config) (http.Handler, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s; commands are POST /v1/commands/{name}", r.Method, r.URL.Path))
 	})
-	return mux, nil
+	return h.guard(mux), nil
 }
 
 // Error codes of the error body.
@@ -167,17 +213,21 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := def.New()
-	if status, code, msg := decode(http.MaxBytesReader(w, r.Body, h.maxBody), def.Name, cmd); status != 0 {
+	body, bodyRead, ok := h.body(w, r)
+	if !ok {
+		return
+	}
+	if status, code, msg := decode(body, def.Name, cmd); status != 0 {
 		writeError(w, status, code, msg)
 		return
 	}
-	meta := commands.Meta{ID: r.Header.Get("Idempotency-Key"), Actor: grant.Actor}
-	if _, given := r.Header["Idempotency-Key"]; given {
-		if err := commands.CheckKey(meta.ID); err != nil {
-			writeError(w, http.StatusBadRequest, codeMalformed, "header Idempotency-Key: "+err.Error())
-			return
-		}
+	bodyRead()
+	key, problem := idempotencyKey(r.Header)
+	if problem != "" {
+		writeError(w, http.StatusBadRequest, codeMalformed, problem)
+		return
 	}
+	meta := commands.Meta{ID: key, Actor: grant.Actor}
 	dry, err := dryRunParam(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, codeMalformed, err.Error())
@@ -200,65 +250,6 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"seq": res.Seq, "result": res.Value})
-}
-
-// decode reads body into cmd strictly: one JSON object, known fields
-// only, each of its declared type. It returns a status of 0 on success, or
-// the status, code and message of the problem.
-func decode(body io.Reader, name string, cmd commands.Command) (int, string, string) {
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(cmd)
-	if err == nil {
-		// Exactly one value: anything after the object is a malformed body.
-		if _, err2 := dec.Token(); err2 != io.EOF {
-			err = errTrailing
-		}
-	}
-	if err == nil {
-		return 0, "", ""
-	}
-	var tooLarge *http.MaxBytesError
-	var syntax *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &tooLarge):
-		return http.StatusRequestEntityTooLarge, codeTooLarge, fmt.Sprintf("the body is larger than the limit of %d bytes", tooLarge.Limit)
-	case errors.Is(err, io.EOF):
-		return http.StatusBadRequest, codeMalformed, fmt.Sprintf("empty body: send the %s command as a JSON object", name)
-	case errors.As(err, &syntax):
-		return http.StatusBadRequest, codeMalformed, fmt.Sprintf("malformed JSON at byte %d: %v", syntax.Offset, syntax)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return http.StatusBadRequest, codeMalformed, "malformed JSON: the body ends in the middle of a value"
-	case errors.As(err, &typ) && typ.Field == "":
-		return http.StatusBadRequest, codeMalformed, fmt.Sprintf("the body must be a JSON object, not a JSON %s", typ.Value)
-	case errors.As(err, &typ):
-		return http.StatusBadRequest, codeMalformed, fmt.Sprintf("field %q of %s must be %s, not a JSON %s", typ.Field, name, jsonTypeName(typ.Type.String()), typ.Value)
-	case errors.Is(err, errTrailing):
-		return http.StatusBadRequest, codeMalformed, "malformed JSON: data after the command object"
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.TrimPrefix(err.Error(), "json: unknown field ")
-		return http.StatusBadRequest, codeMalformed, fmt.Sprintf("unknown field %s for command %s; GET /v1/commands shows its schema", field, name)
-	}
-	return http.StatusBadRequest, codeMalformed, "malformed body: " + err.Error()
-}
-
-var errTrailing = errors.New("trailing data")
-
-func jsonTypeName(goType string) string {
-	switch {
-	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"):
-		return "an integer (" + goType + ")"
-	case strings.HasPrefix(goType, "float"):
-		return "a number"
-	case goType == "string":
-		return "a string"
-	case goType == "bool":
-		return "a boolean"
-	case strings.HasPrefix(goType, "[]"):
-		return "an array"
-	}
-	return "an object"
 }
 
 // classify maps a Submit error to its HTTP status, code and message.

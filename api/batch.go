@@ -2,10 +2,11 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/imagodb/imago/commands"
 )
@@ -15,9 +16,9 @@ const MaxBatchItems = 1000
 
 // batchItem is one command of POST /v1/commands.
 type batchItem struct {
-	Name           string          `json:"name"`
-	Body           json.RawMessage `json:"body"`
-	IdempotencyKey *string         `json:"idempotency_key"`
+	Name           string         `json:"name"`
+	Body           jsontext.Value `json:"body"`
+	IdempotencyKey *string        `json:"idempotency_key"`
 }
 
 // batchResult is one item's answer: seq and result, or an error.
@@ -45,17 +46,25 @@ func (h *handler) submitBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var items []batchItem
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, h.maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&items); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeError(w, http.StatusRequestEntityTooLarge, codeTooLarge, fmt.Sprintf("the body is larger than the limit of %d bytes", tooLarge.Limit))
-			return
-		}
-		writeError(w, http.StatusBadRequest, codeMalformed, "want a JSON array of {\"name\", \"body\", \"idempotency_key\"}: "+err.Error())
+	body, bodyRead, ok := h.body(w, r)
+	if !ok {
 		return
 	}
+	if err := decodeJSON(body, jsontext.KindBeginArray, &items); err != nil {
+		status, code, msg := describe(err, "")
+		switch {
+		case errors.Is(err, errEmpty):
+			msg = "empty body"
+		case errors.Is(err, errTrailing):
+			msg = "malformed JSON: data after the array"
+		}
+		if status == http.StatusBadRequest {
+			msg = `want a JSON array of {"name", "body", "idempotency_key"}: ` + msg
+		}
+		writeError(w, status, code, msg)
+		return
+	}
+	bodyRead()
 	if len(items) == 0 || len(items) > MaxBatchItems {
 		writeError(w, http.StatusBadRequest, codeMalformed, fmt.Sprintf("%d commands: a batch holds 1 to %d", len(items), MaxBatchItems))
 		return

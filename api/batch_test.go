@@ -59,7 +59,12 @@ func TestBatch(t *testing.T) {
 		{`[{"name":"restock","body":{"sku":"s1","quantity":1}},{"name":"fly","body":{}}]`, 404, `item 1 (fly): no command named "fly"`},
 		{`[{"name":"restock","body":{"sku":"s1","quantity":1,"colour":"red"}}]`, 400, `item 0 (restock): unknown field "colour"`},
 		{`[{"name":"restock","body":{"sku":"s1","quantity":1},"idempotency_key":""}]`, 400, "item 0 (restock): idempotency_key: idempotency key of 0 bytes"},
-		{`[{"name":"restock","body":{"sku":"s1","quantity":1},"priority":9}]`, 400, `unknown field "priority"`},
+		{`[{"name":"restock","body":{"sku":"s1","quantity":1,"quantity":5}}]`, 400, `duplicate field "[0].body.quantity"`},
+		{`[{"name":"restock","name":"add_product","body":{"sku":"s1","quantity":1}}]`, 400, `duplicate field "[0].name"`},
+		{`[{"name":"restock","body":{"sku":"s1","Quantity":5}}]`, 400, `item 0 (restock): unknown field "Quantity"`},
+		{"[{\"name\":\"restock\",\"body\":{\"sku\":\"s1\",\"quantity\":1},\"idempotency_key\":\"k\xff\"}]", 400, `in field "[0].idempotency_key": invalid UTF-8`},
+		{`[{"name":"restock","body":{"sku":"s1","quantity":1}}] []`, 400, "data after the array"},
+		{`[{"name":"restock","body":{"sku":"s1","quantity":1},"priority":9}]`, 400, `unknown field "[0].priority"`},
 	} {
 		status, body := post(t, srv, "/v1/commands", c.body)
 		var e errorBody

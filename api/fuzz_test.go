@@ -30,7 +30,9 @@ func FuzzSubmitBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name, body string) {
 		before := db.Log().LastSeq()
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("POST", "/v1/commands/"+pathSafe(name), strings.NewReader(body)))
+		req := httptest.NewRequest("POST", "http://localhost/v1/commands/"+pathSafe(name), strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		h.ServeHTTP(rec, req)
 		switch rec.Code {
 		case 200, 400, 404, 413, 422:
 		default:

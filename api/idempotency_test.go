@@ -14,6 +14,7 @@ func postKeyed(t *testing.T, srv *httptest.Server, path, key, body string) (*htt
 	t.Helper()
 	req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
 	req.Header.Set("Idempotency-Key", key)
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -30,8 +30,8 @@ func catalogOf(r *commands.Registry) map[string]any {
 
 var timeType = reflect.TypeFor[time.Time]()
 
-// schemaOf is the JSON Schema of the values encoding/json accepts for t,
-// as the write API decodes them (unknown fields rejected).
+// schemaOf is the JSON Schema of the values the write API accepts for t
+// (see decodeJSON: unknown fields rejected, names case-sensitive).
 func schemaOf(t reflect.Type) map[string]any {
 	if t == timeType {
 		return map[string]any{"type": "string", "format": "date-time"}

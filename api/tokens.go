@@ -27,17 +27,49 @@ type Tokens struct {
 // Grant is what one token allows.
 type Grant struct {
 	Actor string
-	// Commands the token may submit; nil: all of them, and the admin
-	// endpoints.
+	// Commands the token may submit; nil: all of them.
 	Commands map[string]bool
+	// Scopes are what else the token may do; nil: nothing else.
+	Scopes map[Scope]bool
 }
+
+// Scope is a right of a token apart from the commands it may submit: the
+// log holds every command ever accepted, personal data included, so
+// submitting restock does not imply reading it.
+type Scope string
+
+// The scopes of a tokens file's scopes= field.
+const (
+	// ScopeLog reads the history: GET /v1/log and GET /v1/log/stats.
+	ScopeLog Scope = "log"
+	// ScopeCheckpoints reads checkpoints, which hold the whole image; no
+	// endpoint of this package serves them yet, but one that does must
+	// require it.
+	ScopeCheckpoints Scope = "checkpoints"
+	// ScopeAdmin uses the endpoints under /v1/admin/.
+	ScopeAdmin Scope = "admin"
+)
+
+// allScopes is what a token without a command list was always allowed,
+// and what everyone is without tokens.
+var allScopes = map[Scope]bool{ScopeLog: true, ScopeCheckpoints: true, ScopeAdmin: true}
 
 // allows tells whether the grant may submit the command name.
 func (g Grant) allows(name string) bool { return g.Commands == nil || g.Commands[name] }
 
+// Has tells whether the grant has the scope s.
+func (g Grant) Has(s Scope) bool { return g.Scopes[s] }
+
 // LoadTokens reads a tokens file: one token per line as
-// `<token> <actor> [command,command,...]`; `#` starts a comment; no command
-// list means all commands. Every command named must exist in registry.
+//
+//	<token> <actor> [<commands> [scopes=<scope>,<scope>,...]]
+//
+// where <commands> is command,command,... or * (all commands) or - (none),
+// and the scopes are log, checkpoints and admin (see Scope); `#` starts a
+// comment. A line of only a token and an actor allows everything: every
+// command and every scope, as it always did. A line with commands has only
+// the scopes it names: a token for restock,pay_order does not read the log.
+// Every command named must exist in registry.
 func LoadTokens(path string, registry *commands.Registry) (*Tokens, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -77,9 +109,12 @@ func ParseTokens(r io.Reader, name string, registry *commands.Registry) (*Tokens
 	return t, nil
 }
 
+// tokenLine is the format of a tokens file's line, for errors.
+const tokenLine = "`<token> <actor> [command,command,...|*|- [scopes=log,checkpoints,admin]]`"
+
 func parseGrant(fields []string, registry *commands.Registry) (Grant, error) {
-	if len(fields) < 2 || len(fields) > 3 {
-		return Grant{}, fmt.Errorf("want `<token> <actor> [command,command,...]`, got %d fields", len(fields))
+	if len(fields) < 2 || len(fields) > 4 {
+		return Grant{}, fmt.Errorf("want %s, got %d fields", tokenLine, len(fields))
 	}
 	if len(fields[0]) < MinTokenLength {
 		return Grant{}, fmt.Errorf("the token is %d characters; use at least %d (e.g. openssl rand -hex 16)", len(fields[0]), MinTokenLength)
@@ -88,14 +123,35 @@ func parseGrant(fields []string, registry *commands.Registry) (Grant, error) {
 	if len(actor) > 64 || strings.IndexFunc(actor, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
 		return Grant{}, fmt.Errorf("actor %q: want at most 64 printable characters", actor)
 	}
-	g := Grant{Actor: actor}
-	if len(fields) == 3 {
+	if len(fields) == 2 {
+		return Grant{Actor: actor, Scopes: allScopes}, nil
+	}
+	g := Grant{Actor: actor, Scopes: map[Scope]bool{}}
+	switch list := fields[2]; {
+	case strings.HasPrefix(list, "scopes="):
+		return Grant{}, fmt.Errorf("actor %s: give the commands before scopes= (* for all, - for none): want %s", actor, tokenLine)
+	case list == "*":
+	case list == "-":
 		g.Commands = map[string]bool{}
-		for _, c := range strings.Split(fields[2], ",") {
+	default:
+		g.Commands = map[string]bool{}
+		for _, c := range strings.Split(list, ",") {
 			if _, ok := registry.Lookup(c); !ok {
 				return Grant{}, fmt.Errorf("actor %s: no command named %q", actor, c)
 			}
 			g.Commands[c] = true
+		}
+	}
+	if len(fields) == 4 {
+		scopes, ok := strings.CutPrefix(fields[3], "scopes=")
+		if !ok {
+			return Grant{}, fmt.Errorf("actor %s: %q: want scopes=log,checkpoints,admin after the commands", actor, fields[3])
+		}
+		for _, sc := range strings.Split(scopes, ",") {
+			if !allScopes[Scope(sc)] {
+				return Grant{}, fmt.Errorf("actor %s: no scope named %q: the scopes are log, checkpoints and admin", actor, sc)
+			}
+			g.Scopes[Scope(sc)] = true
 		}
 	}
 	return g, nil
@@ -112,7 +168,7 @@ const (
 // actor's, allowed everything (serve permits that on loopback only).
 func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (Grant, bool) {
 	if h.tokens == nil {
-		return Grant{Actor: "anonymous"}, true
+		return Grant{Actor: "anonymous", Scopes: allScopes}, true
 	}
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || token == "" {
@@ -138,15 +194,16 @@ func (h *handler) authorized(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// admin wraps an endpoint that needs a token allowed every command.
-func (h *handler) admin(next http.HandlerFunc) http.HandlerFunc {
+// requires wraps an endpoint that needs a token with the scope s.
+func (h *handler) requires(s Scope, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		g, ok := h.authenticate(w, r)
 		if !ok {
 			return
 		}
-		if g.Commands != nil {
-			writeError(w, http.StatusForbidden, codeForbidden, fmt.Sprintf("actor %s may not use %s: admin endpoints need a token without a command list", g.Actor, r.URL.Path))
+		if !g.Has(s) {
+			writeError(w, http.StatusForbidden, codeForbidden, fmt.Sprintf(
+				"actor %s may not use %s: it needs the scope %s (a token without a command list, or scopes=%s in the tokens file)", g.Actor, r.URL.Path, s, s))
 			return
 		}
 		next(w, r)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/imagodb/imago/checked"
 	"github.com/imagodb/imago/commands"
 	"github.com/imagodb/imago/memdb"
 )
@@ -58,8 +59,8 @@ func (c *AddProduct) Validate() error {
 		text("sku", c.SKU, 64),
 		text("name", c.Name, 200),
 		text("category", c.Category, 100),
-		check(c.PriceCents >= 0, "price_cents %d is negative", c.PriceCents),
-		check(c.Stock >= 0, "stock %d is negative", c.Stock),
+		between("price_cents", c.PriceCents, 0, MaxPriceCents),
+		between("stock", c.Stock, 0, MaxStock),
 	)
 }
 
@@ -79,7 +80,7 @@ type Restock struct {
 
 // Validate implements commands.Command.
 func (c *Restock) Validate() error {
-	return errors.Join(text("sku", c.SKU, 64), check(c.Quantity > 0, "quantity %d must be positive", c.Quantity))
+	return errors.Join(text("sku", c.SKU, 64), between("quantity", c.Quantity, 1, MaxQuantity))
 }
 
 // Apply implements commands.Command.
@@ -88,7 +89,9 @@ func (c *Restock) Apply(tx *memdb.Txn, _ *commands.Envelope) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.Stock += c.Quantity
+	if p.Stock, err = checked.Add(p.Stock, c.Quantity); err != nil {
+		return nil, fmt.Errorf("stock of sku %s plus quantity: %w", c.SKU, err)
+	}
 	return map[string]int64{"stock": p.Stock}, Products.Update(tx, p)
 }
 
@@ -100,7 +103,7 @@ type ChangePrice struct {
 
 // Validate implements commands.Command.
 func (c *ChangePrice) Validate() error {
-	return errors.Join(text("sku", c.SKU, 64), check(c.PriceCents >= 0, "price_cents %d is negative", c.PriceCents))
+	return errors.Join(text("sku", c.SKU, 64), between("price_cents", c.PriceCents, 0, MaxPriceCents))
 }
 
 // Apply implements commands.Command.
@@ -129,6 +132,21 @@ type OrderItem struct {
 // MaxOrderLines bounds the lines of one order.
 const MaxOrderLines = 1000
 
+// Bounds of the shop's amounts, checked by Validate: natural limits of a
+// shop, far below int64's, so that a typo or an attack is refused with the
+// field's name. They do not by themselves keep sums in range (MaxPriceCents
+// times MaxQuantity does not fit in an int64): Apply computes with package
+// checked, which refuses what would overflow.
+const (
+	// MaxPriceCents is the highest price: one billion in the currency.
+	MaxPriceCents = 100_000_000_000
+	// MaxQuantity is the most of a product one order line or restock
+	// moves.
+	MaxQuantity = 1_000_000_000
+	// MaxStock is the most stock a product may be added with.
+	MaxStock = 1_000_000_000_000_000
+)
+
 // Validate implements commands.Command.
 func (c *PlaceOrder) Validate() error {
 	errs := []error{
@@ -140,7 +158,7 @@ func (c *PlaceOrder) Validate() error {
 	for i, l := range c.Lines {
 		errs = append(errs,
 			text(fmt.Sprintf("lines[%d].sku", i), l.SKU, 64),
-			check(l.Quantity > 0, "lines[%d].quantity %d must be positive", i, l.Quantity))
+			between(fmt.Sprintf("lines[%d].quantity", i), l.Quantity, 1, MaxQuantity))
 	}
 	return errors.Join(errs...)
 }
@@ -153,6 +171,10 @@ func (c *PlaceOrder) Apply(tx *memdb.Txn, env *commands.Envelope) (any, error) {
 	if _, found, err := Customers.Get(tx, c.CustomerID); err != nil || !found {
 		return nil, orErr(err, "unknown customer %s", c.CustomerID)
 	}
+	// The bounds of Validate keep a line's price times quantity small, but a
+	// product's price may come from before they existed, and a thousand
+	// lines add up: the total is checked, and an order that overflows it is
+	// refused rather than logged with a wrapped, negative total.
 	var total int64
 	for i, l := range c.Lines {
 		p, err := product(tx, l.SKU)
@@ -162,8 +184,14 @@ func (c *PlaceOrder) Apply(tx *memdb.Txn, env *commands.Envelope) (any, error) {
 		if p.Stock < l.Quantity {
 			return nil, fmt.Errorf("insufficient stock for sku %s: %d left, %d requested", l.SKU, p.Stock, l.Quantity)
 		}
-		p.Stock -= l.Quantity
-		total += p.PriceCents * l.Quantity
+		p.Stock -= l.Quantity // no overflow: 0 < l.Quantity <= p.Stock
+		amount, err := checked.Mul(p.PriceCents, l.Quantity)
+		if err != nil {
+			return nil, fmt.Errorf("lines[%d]: price_cents of sku %s times quantity: %w", i, l.SKU, err)
+		}
+		if total, err = checked.Add(total, amount); err != nil {
+			return nil, fmt.Errorf("lines[%d]: total_cents of the order: %w", i, err)
+		}
 		if err := Products.Update(tx, p); err != nil {
 			return nil, err
 		}
@@ -247,7 +275,9 @@ func (c *CancelOrder) Apply(tx *memdb.Txn, env *commands.Envelope) (any, error) 
 		if err != nil {
 			return nil, err
 		}
-		p.Stock += l.Quantity
+		if p.Stock, err = checked.Add(p.Stock, l.Quantity); err != nil {
+			return nil, fmt.Errorf("putting back line %d: stock of sku %s plus quantity: %w", l.LineNo, l.SKU, err)
+		}
 		if err := Products.Update(tx, p); err != nil {
 			return nil, err
 		}
@@ -308,6 +338,22 @@ func text(field, v string, max int) error {
 		return fmt.Errorf("%s is not valid UTF-8", field)
 	case n > max:
 		return fmt.Errorf("%s has %d characters, at most %d", field, n, max)
+	}
+	return nil
+}
+
+// between checks an integer field against its bounds; below them, the
+// messages are those from before there were upper bounds.
+func between(field string, v, lo, hi int64) error {
+	switch {
+	case v < lo && lo == 1:
+		return fmt.Errorf("%s %d must be positive", field, v)
+	case v < lo && lo == 0:
+		return fmt.Errorf("%s %d is negative", field, v)
+	case v < lo:
+		return fmt.Errorf("%s %d is below the minimum of %d", field, v, lo)
+	case v > hi:
+		return fmt.Errorf("%s %d is over the maximum of %d", field, v, hi)
 	}
 	return nil
 }

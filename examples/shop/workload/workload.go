@@ -115,7 +115,7 @@ func (g *Generator) someOrder() string { return g.orders[g.rng.IntN(len(g.orders
 func BenchSetup() []commands.Command {
 	cmds := []commands.Command{&shop.RegisterCustomer{CustomerID: "bench", Name: "Bench", Email: "bench@example.com", Country: "DE"}}
 	for i := 0; i < 100; i++ {
-		cmds = append(cmds, &shop.AddProduct{SKU: SKU(i), Name: "P", Category: "c", PriceCents: 100, Stock: 1 << 60})
+		cmds = append(cmds, &shop.AddProduct{SKU: SKU(i), Name: "P", Category: "c", PriceCents: 100, Stock: shop.MaxStock})
 	}
 	return cmds
 }
