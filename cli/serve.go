@@ -49,6 +49,7 @@ IMAGO_MYSQL_ADDR=127.0.0.1:3307.`,
 	fl.StringVar(&c.MySQLAddr, "mysql-addr", "127.0.0.1:3306", "address of the read-only MySQL server")
 	fl.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:8080", "address of the HTTP write API")
 	fl.StringVar(&c.HTTPTokensFile, "http-tokens", "", "file of bearer tokens, one per line: <token> <actor> [command,command,...]; required unless --http-addr is a loopback address")
+	fl.StringSliceVar(&c.HTTPOrigins, "http-allowed-origins", nil, "origins (scheme://host[:port]) whose web pages may call the HTTP API from a browser (CORS); others are refused")
 	fl.StringVar(&f.durability, "durability", "always", "always | interval=<duration> | none")
 	fl.StringVar(&f.logFormat, "log-format", "text", "text | json")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug | info | warn | error")

@@ -35,8 +35,9 @@ type Config struct {
 	Data   string // --data
 	Logger *slog.Logger
 
-	HTTPAddr       string // --http-addr
-	HTTPTokensFile string // --http-tokens; required unless HTTPAddr is loopback
+	HTTPAddr       string   // --http-addr
+	HTTPTokensFile string   // --http-tokens; required unless HTTPAddr is loopback
+	HTTPOrigins    []string // --http-allowed-origins: web pages that may call the API
 
 	MySQLAddr      string        // --mysql-addr
 	MySQLUser      string        // --mysql-user: the admin account

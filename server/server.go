@@ -80,6 +80,7 @@ func (s *Server) listen(m *metrics.Metrics) error {
 	}
 	m.Watch(db, s.sql)
 	handler, err := api.NewHandler(db, api.Config{Logger: c.Logger, Metrics: m.Handler(), Shutdown: s.stopping, Tokens: c.tokens,
+		AllowedHosts: namedHost(c.HTTPAddr), AllowedOrigins: c.HTTPOrigins,
 		Checkpoint: func() (api.CheckpointResult, error) {
 			info, err := db.Checkpoint()
 			return api.CheckpointResult{Seq: info.Seq, File: info.Path, Rows: info.Rows, Bytes: info.Bytes, Ms: info.Duration.Milliseconds()}, err
@@ -98,6 +99,16 @@ func (s *Server) listen(m *metrics.Metrics) error {
 		}
 	}
 	return nil
+}
+
+// namedHost is the host of addr when it is a name, not an address: the
+// API then also answers requests addressed to it (see api.Config).
+func namedHost(addr string) []string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" || net.ParseIP(host) != nil {
+		return nil
+	}
+	return []string{host}
 }
 
 // servePprof serves net/http/pprof's endpoints on their own listener, so

@@ -141,6 +141,7 @@ func submit(client *http.Client, addr, id string, cmd commands.Command) (seq uin
 	}
 	body, _ := json.Marshal(cmd)
 	req, _ := http.NewRequest("POST", "http://"+addr+"/v1/commands/"+def.Name, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", id)
 	resp, err := client.Do(req)
 	if err != nil {

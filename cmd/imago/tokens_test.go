@@ -23,6 +23,7 @@ func TestTokensThroughTheBinary(t *testing.T) {
 	call := func(method, path, token, body string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest(method, "http://"+p.httpAddr+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
@@ -43,7 +44,8 @@ func TestTokensThroughTheBinary(t *testing.T) {
 		{"POST", "/v1/commands/add_product", "", product, 401, "no bearer token"},
 		{"POST", "/v1/commands/add_product", "not-a-token-of-this-server", product, 401, "not one of --http-tokens"},
 		{"POST", "/v1/commands/add_product", clerk, product, 403, "actor bob may not submit add_product"},
-		{"POST", "/v1/admin/checkpoint", clerk, "", 403, "admin endpoints need a token without a command list"},
+		{"POST", "/v1/admin/checkpoint", clerk, "", 403, "needs the scope admin"},
+		{"GET", "/v1/log", clerk, "", 403, "needs the scope log"},
 		{"POST", "/v1/commands", clerk, `[{"name":"restock","body":{"sku":"s1","quantity":1}},{"name":"add_product","body":` + product + `}]`, 403, "item 1 (add_product): actor bob may not submit add_product"},
 		{"GET", "/v1/log", "", "", 401, "no bearer token"},
 		{"GET", "/v1/commands", "", "", 401, "no bearer token"},
@@ -77,7 +79,10 @@ func TestTokensThroughTheBinary(t *testing.T) {
 	if _, stderr, err := run(t, "log", "dump", "--http-addr", p.httpAddr); err == nil || !strings.Contains(stderr, "no bearer token") {
 		t.Errorf("log dump without a token: %v %s", err, stderr)
 	}
-	if out, stderr, err := run(t, "log", "dump", "--http-addr", p.httpAddr, "--token", clerk); err != nil || strings.Count(out, "\n") != 2 {
+	if _, stderr, err := run(t, "log", "dump", "--http-addr", p.httpAddr, "--token", clerk); err == nil || !strings.Contains(stderr, "needs the scope log") {
+		t.Errorf("log dump with a token without the log scope: %v %s", err, stderr)
+	}
+	if out, stderr, err := run(t, "log", "dump", "--http-addr", p.httpAddr, "--token", admin); err != nil || strings.Count(out, "\n") != 2 {
 		t.Errorf("log dump with a token: %v %s\n%s", err, stderr, out)
 	}
 }
