@@ -7,8 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH
-MYSQL_PORT=${MYSQL_PORT:-3326}
-HTTP_PORT=${HTTP_PORT:-8086}
+# Ports: free ones picked by the server (0), unless given.
+MYSQL_PORT=${MYSQL_PORT:-0}
+HTTP_PORT=${HTTP_PORT:-0}
 
 need=()
 command -v mariadb >/dev/null || need+=(mariadb-client)
@@ -32,12 +33,19 @@ go build -o "$work/imago" ./cmd/imago
 go build -o "$work/shopload" ./compat/shopload
 go build -o "$work/gocheck" ./compat/gocheck
 "$work/imago" serve --data "$work/data" --mysql-addr 127.0.0.1:$MYSQL_PORT \
-	--http-addr 127.0.0.1:$HTTP_PORT 2>"$work/imago.log" &
+	--http-addr 127.0.0.1:$HTTP_PORT --log-format json 2>"$work/imago.log" &
 server=$!
-for _ in $(seq 100); do
-	curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && break
+started=
+for _ in $(seq 600); do
+	started=$(grep -m1 '"msg":"imago started"' "$work/imago.log" || true)
+	[[ -n $started ]] && break
+	kill -0 "$server" 2>/dev/null || { cat "$work/imago.log"; exit 1; }
 	sleep 0.1
 done
+[[ -n $started ]] || { echo "imago did not start:"; cat "$work/imago.log"; exit 1; }
+port() { /usr/bin/python3 -c "import json,sys; print(json.loads(sys.argv[1])['$1'].rsplit(':', 1)[1])" "$started"; }
+HTTP_PORT=$(port http)
+MYSQL_PORT=$(port mysql)
 "$work/shopload" -http "http://127.0.0.1:$HTTP_PORT" -out "$work/expected.json"
 
 # The mysql client: batch output compared with the expected rows as TSV.
