@@ -146,6 +146,9 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 
 // start recovers the image and starts the writer and the reactors.
 func (db *DB) start(opts Options) error {
+	if err := db.checkCursors(opts); err != nil {
+		return err
+	}
 	if err := db.recover(opts.Strict); err != nil {
 		return err
 	}
@@ -188,6 +191,26 @@ func (db *DB) recover(strict bool) error {
 		return err
 	}
 	db.image, db.restored, db.recovery = image, restored, stats
+	return nil
+}
+
+// checkCursors refuses a log that ends before a reactor's cursor: a
+// reactor gets only durable commands, so in durability always and interval
+// its cursor past the end proves that synced entries were lost. (In mode
+// none a machine crash may lose what a reactor saw: it resumes at the end.)
+func (db *DB) checkCursors(opts Options) error {
+	if opts.Durability.Mode == writer.None {
+		return nil
+	}
+	for _, r := range opts.Reactors {
+		seq, found, err := db.log.Cursor(reactors.CursorName(r.Name))
+		if err != nil {
+			return err
+		}
+		if found && seq > db.log.LastSeq() {
+			return &LostEntriesError{Dir: db.dir, Last: db.log.LastSeq(), Upto: seq, Evidence: fmt.Sprintf("the cursor of reactor %s (which gets only durable commands)", r.Name)}
+		}
+	}
 	return nil
 }
 

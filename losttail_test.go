@@ -13,6 +13,7 @@ import (
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/examples/dictionary"
 	"github.com/imagodb/imago/offline"
+	"github.com/imagodb/imago/reactors"
 )
 
 // setKeys submits set commands for keys from..to (values name the round).
@@ -128,5 +129,23 @@ func TestCheckpointOfAnotherHistory(t *testing.T) {
 	}
 	if e, _, _ := dictionary.Entries.Get(db.View().Snapshot, "k1"); e.Value != "b" {
 		t.Fatalf("k1=%q, want b's", e.Value)
+	}
+}
+
+// TestReactorCursorPastTheEnd: a reactor's cursor past the log's end (it
+// got only durable commands) is proof of a lost tail in durability always.
+func TestReactorCursorPastTheEnd(t *testing.T) {
+	dir := t.TempDir()
+	db := open(t, dir, dictionary.App())
+	setKeys(t, db, 1, 3, "x")
+	if err := db.Log().SetCursor(reactors.CursorName("mailer"), 7); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	r := reactors.Reactor{Name: "mailer", Commands: []string{"set"}, React: func(context.Context, *reactors.Delivery) error { return nil }}
+	_, err := imago.Open(dir, dictionary.App(), imago.Options{Reactors: []reactors.Reactor{r}})
+	var lost *imago.LostEntriesError
+	if !errors.As(err, &lost) || lost.Last != 3 || lost.Upto != 7 || !strings.Contains(err.Error(), "reactor mailer") {
+		t.Fatalf("got %v; want a refusal: seqs 4..7 lost, by the cursor of reactor mailer", err)
 	}
 }

@@ -172,8 +172,8 @@ type reactorRun struct {
 	lastErrAt time.Time
 }
 
-// cursorName is the reactor's cursor in the log's store.
-func cursorName(reactor string) string { return "reactor/" + reactor }
+// CursorName is the name of the reactor's cursor in the log's store.
+func CursorName(reactor string) string { return "reactor/" + reactor }
 
 // Start checks the reactors, places each at its cursor (a new one
 // at the log's end, or start with FromStart) and starts them.
@@ -234,7 +234,7 @@ func newReactorRun(cfg Config, r Reactor) (*reactorRun, error) {
 // initialCursor is where the reactor resumes, stored before it starts.
 func (r *reactorRun) initialCursor() (uint64, error) {
 	log := r.cfg.Log
-	cursor, found, err := log.Cursor(cursorName(r.Name))
+	cursor, found, err := log.Cursor(CursorName(r.Name))
 	switch {
 	case err != nil:
 		return 0, err
@@ -245,15 +245,16 @@ func (r *reactorRun) initialCursor() (uint64, error) {
 	case cursor+1 < log.FirstSeq():
 		return 0, fmt.Errorf("its cursor is at seq %d but the log begins at seq %d: the commands in between were removed by log truncation while it was not running, and it cannot get them", cursor, log.FirstSeq())
 	case cursor > log.LastSeq():
-		// The log lost a tail the cursor had passed (durability none or
-		// interval, then a crash): the seqs after the log's end will be
-		// other commands, which the reactor must get.
+		// The log lost a tail the cursor had passed (durability none, then
+		// a machine crash; in the other modes imago.Open refuses first): the
+		// seqs after the log's end will be other commands, which the
+		// reactor must get.
 		r.cfg.Logger.Warn("reactor cursor is after the log's end; resuming at the end", "reactor", r.Name, "cursor", cursor, "last_seq", log.LastSeq())
 		cursor = log.LastSeq()
 	default:
 		return cursor, nil
 	}
-	return cursor, log.SetCursor(cursorName(r.Name), cursor)
+	return cursor, log.SetCursor(CursorName(r.Name), cursor)
 }
 
 // Status reports every reactor's progress, in registration order.
@@ -425,7 +426,7 @@ func (r *reactorRun) saveCursorAt(seq uint64) {
 	if seq <= r.saved.Load() {
 		return
 	}
-	if err := r.cfg.Log.SetCursor(cursorName(r.Name), seq); err != nil {
+	if err := r.cfg.Log.SetCursor(CursorName(r.Name), seq); err != nil {
 		// The log failed: the writer stops too; the reactor will redo from
 		// the stored cursor after the restart.
 		r.recordError(fmt.Errorf("store the cursor: %w", err))
