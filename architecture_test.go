@@ -30,7 +30,8 @@ var layers = map[string][]string{
 	"api":              {"commands", "envelope", "memdb"},
 	"metrics":          {"commands", "memdb", "reactors"},
 	"offline":          {"", "applier", "checkpoint", "commands", "envelope", "memdb", "wal"},
-	"server":           {"", "api", "applier", "commands", "memdb", "metrics", "reactors", "sql", "writer"},
+	"replica":          {"", "checkpoint", "wal"},
+	"server":           {"", "api", "applier", "checkpoint", "commands", "envelope", "memdb", "metrics", "reactors", "replica", "sql", "writer"},
 	"cli":              {"", "commands", "envelope", "offline", "reactors", "server", "wal", "writer"},
 }
 

@@ -80,6 +80,11 @@ type Options struct {
 	// ReactorMinBackoff and ReactorMaxBackoff bound the wait before a
 	// failed reaction is retried; defaults 100ms and 30s.
 	ReactorMinBackoff, ReactorMaxBackoff time.Duration
+	// ReplicaOf, when set, opens the database as a read-only replica of
+	// that primary (its URL, for messages): submissions are refused naming
+	// it, and Replicate applies the primary's log entries (see package
+	// replica). A replica runs no reactors: its primary's do.
+	ReplicaOf string
 }
 
 // DB is an open Imago database.
@@ -124,6 +129,9 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.ReplicaOf != "" && len(opts.Reactors) > 0 {
+		return nil, fmt.Errorf("imago: a replica runs no reactors (its primary, %s, does)", opts.ReplicaOf)
+	}
 	if err := claimDataDir(dir, app, registry); err != nil {
 		return nil, err
 	}
@@ -154,7 +162,7 @@ func (db *DB) start(opts Options) error {
 	}
 	w, err := writer.Start(writer.Config{
 		Image: db.image, StartSeq: db.recovery.LastSeq, Log: db.log, Registry: db.registry, Durability: opts.Durability,
-		Now: opts.Now, Logger: db.logger, Observer: opts.Observer, IdempotencyWindow: opts.IdempotencyWindow,
+		Now: opts.Now, Logger: db.logger, Observer: opts.Observer, IdempotencyWindow: opts.IdempotencyWindow, ReplicaOf: opts.ReplicaOf,
 	})
 	if err != nil {
 		return err
@@ -247,6 +255,13 @@ func (db *DB) SubmitAll(ctx context.Context, cmds []commands.Command, metas []co
 	return db.writer.SubmitAll(ctx, cmds, metas)
 }
 
+// Replicate applies a primary's log entries, given as seqs and the values
+// its log holds, following the published seq; a replica's only writes
+// (see writer.Writer.Replicate).
+func (db *DB) Replicate(ctx context.Context, seqs []uint64, values [][]byte) error {
+	return db.writer.Replicate(ctx, seqs, values)
+}
+
 // DryRun tells what cmd would answer and change, changing nothing (see
 // writer.Writer.DryRun).
 func (db *DB) DryRun(cmd commands.Command, meta commands.Meta) (commands.Result, []memdb.Change, error) {
@@ -292,6 +307,9 @@ func (db *DB) Log() *wal.Log { return db.log }
 
 // Envelopes reads the command log's envelopes (the one decode step).
 func (db *DB) Envelopes() *envelope.Log { return envelope.NewLog(db.log) }
+
+// LogValues reads the log's values as stored: what a replica copies.
+func (db *DB) LogValues() envelope.Values { return db.log }
 
 // LogStats summarises the durable log.
 func (db *DB) LogStats() (envelope.Stats, error) {

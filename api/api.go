@@ -72,6 +72,8 @@ type Backend interface {
 	DurableSeq() uint64
 	// Envelopes reads the command log (GET /v1/log).
 	Envelopes() *envelope.Log
+	// LogValues reads the log's values as stored (GET /v1/log?format=raw).
+	LogValues() envelope.Values
 	// LogStats summarises the durable log (GET /v1/log/stats).
 	LogStats() (envelope.Stats, error)
 	Err() error
@@ -94,6 +96,12 @@ type Config struct {
 	// Checkpoint writes a checkpoint (POST /v1/admin/checkpoint); nil: no
 	// such endpoint.
 	Checkpoint func() (CheckpointResult, error)
+	// Checkpoints lists the checkpoints replicas may bootstrap from, newest
+	// first (GET /v1/checkpoints and /v1/checkpoints/{seq}); nil: none.
+	Checkpoints func() ([]CheckpointFile, error)
+	// Ready, if set, is asked by GET /readyz besides whether writes are
+	// accepted (a replica: whether it is caught up).
+	Ready func() error
 	// Tokens, if set, authenticate every /v1 request (see LoadTokens);
 	// nil: everyone is the anonymous actor.
 	Tokens *Tokens
@@ -127,11 +135,13 @@ type handler struct {
 	bodyTimeout time.Duration
 	hosts       map[string]bool // Config.AllowedHosts, lower case
 	origins     map[string]bool // Config.AllowedOrigins
+	checkpoints func() ([]CheckpointFile, error)
+	ready       func() error
 }
 
 // NewHandler returns the HTTP handler of the API.
 func NewHandler(db Backend, cfg Config) (http.Handler, error) {
-	h := &handler{db: db, maxBody: cfg.MaxBody, log: cfg.Logger, shutdown: cfg.Shutdown, tokens: cfg.Tokens}
+	h := &handler{db: db, maxBody: cfg.MaxBody, log: cfg.Logger, shutdown: cfg.Shutdown, tokens: cfg.Tokens, ready: cfg.Ready}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBody
 	}
@@ -162,6 +172,11 @@ func NewHandler(db Backend, cfg Config) (http.Handler, error) {
 	mux.HandleFunc("GET /v1/commands", h.authorized(h.list))
 	mux.HandleFunc("GET /v1/log", h.requires(ScopeLog, h.streamLog))
 	mux.HandleFunc("GET /v1/log/stats", h.requires(ScopeLog, h.logStats))
+	if cfg.Checkpoints != nil {
+		h.checkpoints = cfg.Checkpoints
+		mux.HandleFunc("GET /v1/checkpoints", h.requires(ScopeCheckpoints, h.listCheckpoints))
+		mux.HandleFunc("GET /v1/checkpoints/{seq}", h.requires(ScopeCheckpoints, h.serveCheckpoint))
+	}
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("GET /readyz", h.readyz)
 	if cfg.Metrics != nil {
@@ -282,7 +297,11 @@ func (h *handler) healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (h *handler) readyz(w http.ResponseWriter, _ *http.Request) {
-	if err := h.db.Err(); err != nil {
+	err := h.db.Err()
+	if err == nil && h.ready != nil {
+		err = h.ready()
+	}
+	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, codeNotAccepting, err.Error())
 		return
 	}

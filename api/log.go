@@ -18,7 +18,26 @@ type logQuery struct {
 	last     *uint64 // start this many entries before the durable seq (instead of from)
 	names    map[string]bool
 	follow   bool
+	// raw: each entry as its log value, base64 ({"seq","value"}), as a
+	// replica copies it; with follow, heartbeats while idle.
+	raw bool
 }
+
+// rawEntry is a line of GET /v1/log?format=raw.
+type rawEntry struct {
+	Seq   uint64 `json:"seq"`
+	Value []byte `json:"value"` // the log value (an encoded envelope), base64
+}
+
+// Heartbeat is the line GET /v1/log?format=raw&follow=true sends while no
+// entry comes for HeartbeatEvery: the primary's durable seq and clock.
+type Heartbeat struct {
+	DurableSeq uint64    `json:"durable_seq"`
+	Time       time.Time `json:"time"`
+}
+
+// HeartbeatEvery is how often an idle raw follow says it is alive.
+const HeartbeatEvery = time.Second
 
 // parseLogQuery reads from, to, last, name (comma-separated) and follow;
 // anything else is refused by name rather than ignored. Without from or last
@@ -42,13 +61,21 @@ func parseLogQuery(r *http.Request) (logQuery, error) {
 			if q.follow, err = strconv.ParseBool(v); err != nil {
 				err = fmt.Errorf("parameter follow=%q: want true or false", v)
 			}
+		case "format":
+			switch v {
+			case "json":
+			case "raw":
+				q.raw = true
+			default:
+				err = fmt.Errorf("parameter format=%q: want json or raw", v)
+			}
 		case "name":
 			q.names = map[string]bool{}
 			for _, n := range strings.Split(v, ",") {
 				q.names[n] = true
 			}
 		default:
-			err = fmt.Errorf("unknown parameter %q: GET /v1/log takes from, to, last, name and follow", key)
+			err = fmt.Errorf("unknown parameter %q: GET /v1/log takes from, to, last, name, follow and format", key)
 		}
 		if err != nil {
 			return q, err
@@ -101,6 +128,7 @@ func (h *handler) streamLog(w http.ResponseWriter, r *http.Request) {
 		durable := h.db.DurableSeq()
 		next = max(durable-min(durable, *q.last)+1, first)
 	}
+	beat := time.Now().Add(HeartbeatEvery)
 	for {
 		view := h.db.View()
 		upTo := h.db.DurableSeq()
@@ -112,6 +140,12 @@ func (h *handler) streamLog(w http.ResponseWriter, r *http.Request) {
 				out.writeError(err)
 				return
 			}
+			beat = time.Now().Add(HeartbeatEvery)
+		} else if q.raw && q.follow && time.Now().After(beat) {
+			if err := out.encode(map[string]Heartbeat{"heartbeat": {DurableSeq: h.db.DurableSeq(), Time: time.Now().UTC()}}); err != nil {
+				return
+			}
+			beat = time.Now().Add(HeartbeatEvery)
 		}
 		if err := out.flush(); err != nil || !q.follow || (q.to != 0 && next > q.to) {
 			return
@@ -131,6 +165,13 @@ func (h *handler) streamLog(w http.ResponseWriter, r *http.Request) {
 // seq after the last one read.
 func (h *handler) writeEntries(out *lineWriter, q logQuery, from, to uint64) (uint64, error) {
 	next := from
+	if q.raw {
+		err := h.db.LogValues().ReadValues(from, to, func(seq uint64, value []byte) error {
+			next = seq + 1
+			return out.encode(rawEntry{Seq: seq, Value: value})
+		})
+		return next, err
+	}
 	err := h.db.Envelopes().Read(from, to, func(env envelope.Envelope) error {
 		next = env.Seq + 1
 		if q.names != nil && !q.names[env.Name] {

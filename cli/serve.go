@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -32,7 +33,6 @@ type serveFlags struct {
 }
 
 func serveCommand(set *apps) *cobra.Command {
-	var f serveFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve an application: HTTP write API and read-only MySQL",
@@ -42,10 +42,40 @@ the MySQL protocol. Every flag can also be set as IMAGO_<FLAG>, e.g.
 IMAGO_MYSQL_ADDR=127.0.0.1:3307.`,
 		Args: cobra.NoArgs,
 	}
+	processFlags(cmd, set, new(serveFlags), "./imago-data")
+	return cmd
+}
+
+func replicaCommand(set *apps) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "replica",
+		Short: "Serve a read-only replica that follows a primary's log",
+		Long: `Replica bootstraps a new data directory from the primary's newest checkpoint
+of the same projection (or from its whole log, for another app that knows
+every command the primary logs), then follows the primary's log as it
+becomes durable there, applies it with the same code and serves the image
+read-only over MySQL, as serve does. A restart resumes from its own data;
+a lost connection reconnects with backoff. Writes sent to it are refused,
+naming the primary.`,
+		Args: cobra.NoArgs,
+	}
+	f := new(serveFlags)
+	fl := cmd.Flags()
+	fl.StringVar(&f.cfg.ReplicaOf, "primary", "", "the primary's HTTP API, e.g. http://10.0.0.5:8080 (required)")
+	fl.StringVar(&f.cfg.ReplicaToken, "token", "", "a bearer token of the primary with the log and checkpoints scopes, when it requires tokens")
+	fl.StringVar(&f.cfg.ReplicaName, "name", "", "this replica's name, as the primary sees it (default: the host name)")
+	fl.DurationVar(&f.cfg.MaxLag, "max-lag", 10*time.Second, "GET /readyz answers 503 while the replica is further behind its primary (0: never)")
+	processFlags(cmd, set, f, "./imago-replica")
+	return cmd
+}
+
+// processFlags declares the flags of a serving process (serve, replica)
+// on cmd and runs it with them.
+func processFlags(cmd *cobra.Command, set *apps, f *serveFlags, data string) {
 	fl := cmd.Flags()
 	c := &f.cfg
 	set.appFlag(fl, &f.app)
-	fl.StringVar(&c.Data, "data", "./imago-data", "data directory (created if missing; it belongs to one app)")
+	fl.StringVar(&c.Data, "data", data, "data directory (created if missing; it belongs to one app)")
 	fl.StringVar(&c.MySQLAddr, "mysql-addr", "127.0.0.1:3306", "address of the read-only MySQL server")
 	fl.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:8080", "address of the HTTP write API")
 	fl.StringVar(&c.HTTPTokensFile, "http-tokens", "", "file of bearer tokens, one per line: <token> <actor> [command,command,...]; required unless --http-addr is a loopback address")
@@ -74,9 +104,16 @@ IMAGO_MYSQL_ADDR=127.0.0.1:3307.`,
 		if err := BindEnv(cmd); err != nil {
 			return err
 		}
-		return serve(cmd.Context(), set, &f, appFlags)
+		if cmd.Name() == "replica" {
+			if f.cfg.ReplicaOf == "" {
+				return errors.New("--primary: give the primary's HTTP API, e.g. http://10.0.0.5:8080")
+			}
+			if f.cfg.ReplicaName == "" {
+				f.cfg.ReplicaName, _ = os.Hostname()
+			}
+		}
+		return serve(cmd.Context(), set, f, appFlags)
 	}
-	return cmd
 }
 
 func newLogger(format, level string) (*slog.Logger, error) {

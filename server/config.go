@@ -62,6 +62,13 @@ type Config struct {
 
 	// Reactors are the app's, built from its own flags (imago.App.Flags).
 	Reactors []reactors.Reactor
+
+	// ReplicaOf, when set, serves a read-only replica of that primary (its
+	// HTTP API's URL) instead of a primary: see package replica.
+	ReplicaOf    string        // --primary
+	ReplicaToken string        // --token: a primary's token with the log and checkpoints scopes
+	ReplicaName  string        // --name: this replica's name, sent to the primary
+	MaxLag       time.Duration // --max-lag: /readyz is 503 while the replica is further behind
 }
 
 // checked is a Config whose files are read and whose policies hold.
@@ -109,6 +116,9 @@ func (c Config) check() (*checked, error) {
 	}
 	if err := imagosql.CheckAccounts(k.sql); err != nil {
 		return nil, err
+	}
+	if c.ReplicaOf != "" && len(c.Reactors) > 0 {
+		return nil, fmt.Errorf("--primary: a replica runs no reactors (its primary does); drop the reactors' flags")
 	}
 	if err := imago.CheckDataDir(c.Data, c.App); err != nil {
 		return nil, fmt.Errorf("--data: %w", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/imagodb/imago/applier"
 	"github.com/imagodb/imago/memdb"
 	"github.com/imagodb/imago/metrics"
+	"github.com/imagodb/imago/replica"
 	imagosql "github.com/imagodb/imago/sql"
 )
 
@@ -23,7 +24,9 @@ import (
 type Server struct {
 	cfg      *checked
 	started  time.Time
-	db       *imago.DB
+	db       *imago.DB        // a primary's
+	replica  *replica.Replica // or a replica's
+	follow   chan error       // the replica's follower: its end
 	sql      *imagosql.Server
 	http     *http.Server
 	httpLn   net.Listener
@@ -41,7 +44,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: k, started: time.Now(), stopping: make(chan struct{}), errs: make(chan error, 3)}
 	m := metrics.New()
-	if s.db, err = s.open(m); err != nil {
+	if err := s.open(m); err != nil {
 		return nil, err
 	}
 	if err := s.listen(m); err != nil {
@@ -49,27 +52,53 @@ func Start(cfg Config) (*Server, error) {
 	}
 	go func() { s.errs <- s.sql.Serve() }()
 	go func() { s.errs <- s.http.Serve(s.httpLn) }()
-	rec, restored := s.db.Recovery(), s.db.Restored()
-	k.Logger.Info("imago started", "app", k.App.Name, "http", s.httpLn.Addr().String(), "mysql", s.sql.Addr(),
-		"data", k.Data, "durability", k.Durability.String(), "recovered_seq", s.db.View().Seq,
+	db := s.DB()
+	rec, restored := db.Recovery(), db.Restored()
+	k.Logger.Info("imago started", "app", k.App.Name, "role", s.role(), "http", s.httpLn.Addr().String(), "mysql", s.sql.Addr(),
+		"data", k.Data, "durability", k.Durability.String(), "recovered_seq", db.View().Seq,
 		"checkpoint_seq", restored.Seq, "checkpoint_rows", restored.Rows, "checkpoint_ms", restored.Duration.Milliseconds(),
 		"recovered_commands", rec.Commands, "skipped_commands", rec.Skipped, "recovery_ms", (restored.Duration + rec.Duration).Milliseconds())
 	return s, nil
 }
 
-// open opens the database with the writer's metrics.
-func (s *Server) open(m *metrics.Metrics) (*imago.DB, error) {
+// open opens the database with the writer's metrics: a primary's, or a
+// replica's (bootstrapped from its primary when new).
+func (s *Server) open(m *metrics.Metrics) error {
 	c := s.cfg
-	return imago.Open(c.Data, c.App, imago.Options{Durability: c.Durability, Logger: c.Logger, Observer: m, Reactors: c.Reactors,
+	opts := imago.Options{Durability: c.Durability, Logger: c.Logger, Observer: m, Reactors: c.Reactors,
 		CheckpointEvery: c.CheckpointEvery, CheckpointEveryBytes: c.CheckpointEveryBytes, CheckpointInterval: c.CheckpointInterval,
-		CheckpointsKeep: c.CheckpointsKeep, CheckpointShare: c.CheckpointShare, TruncateLog: c.TruncateLog, IdempotencyWindow: c.IdempotencyWindow})
+		CheckpointsKeep: c.CheckpointsKeep, CheckpointShare: c.CheckpointShare, TruncateLog: c.TruncateLog, IdempotencyWindow: c.IdempotencyWindow}
+	if c.ReplicaOf == "" {
+		db, err := imago.Open(c.Data, c.App, opts)
+		s.db = db
+		return err
+	}
+	rep, err := replica.Open(context.Background(), replica.Config{Primary: c.ReplicaOf, Token: c.ReplicaToken, Name: c.ReplicaName,
+		Data: c.Data, App: c.App, Options: opts, Logger: c.Logger})
+	s.replica = rep
+	return err
+}
+
+// DB is the served database (a replica's: the one open now).
+func (s *Server) DB() *imago.DB {
+	if s.replica != nil {
+		return s.replica.DB()
+	}
+	return s.db
+}
+
+func (s *Server) role() string {
+	if s.replica != nil {
+		return "replica"
+	}
+	return "primary"
 }
 
 // listen binds the MySQL, HTTP and pprof listeners.
 func (s *Server) listen(m *metrics.Metrics) error {
-	c, db := s.cfg, s.db
+	c, db := s.cfg, current{s.DB}
 	sqlCfg := c.sql
-	sqlCfg.Database, sqlCfg.Tables, sqlCfg.Source, sqlCfg.Log = c.App.Name, db.Tables(), db, db.Envelopes()
+	sqlCfg.Database, sqlCfg.Tables, sqlCfg.Source, sqlCfg.Log = c.App.Name, db.Tables(), db, envelopeLog{s.DB}
 	sqlCfg.SystemTables = []*memdb.Table{applier.IdempotencyKeys.Table()}
 	sqlCfg.Version, sqlCfg.Logger = imago.Version, c.Logger
 	sqlCfg.Status, sqlCfg.Reactors = s.statusRows, s.reactorRows
@@ -80,9 +109,9 @@ func (s *Server) listen(m *metrics.Metrics) error {
 	}
 	m.Watch(db, s.sql)
 	handler, err := api.NewHandler(db, api.Config{Logger: c.Logger, Metrics: m.Handler(), Shutdown: s.stopping, Tokens: c.tokens,
-		AllowedHosts: namedHost(c.HTTPAddr), AllowedOrigins: c.HTTPOrigins,
+		AllowedHosts: namedHost(c.HTTPAddr), AllowedOrigins: c.HTTPOrigins, Checkpoints: s.checkpoints, Ready: s.ready,
 		Checkpoint: func() (api.CheckpointResult, error) {
-			info, err := db.Checkpoint()
+			info, err := s.DB().Checkpoint()
 			return api.CheckpointResult{Seq: info.Seq, File: info.Path, Rows: info.Rows, Bytes: info.Bytes, Ms: info.Duration.Milliseconds()}, err
 		}})
 	if err != nil {
@@ -134,9 +163,6 @@ func (s *Server) servePprof() error {
 	return nil
 }
 
-// DB is the served database.
-func (s *Server) DB() *imago.DB { return s.db }
-
 // HTTPAddr is the address the HTTP API listens on.
 func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
 
@@ -146,6 +172,12 @@ func (s *Server) MySQLAddr() string { return s.sql.Addr() }
 // Run serves until ctx ends (a signal: a graceful stop) or a server fails,
 // then stops everything in order.
 func (s *Server) Run(ctx context.Context) error {
+	if s.replica != nil {
+		follow, stop := context.WithCancel(ctx)
+		defer stop()
+		s.follow = make(chan error, 1)
+		go func() { s.follow <- s.replica.Run(follow) }()
+	}
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -164,15 +196,19 @@ func (s *Server) stop(checkpoint bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	herr := s.http.Shutdown(ctx)
-	if seq, _ := s.db.NewestCheckpoint(); checkpoint && s.db.Err() == nil && s.db.View().Seq > seq {
-		if _, err := s.db.Checkpoint(); err != nil {
+	if s.follow != nil {
+		<-s.follow // Run's context ended: the follower stops applying
+	}
+	db := s.DB()
+	if seq, _ := db.NewestCheckpoint(); checkpoint && db.Err() == nil && db.View().Seq > seq {
+		if _, err := db.Checkpoint(); err != nil {
 			s.cfg.Logger.Error("checkpoint at stop failed; the next start replays the log", "err", err)
 		}
 	}
 	if err := errors.Join(herr, s.closeAll()); err != nil {
 		return err
 	}
-	s.cfg.Logger.Info("imago stopped", "seq", s.db.View().Seq)
+	s.cfg.Logger.Info("imago stopped", "seq", db.View().Seq)
 	return nil
 }
 
@@ -182,7 +218,9 @@ func (s *Server) closeAll() error {
 	if s.pprof != nil {
 		errs = append(errs, s.pprof.Close())
 	}
-	errs = append(errs, s.db.Close())
+	if db := s.DB(); db != nil {
+		errs = append(errs, db.Close())
+	}
 	if s.sql != nil {
 		errs = append(errs, s.sql.Close())
 	}
@@ -192,7 +230,7 @@ func (s *Server) closeAll() error {
 // reactorRows are the rows of imago.reactors.
 func (s *Server) reactorRows() []imagosql.ReactorStatus {
 	var rows []imagosql.ReactorStatus
-	for _, st := range s.db.Reactors() {
+	for _, st := range s.DB().Reactors() {
 		rows = append(rows, imagosql.ReactorStatus{Name: st.Name, Commands: st.Commands, Cursor: st.Cursor, Lag: st.Lag,
 			Delivered: st.Delivered, Failures: st.Failures, LastError: st.LastError, LastErrorTime: st.LastErrorTime})
 	}
@@ -201,7 +239,7 @@ func (s *Server) reactorRows() []imagosql.ReactorStatus {
 
 // statusRows are the rows of imago.status that describe this process.
 func (s *Server) statusRows() []imagosql.StatusRow {
-	db := s.db
+	db := s.DB()
 	rec, restored := db.Recovery(), db.Restored()
 	accepting := "yes"
 	if err := db.Err(); err != nil {
@@ -212,7 +250,7 @@ func (s *Server) statusRows() []imagosql.StatusRow {
 	if ckptSeq > 0 {
 		ckptAtText = ckptAt.Format(time.RFC3339Nano)
 	}
-	return []imagosql.StatusRow{
+	rows := []imagosql.StatusRow{
 		{Name: "version", Value: imago.Version},
 		{Name: "app", Value: db.App().Name},
 		{Name: "durability", Value: s.cfg.Durability.String()},
@@ -226,7 +264,9 @@ func (s *Server) statusRows() []imagosql.StatusRow {
 		{Name: "checkpoint_seq", Value: strconv.FormatUint(ckptSeq, 10)},
 		{Name: "checkpoint_at", Value: ckptAtText},
 		{Name: "log_first_seq", Value: strconv.FormatUint(db.Log().FirstSeq(), 10)},
+		{Name: "role", Value: s.role()},
 	}
+	return append(rows, s.replicaRows()...)
 }
 
 // Logger is the process's logger.

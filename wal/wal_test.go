@@ -142,3 +142,34 @@ func BenchmarkAppend(b *testing.B) {
 		})
 	}
 }
+
+// TestStartAt: an empty log can begin after seq 1 (a replica's, after its
+// primary's checkpoint); it then continues there, and keeps it on reopen.
+func TestStartAt(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.StartAt(101); err != nil || l.FirstSeq() != 101 || l.LastSeq() != 100 {
+		t.Fatalf("StartAt: %v, first %d last %d", err, l.FirstSeq(), l.LastSeq())
+	}
+	if err := l.Append([]Entry{{Seq: 1, Data: []byte("x")}}, true); err == nil {
+		t.Fatal("appended seq 1 to a log that starts at 101")
+	}
+	if err := l.Append([]Entry{{Seq: 101, Data: []byte("x")}}, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.StartAt(500); err == nil {
+		t.Fatal("StartAt on a log with entries")
+	}
+	l.Close()
+	l, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if l.FirstSeq() != 101 || l.LastSeq() != 101 {
+		t.Fatalf("reopened: first %d last %d, want 101 101", l.FirstSeq(), l.LastSeq())
+	}
+}

@@ -53,6 +53,10 @@ type Config struct {
 	// accepted now is remembered (see applier.IdempotencyKeys, which Image
 	// must hold). Default 24h.
 	IdempotencyWindow time.Duration
+	// ReplicaOf, when set, makes this the writer of a read-only replica of
+	// that primary (its URL, for messages): submissions are refused, naming
+	// it, and Replicate applies the primary's log entries.
+	ReplicaOf string
 }
 
 // Stats count the writer's work since start.
@@ -82,7 +86,10 @@ type Writer struct {
 type pending struct {
 	applier.Entry
 	value []byte // the encoded envelope: the log value
-	done  chan struct{}
+	// logged: a primary's log entry (a replica's writer), with its seq; it
+	// is applied as on replay and logged as it is.
+	logged bool
+	done   chan struct{}
 }
 
 // Start starts the writer of an image that holds the log up to StartSeq.
@@ -248,6 +255,9 @@ func (p *Writer) accept(def *commands.Definition, cmd commands.Command, meta com
 }
 
 func (p *Writer) enqueue(ctx context.Context, group []*pending) error {
+	if p.cfg.ReplicaOf != "" && !group[0].logged {
+		return fmt.Errorf("%w: this is a read-only replica; submit commands to its primary, %s", commands.ErrNotAccepting, p.cfg.ReplicaOf)
+	}
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.closed {
@@ -329,7 +339,12 @@ func (p *Writer) process(batch []*pending) {
 		return
 	}
 	start := time.Now()
-	applied := p.apply(batch)
+	var applied []*pending
+	if batch[0].logged {
+		applied = p.replicate(batch)
+	} else {
+		applied = p.apply(batch)
+	}
 	applyTime := time.Since(start)
 	p.observeRefusals(batch)
 	if len(applied) == 0 {
@@ -394,6 +409,76 @@ func (p *Writer) failAll(batch []*pending, err error) {
 			pd.Err = fmt.Errorf("%w: %w", commands.ErrNotAccepting, err)
 		}
 	}
+}
+
+// Replicate applies a primary's log entries (values as its log holds
+// them, with consecutive seqs after the published one) and logs them as
+// they are: a replica's log is a copy of its primary's. An entry whose
+// command fails here is skipped, as on replay (a replica of another
+// projection may refuse what it does not serve). It returns once the
+// entries are logged and published, or with the error that refused them.
+func (p *Writer) Replicate(ctx context.Context, seqs []uint64, values [][]byte) error {
+	group := make([]*pending, len(values))
+	for i, v := range values {
+		env, err := envelope.Decode(seqs[i], v)
+		if err != nil {
+			return err
+		}
+		e := applier.Decode(p.cfg.Registry, env)
+		group[i] = &pending{Entry: *e, value: v, logged: true, done: make(chan struct{})}
+	}
+	if len(group) == 0 {
+		return nil
+	}
+	if err := p.enqueue(ctx, group); err != nil {
+		return err
+	}
+	last := group[len(group)-1]
+	select {
+	case <-last.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	for _, pd := range group {
+		if errors.Is(pd.Err, errReplicaFailed) || errors.Is(pd.Err, commands.ErrNotAccepting) {
+			return pd.Err
+		}
+	}
+	return nil
+}
+
+// errReplicaFailed marks replicated entries that could not be applied.
+var errReplicaFailed = errors.New("replication failed")
+
+// replicate applies a batch of logged entries on replay's terms: their
+// seqs must follow the published one. Those whose command fails are
+// skipped (reported) but still logged: the replica's log is the primary's.
+func (p *Writer) replicate(batch []*pending) []*pending {
+	for i, pd := range batch {
+		if want := p.lastSeq + 1 + uint64(i); pd.Env.Seq != want {
+			for _, pd := range batch {
+				pd.Err = fmt.Errorf("%w: entry seq %d where %d was expected", errReplicaFailed, pd.Env.Seq, want)
+			}
+			return nil
+		}
+	}
+	entries := make([]*applier.Entry, 0, len(batch))
+	for _, pd := range batch {
+		if pd.Err == nil {
+			entries = append(entries, &pd.Entry)
+		}
+	}
+	if _, err := applier.Batch(p.cfg.Image, entries, 0, false); err != nil {
+		p.failAll(batch, err)
+		return nil
+	}
+	for _, pd := range batch {
+		if pd.Err != nil {
+			p.cfg.Logger.Warn("replica skipped a command that failed", "seq", pd.Env.Seq, "command", pd.Env.Name, "err", pd.Err)
+			pd.Err = nil // logged all the same
+		}
+	}
+	return batch
 }
 
 // apply applies the batch (see applier.Batch), assigning seqs after the

@@ -67,7 +67,13 @@ func start(t *testing.T, dir string, args ...string) *proc {
 // startBinary is start with another program built on cli.Main.
 func startBinary(t *testing.T, bin, dir string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--data", dir, "--http-addr", "127.0.0.1:0",
+	return startCommand(t, bin, "serve", dir, args...)
+}
+
+// startCommand runs a serving command (serve, replica) of bin.
+func startCommand(t *testing.T, bin, sub, dir string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{sub, "--data", dir, "--http-addr", "127.0.0.1:0",
 		"--mysql-addr", "127.0.0.1:0", "--log-format", "json"}, args...)...)
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
@@ -105,6 +111,21 @@ func startBinary(t *testing.T, bin, dir string, args ...string) *proc {
 	}
 	t.Cleanup(func() { cmd.Process.Kill() })
 	return p
+}
+
+// seqNow is the process's published seq (GET /readyz).
+func (p *proc) seqNow(t *testing.T) uint64 {
+	t.Helper()
+	resp, err := http.Get("http://" + p.httpAddr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var ready struct{ Seq uint64 }
+	if err := json.NewDecoder(resp.Body).Decode(&ready); err != nil {
+		t.Fatal(err)
+	}
+	return ready.Seq
 }
 
 func (p *proc) stop(t *testing.T, sig syscall.Signal) error {

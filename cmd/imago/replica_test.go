@@ -1,0 +1,138 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/imagodb/imago/examples/shop/workload"
+)
+
+// startReplica runs imago replica of primary on dir with free ports.
+func startReplica(t *testing.T, primary *proc, dir string, args ...string) *proc {
+	t.Helper()
+	cmd := append([]string{"--primary", "http://" + primary.httpAddr}, args...)
+	return startCommand(t, binary, "replica", dir, cmd...)
+}
+
+// writeLoad submits workload commands from n writers to p until stop is
+// closed, and returns how many were acknowledged.
+func writeLoad(p *proc, n int, name string, stop <-chan struct{}) func() int {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	acked := 0
+	client := &http.Client{Timeout: 10 * time.Second}
+	for w := range n {
+		wg.Go(func() {
+			g := workload.New(fmt.Sprintf("%s-%d", name, w), uint64(w+1), 50, 30)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, status, err := submit(client, p.httpAddr, fmt.Sprintf("%s-%d-%d", name, w, i), g.Next())
+				if err != nil {
+					return
+				}
+				if status == 200 {
+					mu.Lock()
+					acked++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	return func() int { wg.Wait(); return acked }
+}
+
+// waitApplied waits until the replica's imago.status says it applied seq.
+func waitApplied(t *testing.T, r *proc, seq uint64) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got, _ := strconv.ParseUint(statusValue(t, r.sqlAddr, "applied_seq"), 10, 64)
+		if got >= seq {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica applied %d, not %d, within a minute:\n%s", got, seq, r.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestReplicaFollowsPrimary: a replica bootstraps from the primary's
+// checkpoint, follows concurrent writes, survives its own SIGKILL and a
+// restart of the primary, refuses writes naming the primary, and ends
+// with the primary's image (hash of a replay of each one's log).
+func TestReplicaFollowsPrimary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end replica test")
+	}
+	pdir, rdir := t.TempDir(), t.TempDir()+"/replica"
+	p := start(t, pdir)
+	client := &http.Client{Timeout: 10 * time.Second}
+	for i, c := range workload.Setup(50, 30) {
+		if _, status, err := submit(client, p.httpAddr, fmt.Sprintf("setup-%d", i), c); err != nil || status != 200 {
+			t.Fatalf("setup: %d %v", status, err)
+		}
+	}
+	if resp, err := http.Post("http://"+p.httpAddr+"/v1/admin/checkpoint", "application/json", nil); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("checkpoint: %v %v", resp, err)
+	}
+	stop := make(chan struct{})
+	done := writeLoad(p, 8, "a", stop)
+	time.Sleep(300 * time.Millisecond)
+	r := startReplica(t, p, rdir)
+	if got := statusValue(t, r.sqlAddr, "recovered_from_checkpoint_seq"); got == "0" {
+		t.Errorf("the replica did not bootstrap from the primary's checkpoint")
+	}
+	time.Sleep(500 * time.Millisecond)
+	r.stop(t, syscall.SIGKILL) // mid-stream
+	time.Sleep(300 * time.Millisecond)
+	r = startReplica(t, p, rdir)
+	close(stop)
+	acked := done()
+	seq := p.seqNow(t)
+	waitApplied(t, r, seq)
+	t.Logf("%d commands acknowledged by the primary; the replica applied all %d seqs", acked, seq)
+
+	// Writes are for the primary.
+	resp, err := http.Post("http://"+r.httpAddr+"/v1/commands/restock", "application/json", strings.NewReader(`{"sku":"sku-00001","quantity":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || !strings.Contains(string(body), p.httpAddr) {
+		t.Errorf("a write to the replica: %d %s; want 503 naming the primary", resp.StatusCode, body)
+	}
+
+	// The primary restarts; the replica reconnects and loses nothing.
+	if err := p.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	p = start(t, pdir, "--http-addr", p.httpAddr) // the address the replica follows
+	stop = make(chan struct{})
+	done = writeLoad(p, 4, "b", stop)
+	time.Sleep(400 * time.Millisecond)
+	close(stop)
+	done()
+	seq = p.seqNow(t)
+	waitApplied(t, r, seq)
+	for _, q := range []*proc{p, r} {
+		if err := q.stop(t, syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if hp, hr := imageHash(t, pdir), imageHash(t, rdir); hp != hr {
+		t.Fatalf("image hashes differ at seq %d: primary %s, replica %s", seq, hp, hr)
+	}
+}

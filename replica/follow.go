@@ -1,0 +1,169 @@
+package replica
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// errGone is the primary's 410: its log no longer holds the replica's next
+// seq (truncated after a checkpoint).
+var errGone = errors.New("the primary's log no longer holds the next seq")
+
+// maxBatch bounds the entries applied together.
+const maxBatch = 1024
+
+// Run follows the primary until ctx ends: it streams the log after the
+// replica's last seq and applies it, reconnecting with backoff after an
+// error, and bootstrapping again when the primary answers 410.
+func (r *Replica) Run(ctx context.Context) error {
+	wait := r.cfg.MinBackoff
+	goneAt := uint64(0) // the seq a 410 last refused, plus one
+	for ctx.Err() == nil {
+		r.setState("connecting")
+		from := r.DB().View().Seq + 1
+		progressed, err := r.follow(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, errGone) {
+			if goneAt == from+1 {
+				// A fresh bootstrap lands where the primary's log does not
+				// reach: no checkpoint of this projection covers it.
+				err = fmt.Errorf("%w, and the primary has no checkpoint of this projection that reaches it: the replica cannot be built (an app that is not the primary's needs its whole log)", err)
+			} else if err = r.rebootstrap(ctx); err == nil {
+				goneAt = r.DB().View().Seq + 2
+				continue
+			}
+		}
+		if progressed {
+			wait = r.cfg.MinBackoff
+		}
+		r.failed(err, wait)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil
+		}
+		wait = min(2*wait, r.cfg.MaxBackoff)
+	}
+	return nil
+}
+
+// failed records why the stream ended.
+func (r *Replica) failed(err error, retry time.Duration) {
+	r.mu.Lock()
+	r.st.State = "waiting to reconnect"
+	if err != nil {
+		r.st.LastError = err.Error()
+	}
+	r.mu.Unlock()
+	r.cfg.Logger.Warn("replica lost its primary; reconnecting", "primary", r.cfg.Primary, "retry_in", retry, "err", err)
+}
+
+// rebootstrap sets the data aside and bootstraps again.
+func (r *Replica) rebootstrap(ctx context.Context) error {
+	r.cfg.Logger.Warn("the primary's log no longer holds what this replica needs: bootstrapping again", "seq", r.DB().View().Seq+1)
+	if err := r.DB().Close(); err != nil {
+		return err
+	}
+	if err := r.setAside(); err != nil {
+		return err
+	}
+	return r.open(ctx)
+}
+
+// line is a line of GET /v1/log?format=raw: an entry, a heartbeat or the
+// error that ended the stream.
+type line struct {
+	Seq       uint64
+	Value     []byte
+	Heartbeat *struct {
+		DurableSeq uint64 `json:"durable_seq"`
+	}
+	Error *struct{ Code, Message string }
+}
+
+// follow streams and applies entries until the stream ends; progressed
+// tells whether anything was applied.
+func (r *Replica) follow(ctx context.Context) (progressed bool, err error) {
+	db := r.DB()
+	from := db.View().Seq + 1
+	resp, err := r.get(ctx, "/v1/log?format=raw&follow=true&from="+strconv.FormatUint(from, 10), nil)
+	if err != nil {
+		return false, err
+	}
+	defer resp.Body.Close()
+	r.setState("streaming")
+	in := bufio.NewReaderSize(resp.Body, 1<<20)
+	var seqs []uint64
+	var values [][]byte
+	for {
+		b, err := in.ReadBytes('\n')
+		if err != nil {
+			return progressed, fmt.Errorf("the log stream ended: %w", err)
+		}
+		var l line
+		if err := json.Unmarshal(b, &l); err != nil {
+			return progressed, fmt.Errorf("the log stream: %w", err)
+		}
+		switch {
+		case l.Error != nil:
+			return progressed, fmt.Errorf("the primary: %s", l.Error.Message)
+		case l.Heartbeat != nil:
+			r.heard(l.Heartbeat.DurableSeq, db.View().Seq)
+			continue
+		}
+		seqs, values = append(seqs, l.Seq), append(values, l.Value)
+		// Apply what has arrived: a batch ends where the stream pauses.
+		if in.Buffered() > 0 && len(seqs) < maxBatch {
+			continue
+		}
+		if err := db.Replicate(ctx, seqs, values); err != nil {
+			return progressed, err
+		}
+		progressed = true
+		r.heard(seqs[len(seqs)-1], seqs[len(seqs)-1])
+		seqs, values = seqs[:0], values[:0]
+	}
+}
+
+// get requests path of the primary with the replica's token and name; a
+// status other than 200 and 206 is an error (410: errGone).
+func (r *Replica) get(ctx context.Context, path string, header http.Header) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.cfg.Primary+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if r.cfg.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.cfg.Token)
+	}
+	if r.cfg.Name != "" {
+		req.Header.Set("Imago-Replica", r.cfg.Name)
+	}
+	resp, err := r.cfg.Client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusPartialContent:
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	err = fmt.Errorf("GET %s: %s: %s", path, resp.Status, bytes.TrimSpace(body))
+	if resp.StatusCode == http.StatusGone {
+		err = fmt.Errorf("%w: %w", errGone, err)
+	}
+	return nil, err
+}

@@ -1,0 +1,36 @@
+package server
+
+import (
+	"context"
+
+	"github.com/imagodb/imago"
+	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/envelope"
+	"github.com/imagodb/imago/memdb"
+	"github.com/imagodb/imago/reactors"
+)
+
+// current is the served database as the SQL server, the HTTP API and the
+// metrics see it: the one open now. A replica that bootstraps again opens
+// another, and readers move to it with their next statement or request.
+type current struct{ db func() *imago.DB }
+
+func (c current) View() *commands.View              { return c.db().View() }
+func (c current) DurableSeq() uint64                { return c.db().DurableSeq() }
+func (c current) Registry() *commands.Registry      { return c.db().Registry() }
+func (c current) Envelopes() *envelope.Log          { return c.db().Envelopes() }
+func (c current) LogValues() envelope.Values        { return c.db().LogValues() }
+func (c current) LogStats() (envelope.Stats, error) { return c.db().LogStats() }
+func (c current) Err() error                        { return c.db().Err() }
+func (c current) QueueDepth() int                   { return c.db().QueueDepth() }
+func (c current) Tables() []*memdb.Table            { return c.db().Tables() }
+func (c current) Reactors() []reactors.Status       { return c.db().Reactors() }
+func (c current) SubmitMeta(ctx context.Context, cmd commands.Command, meta commands.Meta) (commands.Result, error) {
+	return c.db().SubmitMeta(ctx, cmd, meta)
+}
+func (c current) SubmitAll(ctx context.Context, cmds []commands.Command, metas []commands.Meta) []commands.Outcome {
+	return c.db().SubmitAll(ctx, cmds, metas)
+}
+func (c current) DryRun(cmd commands.Command, meta commands.Meta) (commands.Result, []memdb.Change, error) {
+	return c.db().DryRun(cmd, meta)
+}

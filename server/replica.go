@@ -1,0 +1,79 @@
+package server
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/imagodb/imago"
+	"github.com/imagodb/imago/api"
+	"github.com/imagodb/imago/checkpoint"
+	"github.com/imagodb/imago/envelope"
+	imagosql "github.com/imagodb/imago/sql"
+)
+
+// envelopeLog is imago.commands' log: the current database's.
+type envelopeLog struct{ db func() *imago.DB }
+
+func (l envelopeLog) Iter(from, to uint64) *envelope.Iterator {
+	return l.db().Envelopes().Iter(from, to)
+}
+func (l envelopeLog) FirstSeq() uint64 { return l.db().Envelopes().FirstSeq() }
+
+// checkpoints lists the checkpoints replicas may bootstrap from (GET
+// /v1/checkpoints): sound frames, newest first.
+func (s *Server) checkpoints() ([]api.CheckpointFile, error) {
+	files, err := checkpoint.List(imago.CheckpointDir(s.cfg.Data))
+	if err != nil {
+		return nil, err
+	}
+	var out []api.CheckpointFile
+	for _, f := range files {
+		h, err := checkpoint.Inspect(f.Path)
+		if err != nil {
+			continue
+		}
+		sum, err := checkpoint.Checksum(f.Path)
+		if err != nil {
+			continue
+		}
+		out = append(out, api.CheckpointFile{Seq: f.Seq, Size: f.Size, Checksum: fmt.Sprintf("%08x", sum),
+			Fingerprint: fmt.Sprintf("%x", h.Fingerprint), CreatedAt: h.CreatedAt, Path: f.Path})
+	}
+	return out, nil
+}
+
+// ready is /readyz beyond accepting writes: a replica is ready while it is
+// no further behind its primary than MaxLag.
+func (s *Server) ready() error {
+	if s.replica == nil || s.cfg.MaxLag <= 0 {
+		return nil
+	}
+	if n, behind := s.replica.Lag(); behind > s.cfg.MaxLag {
+		return fmt.Errorf("the replica is %d commands and %v behind its primary (--max-lag %v)", n, behind.Round(time.Millisecond), s.cfg.MaxLag)
+	}
+	return nil
+}
+
+// replicaRows are imago.status's rows of a replica.
+func (s *Server) replicaRows() []imagosql.StatusRow {
+	if s.replica == nil {
+		return nil
+	}
+	st := s.replica.Status()
+	n, behind := s.replica.Lag()
+	contact := ""
+	if !st.Contact.IsZero() {
+		contact = st.Contact.UTC().Format(time.RFC3339Nano)
+	}
+	return []imagosql.StatusRow{
+		{Name: "primary", Value: st.Primary},
+		{Name: "replica_state", Value: st.State},
+		{Name: "applied_seq", Value: strconv.FormatUint(s.DB().View().Seq, 10)},
+		{Name: "primary_durable_seq", Value: strconv.FormatUint(st.PrimarySeq, 10)},
+		{Name: "lag_commands", Value: strconv.FormatUint(n, 10)},
+		{Name: "lag_ms", Value: strconv.FormatInt(behind.Milliseconds(), 10)},
+		{Name: "last_contact", Value: contact},
+		{Name: "last_error", Value: st.LastError},
+	}
+}
