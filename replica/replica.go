@@ -65,8 +65,8 @@ type Status struct {
 	Contact    time.Time // when the primary was last heard from
 	// CaughtUp is when the replica last had applied all the primary had
 	// said was durable.
-	CaughtUp  time.Time
-	LastError string
+	CaughtUp   time.Time
+	LastError  string
 	Bootstraps int // bootstraps done by this process
 }
 
