@@ -4,11 +4,73 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/imagodb/imago/checkpoint"
 	"github.com/imagodb/imago/memdb"
 	"github.com/imagodb/imago/wal"
 )
+
+// Replica slots: a primary remembers each replica that follows its log
+// (GET /v1/log?format=raw with an Imago-Replica header) and the last seq it
+// sent it, so that truncation keeps what the replica has yet to apply. A
+// replica not seen for SlotTTL no longer holds truncation back: when it
+// returns, the primary answers 410 and it bootstraps again.
+
+// SlotTTL is how long a replica that is not connected keeps its slot.
+const SlotTTL = time.Hour
+
+// ReplicaSlot is what a primary knows of a replica (imago.replicas).
+type ReplicaSlot struct {
+	Name, Address  string
+	Seq            uint64 // the last seq sent to it
+	Connected      bool
+	ConnectedSince time.Time
+	LastSeen       time.Time
+}
+
+// replicaSlots are a primary's slots, by replica name.
+type replicaSlots struct {
+	mu    sync.Mutex
+	slots map[string]*ReplicaSlot
+}
+
+// ReplicaSeen records that the replica name (at addr) was sent the log up
+// to seq, and whether its stream is still open.
+func (db *DB) ReplicaSeen(name, addr string, seq uint64, connected bool) {
+	r := &db.replicas
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.slots == nil {
+		r.slots = map[string]*ReplicaSlot{}
+	}
+	now := time.Now()
+	s := r.slots[name]
+	if s == nil || (connected && !s.Connected) {
+		s = &ReplicaSlot{Name: name, ConnectedSince: now}
+		r.slots[name] = s
+	}
+	s.Address, s.Seq, s.Connected, s.LastSeen = addr, seq, connected, now
+}
+
+// ReplicaSlots are the replicas that followed the log within SlotTTL, by
+// name.
+func (db *DB) ReplicaSlots() []ReplicaSlot {
+	r := &db.replicas
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []ReplicaSlot
+	for name, s := range r.slots {
+		if !s.Connected && time.Since(s.LastSeen) > SlotTTL {
+			delete(r.slots, name)
+			continue
+		}
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(a, b ReplicaSlot) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
 
 // Log truncation (Options.TruncateLog) trades history for disk: after each
 // checkpoint, the log entries up to the oldest checkpoint kept are removed.
@@ -30,6 +92,9 @@ func (db *DB) truncateBeforeCheckpoints(kept []checkpoint.File) error {
 		first, upTo := db.log.FirstSeq(), h.Seq+1
 		if slowest, ok := db.reactors.SlowestCursor(); ok && slowest+1 < upTo {
 			upTo = slowest + 1
+		}
+		for _, r := range db.ReplicaSlots() {
+			upTo = min(upTo, r.Seq+1)
 		}
 		if err := db.log.Truncate(upTo); err != nil {
 			return fmt.Errorf("imago: truncate the log after %s: %w", f.Path, err)

@@ -10,6 +10,7 @@ import (
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/checkpoint"
 	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/examples/dictionary"
 	"github.com/imagodb/imago/examples/shop"
 	"github.com/imagodb/imago/examples/shop/workload"
 	"github.com/imagodb/imago/offline"
@@ -121,4 +122,34 @@ func mustList(t *testing.T, dir string) []checkpoint.File {
 		t.Fatal(err)
 	}
 	return files
+}
+
+// TestReplicaSlotHoldsBackTruncation: the log a connected replica has yet
+// to be sent is kept by truncation; once it has been sent everything, or
+// has been gone longer than SlotTTL, truncation passes it.
+func TestReplicaSlotHoldsBackTruncation(t *testing.T) {
+	db, err := imago.Open(t.TempDir(), dictionary.App(), imago.Options{TruncateLog: true, CheckpointsKeep: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	setKeys(t, db, 1, 10, "v")
+	db.ReplicaSeen("r1", "10.0.0.9:5000", 4, true)
+	if _, err := db.Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	if got := db.Log().FirstSeq(); got != 5 {
+		t.Fatalf("log begins at %d, want 5: the replica was sent up to 4", got)
+	}
+	if slots := db.ReplicaSlots(); len(slots) != 1 || slots[0].Name != "r1" || !slots[0].Connected {
+		t.Fatalf("slots: %+v", slots)
+	}
+	db.ReplicaSeen("r1", "10.0.0.9:5000", 10, false)
+	setKeys(t, db, 11, 12, "v")
+	if _, err := db.Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	if got := db.Log().FirstSeq(); got != 11 {
+		t.Fatalf("log begins at %d, want 11 once the replica was sent 10", got)
+	}
 }

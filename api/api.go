@@ -102,6 +102,9 @@ type Config struct {
 	// Ready, if set, is asked by GET /readyz besides whether writes are
 	// accepted (a replica: whether it is caught up).
 	Ready func() error
+	// Replicas, if set, is told how far each replica (a raw log stream
+	// with an Imago-Replica header) was sent the log: the primary's slots.
+	Replicas ReplicaTracker
 	// Tokens, if set, authenticate every /v1 request (see LoadTokens);
 	// nil: everyone is the anonymous actor.
 	Tokens *Tokens
@@ -137,11 +140,17 @@ type handler struct {
 	origins     map[string]bool // Config.AllowedOrigins
 	checkpoints func() ([]CheckpointFile, error)
 	ready       func() error
+	replicas    ReplicaTracker
+}
+
+// ReplicaTracker keeps a primary's replica slots (*imago.DB is one).
+type ReplicaTracker interface {
+	ReplicaSeen(name, addr string, seq uint64, connected bool)
 }
 
 // NewHandler returns the HTTP handler of the API.
 func NewHandler(db Backend, cfg Config) (http.Handler, error) {
-	h := &handler{db: db, maxBody: cfg.MaxBody, log: cfg.Logger, shutdown: cfg.Shutdown, tokens: cfg.Tokens, ready: cfg.Ready}
+	h := &handler{db: db, maxBody: cfg.MaxBody, log: cfg.Logger, shutdown: cfg.Shutdown, tokens: cfg.Tokens, ready: cfg.Ready, replicas: cfg.Replicas}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBody
 	}

@@ -129,6 +129,13 @@ func (h *handler) streamLog(w http.ResponseWriter, r *http.Request) {
 		next = max(durable-min(durable, *q.last)+1, first)
 	}
 	beat := time.Now().Add(HeartbeatEvery)
+	// A replica's stream updates its slot: how far it was sent the log.
+	seen := func(bool) {}
+	if name := r.Header.Get("Imago-Replica"); q.raw && name != "" && h.replicas != nil {
+		seen = func(connected bool) { h.replicas.ReplicaSeen(name, r.RemoteAddr, next-1, connected) }
+		seen(true)
+		defer func() { seen(false) }()
+	}
 	for {
 		view := h.db.View()
 		upTo := h.db.DurableSeq()
@@ -141,6 +148,7 @@ func (h *handler) streamLog(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			beat = time.Now().Add(HeartbeatEvery)
+			seen(true)
 		} else if q.raw && q.follow && time.Now().After(beat) {
 			if err := out.encode(map[string]Heartbeat{"heartbeat": {DurableSeq: h.db.DurableSeq(), Time: time.Now().UTC()}}); err != nil {
 				return

@@ -31,6 +31,9 @@ func (c current) SubmitMeta(ctx context.Context, cmd commands.Command, meta comm
 func (c current) SubmitAll(ctx context.Context, cmds []commands.Command, metas []commands.Meta) []commands.Outcome {
 	return c.db().SubmitAll(ctx, cmds, metas)
 }
+func (c current) ReplicaSeen(name, addr string, seq uint64, connected bool) {
+	c.db().ReplicaSeen(name, addr, seq, connected)
+}
 func (c current) DryRun(cmd commands.Command, meta commands.Meta) (commands.Result, []memdb.Change, error) {
 	return c.db().DryRun(cmd, meta)
 }

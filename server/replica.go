@@ -55,6 +55,19 @@ func (s *Server) ready() error {
 	return nil
 }
 
+// replicaSlots are the rows of imago.replicas: the replicas following
+// this process's log.
+func (s *Server) replicaSlots() []imagosql.ReplicaStatus {
+	db := s.DB()
+	durable := db.DurableSeq()
+	var rows []imagosql.ReplicaStatus
+	for _, r := range db.ReplicaSlots() {
+		rows = append(rows, imagosql.ReplicaStatus{Name: r.Name, Address: r.Address, SentSeq: r.Seq, Lag: durable - min(r.Seq, durable),
+			Connected: r.Connected, ConnectedSince: r.ConnectedSince, LastSeen: r.LastSeen})
+	}
+	return rows
+}
+
 // replicaRows are imago.status's rows of a replica.
 func (s *Server) replicaRows() []imagosql.StatusRow {
 	if s.replica == nil {

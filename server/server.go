@@ -101,7 +101,7 @@ func (s *Server) listen(m *metrics.Metrics) error {
 	sqlCfg.Database, sqlCfg.Tables, sqlCfg.Source, sqlCfg.Log = c.App.Name, db.Tables(), db, envelopeLog{s.DB}
 	sqlCfg.SystemTables = []*memdb.Table{applier.IdempotencyKeys.Table()}
 	sqlCfg.Version, sqlCfg.Logger = imago.Version, c.Logger
-	sqlCfg.Status, sqlCfg.Reactors = s.statusRows, s.reactorRows
+	sqlCfg.Status, sqlCfg.Reactors, sqlCfg.Replicas = s.statusRows, s.reactorRows, s.replicaSlots
 	sqlCfg.Observer, sqlCfg.SlowQuery = m, c.SlowQuery
 	var err error
 	if s.sql, err = imagosql.NewServer(sqlCfg); err != nil {
@@ -109,7 +109,7 @@ func (s *Server) listen(m *metrics.Metrics) error {
 	}
 	m.Watch(db, s.sql)
 	handler, err := api.NewHandler(db, api.Config{Logger: c.Logger, Metrics: m.Handler(), Shutdown: s.stopping, Tokens: c.tokens,
-		AllowedHosts: namedHost(c.HTTPAddr), AllowedOrigins: c.HTTPOrigins, Checkpoints: s.checkpoints, Ready: s.ready,
+		AllowedHosts: namedHost(c.HTTPAddr), AllowedOrigins: c.HTTPOrigins, Checkpoints: s.checkpoints, Ready: s.ready, Replicas: current{s.DB},
 		Checkpoint: func() (api.CheckpointResult, error) {
 			info, err := s.DB().Checkpoint()
 			return api.CheckpointResult{Seq: info.Seq, File: info.Path, Rows: info.Rows, Bytes: info.Bytes, Ms: info.Duration.Milliseconds()}, err

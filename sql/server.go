@@ -36,6 +36,8 @@ type Config struct {
 	Status func() []StatusRow
 	// Reactors, when set, is the progress imago.reactors shows.
 	Reactors func() []ReactorStatus
+	// Replicas, when set, are the replicas imago.replicas shows.
+	Replicas func() []ReplicaStatus
 	// Version is the Imago version reported in @@version_comment.
 	Version string
 	Logger  *slog.Logger
@@ -156,7 +158,9 @@ func newEngine(cfg Config) (*sqle.Engine, *database, error) {
 	}
 	configureGlobals(cfg)
 	app := newDatabase(cfg.Database, cfg.Source, cfg.Tables)
-	a := analyzer.NewDefault(newProvider(sizedFunctionsOf(maxAllowedPacket(cfg)), app, newSystemDatabase(cfg)))
+	functions := sizedFunctionsOf(maxAllowedPacket(cfg))
+	functions[waitForSeqName] = waitForSeqFunction(cfg.Source)
+	a := analyzer.NewDefault(newProvider(functions, app, newSystemDatabase(cfg)))
 	a.Catalog.StatsProvider = newStatsProvider()
 	engine := sqle.New(a, &sqle.Config{IsReadOnly: true})
 	return engine, app, nil

@@ -37,6 +37,7 @@ func newSystemDatabase(cfg Config) *database {
 	}
 	db.add(&statusTable{src: cfg.Source, rows: cfg.Status})
 	db.add(&reactorsTable{status: cfg.Reactors})
+	db.add(&replicasTable{status: cfg.Replicas})
 	for _, t := range cfg.SystemTables {
 		db.add(newTable(db, t))
 	}

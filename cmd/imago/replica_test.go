@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	gosql "database/sql"
+
+	"github.com/imagodb/imago/examples/shop"
 	"github.com/imagodb/imago/examples/shop/workload"
 )
 
@@ -103,6 +106,38 @@ func TestReplicaFollowsPrimary(t *testing.T) {
 	seq := p.seqNow(t)
 	waitApplied(t, r, seq)
 	t.Logf("%d commands acknowledged by the primary; the replica applied all %d seqs", acked, seq)
+
+	// The primary's slots: the replica, streaming, sent everything.
+	pdb, err := gosql.Open("mysql", "root@tcp("+p.sqlAddr+")/imago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pdb.Close()
+	var name, state string
+	var sent uint64
+	if err := pdb.QueryRow("SELECT name, state, sent_seq FROM replicas").Scan(&name, &state, &sent); err != nil || state != "streaming" || sent != seq {
+		t.Errorf("imago.replicas on the primary: %q %q %d %v; want the replica streaming at %d", name, state, sent, err, seq)
+	}
+
+	// Read your writes: a write on the primary, awaited on the replica.
+	w, status, err := submit(client, p.httpAddr, "ryw", &shop.Restock{SKU: workload.SKU(1), Quantity: 7})
+	if err != nil || status != 200 {
+		t.Fatalf("restock: %d %v", status, err)
+	}
+	rdb, err := gosql.Open("mysql", "root@tcp("+r.sqlAddr+")/shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	rdb.SetMaxOpenConns(1) // the wait and the read on one connection
+	var waited int
+	if err := rdb.QueryRow("SELECT imago_wait_for_seq(?, 30)", w).Scan(&waited); err != nil || waited != 0 {
+		t.Fatalf("imago_wait_for_seq(%d) on the replica: %d %v", w, waited, err)
+	}
+	var applied uint64
+	if err := rdb.QueryRow("SELECT CAST(value AS UNSIGNED) FROM imago.status WHERE name = 'applied_seq'").Scan(&applied); err != nil || applied < w {
+		t.Fatalf("after the wait the replica reads seq %d (%v), want at least %d", applied, err, w)
+	}
 
 	// Writes are for the primary.
 	resp, err := http.Post("http://"+r.httpAddr+"/v1/commands/restock", "application/json", strings.NewReader(`{"sku":"sku-00001","quantity":1}`))
