@@ -106,7 +106,7 @@ type DB struct {
 	truncateLog    bool
 	ckptMu         sync.Mutex // one checkpoint at a time
 	lastCheckpoint atomic.Pointer[CheckpointInfo]
-	replicas       replicaSlots // the replicas that follow this primary
+	replicas       replicaSlots  // the replicas that follow this primary
 	stop           chan struct{} // closed by Close: background work ends
 	bg             sync.WaitGroup
 
