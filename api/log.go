@@ -154,6 +154,7 @@ func (h *handler) streamLog(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			beat = time.Now().Add(HeartbeatEvery)
+			seen(true)
 		}
 		if err := out.flush(); err != nil || !q.follow || (q.to != 0 && next > q.to) {
 			return
