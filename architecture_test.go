@@ -30,7 +30,7 @@ var layers = map[string][]string{
 	"api":              {"commands", "envelope", "memdb"},
 	"metrics":          {"commands", "memdb", "reactors"},
 	"offline":          {"", "applier", "checkpoint", "commands", "envelope", "memdb", "wal"},
-	"replica":          {"", "checkpoint", "wal"},
+	"replica":          {"", "applier", "checkpoint", "wal"},
 	"server":           {"", "api", "applier", "checkpoint", "commands", "envelope", "memdb", "metrics", "reactors", "replica", "sql", "writer"},
 	"cli":              {"", "commands", "envelope", "offline", "reactors", "server", "wal", "writer"},
 }

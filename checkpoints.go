@@ -186,6 +186,7 @@ type CheckpointInfo struct {
 	Rows      int64
 	Bytes     int64
 	Duration  time.Duration
+	ImageHash [32]byte // the image's memdb.Snapshot.Hash at Seq
 }
 
 // Checkpoint writes the published image to a checkpoint file (a log line
@@ -213,7 +214,7 @@ func (db *DB) Checkpoint() (CheckpointInfo, error) {
 	if err != nil {
 		return CheckpointInfo{}, fmt.Errorf("imago: %w", err)
 	}
-	info := CheckpointInfo{Seq: f.Seq, Path: f.Path, CreatedAt: h.CreatedAt, Rows: st.Rows, Bytes: st.Bytes, Duration: time.Since(start)}
+	info := CheckpointInfo{Seq: f.Seq, Path: f.Path, CreatedAt: h.CreatedAt, Rows: st.Rows, Bytes: st.Bytes, Duration: time.Since(start), ImageHash: st.ImageHash}
 	db.lastCheckpoint.Store(&info)
 	db.logger.Info("checkpoint written", "seq", info.Seq, "file", info.Path, "rows", info.Rows, "bytes", info.Bytes, "ms", info.Duration.Milliseconds())
 	kept, err := db.pruneCheckpoints()

@@ -279,6 +279,9 @@ func (db *DB) View() *commands.View { return db.writer.View() }
 // durability mode promises it (see writer.Writer.DurableSeq).
 func (db *DB) DurableSeq() uint64 { return db.writer.DurableSeq() }
 
+// Dir is the database's data directory.
+func (db *DB) Dir() string { return db.dir }
+
 // App is the application the database serves.
 func (db *DB) App() *App { return db.app }
 

@@ -102,6 +102,9 @@ type Config struct {
 	// Ready, if set, is asked by GET /readyz besides whether writes are
 	// accepted (a replica: whether it is caught up).
 	Ready func() error
+	// ImageAt, if set, is the primary's image hash at its last checkpoint
+	// (nil: none yet), sent in heartbeats for replicas to compare.
+	ImageAt func() *ImageAt
 	// Replicas, if set, is told how far each replica (a raw log stream
 	// with an Imago-Replica header) was sent the log: the primary's slots.
 	Replicas ReplicaTracker
@@ -141,6 +144,7 @@ type handler struct {
 	checkpoints func() ([]CheckpointFile, error)
 	ready       func() error
 	replicas    ReplicaTracker
+	imageAt     func() *ImageAt
 }
 
 // ReplicaTracker keeps a primary's replica slots (*imago.DB is one).
@@ -150,7 +154,7 @@ type ReplicaTracker interface {
 
 // NewHandler returns the HTTP handler of the API.
 func NewHandler(db Backend, cfg Config) (http.Handler, error) {
-	h := &handler{db: db, maxBody: cfg.MaxBody, log: cfg.Logger, shutdown: cfg.Shutdown, tokens: cfg.Tokens, ready: cfg.Ready, replicas: cfg.Replicas}
+	h := &handler{db: db, maxBody: cfg.MaxBody, log: cfg.Logger, shutdown: cfg.Shutdown, tokens: cfg.Tokens, ready: cfg.Ready, replicas: cfg.Replicas, imageAt: cfg.ImageAt}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBody
 	}

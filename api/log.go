@@ -29,14 +29,25 @@ type rawEntry struct {
 	Value []byte `json:"value"` // the log value (an encoded envelope), base64
 }
 
-// Heartbeat is the line GET /v1/log?format=raw&follow=true sends while no
-// entry comes for HeartbeatEvery: the primary's durable seq and clock.
+// Heartbeat is the line GET /v1/log?format=raw&follow=true sends every
+// HeartbeatEvery: the primary's durable seq and clock, and
+// the hash of its image at its last checkpoint, which a replica of the same
+// projection compares with its own at that seq.
 type Heartbeat struct {
 	DurableSeq uint64    `json:"durable_seq"`
 	Time       time.Time `json:"time"`
+	Image      *ImageAt  `json:"image,omitempty"`
 }
 
-// HeartbeatEvery is how often an idle raw follow says it is alive.
+// ImageAt is the hash of an image at a seq (memdb.Snapshot.Hash, hex) and
+// the projection's fingerprint (hex).
+type ImageAt struct {
+	Seq         uint64 `json:"seq"`
+	Hash        string `json:"hash"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// HeartbeatEvery is how often a raw follow sends a heartbeat.
 const HeartbeatEvery = time.Second
 
 // parseLogQuery reads from, to, last, name (comma-separated) and follow;
@@ -147,10 +158,16 @@ func (h *handler) streamLog(w http.ResponseWriter, r *http.Request) {
 				out.writeError(err)
 				return
 			}
-			beat = time.Now().Add(HeartbeatEvery)
 			seen(true)
-		} else if q.raw && q.follow && time.Now().After(beat) {
-			if err := out.encode(map[string]Heartbeat{"heartbeat": {DurableSeq: h.db.DurableSeq(), Time: time.Now().UTC()}}); err != nil {
+		}
+		// At least every HeartbeatEvery, busy or idle: a replica hears the
+		// primary's durable seq and its image hashes also under load.
+		if q.raw && q.follow && time.Now().After(beat) {
+			hb := Heartbeat{DurableSeq: h.db.DurableSeq(), Time: time.Now().UTC()}
+			if h.imageAt != nil {
+				hb.Image = h.imageAt()
+			}
+			if err := out.encode(map[string]Heartbeat{"heartbeat": hb}); err != nil {
 				return
 			}
 			beat = time.Now().Add(HeartbeatEvery)

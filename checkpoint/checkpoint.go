@@ -127,6 +127,9 @@ func List(dir string) ([]File, error) {
 type Stats struct {
 	Rows  int64
 	Bytes int64 // the file's size
+	// ImageHash is the written image's memdb.Snapshot.Hash (Write only),
+	// computed as the rows are written.
+	ImageHash [32]byte
 }
 
 // WriteOptions tune Write.
@@ -214,7 +217,8 @@ func writeFile(f *os.File, snap *memdb.Snapshot, h Header, o WriteOptions) (Stat
 			last = time.Now()
 		}
 	}
-	rows, err := writeBody(zw, snap, pause)
+	hasher := memdb.NewHasher()
+	rows, err := writeBody(zw, snap, pause, hasher)
 	if err == nil {
 		err = zw.Close()
 	}
@@ -225,7 +229,7 @@ func writeFile(f *os.File, snap *memdb.Snapshot, h Header, o WriteOptions) (Stat
 	if _, err := bw.Write(append(trailer, endMagic...)); err != nil {
 		return Stats{}, err
 	}
-	return Stats{Rows: rows, Bytes: out.n + trailerSize}, bw.Flush()
+	return Stats{Rows: rows, Bytes: out.n + trailerSize, ImageHash: hasher.Sum()}, bw.Flush()
 }
 
 func encodeHeader(h Header) []byte {
@@ -243,13 +247,14 @@ func appendString(dst []byte, s string) []byte {
 
 // writeBody writes every table of snap and returns the rows written; pause
 // is called after each block.
-func writeBody(w io.Writer, snap *memdb.Snapshot, pause func()) (int64, error) {
+func writeBody(w io.Writer, snap *memdb.Snapshot, pause func(), hasher *memdb.Hasher) (int64, error) {
 	tables := snap.Tables()
 	buf := binary.AppendUvarint(nil, uint64(len(tables)))
 	var total int64
 	for _, t := range tables {
 		buf = appendTableHeader(buf, t, snap.Count(t))
-		n, err := writeRows(w, &buf, t, snap, pause)
+		hasher.Table(t, snap.Count(t))
+		n, err := writeRows(w, &buf, t, snap, pause, hasher)
 		if err != nil {
 			return 0, fmt.Errorf("table %s: %w", t.Name(), err)
 		}
@@ -282,7 +287,7 @@ func boolByte(b bool) byte {
 
 // writeRows writes t's rows in blocks: the row count and byte length of each
 // block, then its rows. *buf holds what is not yet written.
-func writeRows(w io.Writer, buf *[]byte, t *memdb.Table, snap *memdb.Snapshot, pause func()) (int64, error) {
+func writeRows(w io.Writer, buf *[]byte, t *memdb.Table, snap *memdb.Snapshot, pause func(), hasher *memdb.Hasher) (int64, error) {
 	it, err := snap.Scan(t.Primary(), nil)
 	if err != nil {
 		return 0, err
@@ -306,6 +311,7 @@ func writeRows(w io.Writer, buf *[]byte, t *memdb.Table, snap *memdb.Snapshot, p
 		if block, err = appendRow(block, cols, row); err != nil {
 			return 0, err
 		}
+		hasher.Row(t, row)
 		inBlock++
 		total++
 		if len(block) >= blockSize {

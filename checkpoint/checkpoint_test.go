@@ -27,8 +27,8 @@ func TestWriteLoad(t *testing.T) {
 	if err != nil || got.Seq != 42 || !got.CreatedAt.Equal(h.CreatedAt) || lst.Rows != 5 {
 		t.Fatalf("Load: %+v %+v %v", got, lst, err)
 	}
-	if hash, _ := im.Snapshot().Hash(); hash != want {
-		t.Fatal("the loaded image differs from the one written")
+	if hash, _ := im.Snapshot().Hash(); hash != want || st.ImageHash != want {
+		t.Fatalf("the loaded image differs from the one written, or Write's hash (%x) is not the snapshot's", st.ImageHash[:4])
 	}
 	if _, err := Verify(f.Path, fp); err != nil {
 		t.Fatalf("Verify of a good file: %v", err)

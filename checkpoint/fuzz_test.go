@@ -97,7 +97,7 @@ func FuzzLoad(f *testing.F) {
 // FuzzLoadBody: the decoder behind the checksum, fed directly.
 func FuzzLoadBody(f *testing.F) {
 	var body bytes.Buffer
-	writeBody(&body, sampleImage(f).Snapshot(), func() {})
+	writeBody(&body, sampleImage(f).Snapshot(), func() {}, memdb.NewHasher())
 	f.Add(body.Bytes())
 	f.Add([]byte{1, 1, 't', 1, 2, 'i', 'd', 1, 0, 0, 0, 0, 3, 1, 2, 5})
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -24,14 +24,25 @@ const maxBatch = 1024
 // replica's last seq and applies it, reconnecting with backoff after an
 // error, and bootstrapping again when the primary answers 410.
 func (r *Replica) Run(ctx context.Context) error {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	r.mu.Lock()
+	r.stopFollow = stop
+	r.mu.Unlock()
 	wait := r.cfg.MinBackoff
 	goneAt := uint64(0) // the seq a 410 last refused, plus one
 	for ctx.Err() == nil {
 		r.setState("connecting")
 		from := r.DB().View().Seq + 1
 		progressed, err := r.follow(ctx)
-		if ctx.Err() != nil {
+		if d := r.Status().Diverged; d != nil {
+			err = d
+		} else if ctx.Err() != nil {
 			return nil
+		}
+		if errors.Is(err, errDiverged) {
+			r.cfg.Logger.Error("the replica diverged from its primary; it stops applying and serves the last state it verified and what follows up to the seq it found different", "err", err)
+			return err
 		}
 		if errors.Is(err, errGone) {
 			if goneAt == from+1 {
@@ -87,8 +98,16 @@ type line struct {
 	Value     []byte
 	Heartbeat *struct {
 		DurableSeq uint64 `json:"durable_seq"`
+		Image      *imageAt
 	}
 	Error *struct{ Code, Message string }
+}
+
+// imageAt is the primary's image hash at a seq (its last checkpoint).
+type imageAt struct {
+	Seq         uint64
+	Hash        string
+	Fingerprint string
 }
 
 // follow streams and applies entries until the stream ends; progressed
@@ -119,11 +138,14 @@ func (r *Replica) follow(ctx context.Context) (progressed bool, err error) {
 			return progressed, fmt.Errorf("the primary: %s", l.Error.Message)
 		case l.Heartbeat != nil:
 			r.heard(l.Heartbeat.DurableSeq, db.View().Seq)
+			r.expect(l.Heartbeat.Image, db)
 			continue
 		}
 		seqs, values = append(seqs, l.Seq), append(values, l.Value)
-		// Apply what has arrived: a batch ends where the stream pauses.
-		if in.Buffered() > 0 && len(seqs) < maxBatch {
+		// Apply what has arrived: a batch ends where the stream pauses,
+		// and at a seq whose image is to be compared with the primary's.
+		check := r.checkAt() == l.Seq
+		if in.Buffered() > 0 && len(seqs) < maxBatch && !check {
 			continue
 		}
 		if err := db.Replicate(ctx, seqs, values); err != nil {
@@ -132,6 +154,11 @@ func (r *Replica) follow(ctx context.Context) (progressed bool, err error) {
 		progressed = true
 		r.heard(seqs[len(seqs)-1], seqs[len(seqs)-1])
 		seqs, values = seqs[:0], values[:0]
+		if check {
+			if err := r.compare(db); err != nil {
+				return progressed, err
+			}
+		}
 	}
 }
 

@@ -51,10 +51,16 @@ type Config struct {
 
 // Replica is a running replica.
 type Replica struct {
-	cfg Config
-	mu  sync.Mutex // guards db (replaced by a re-bootstrap) and st
-	db  *imago.DB
-	st  Status
+	cfg   Config
+	mu    sync.Mutex // guards db (replaced by a re-bootstrap), st and check
+	db    *imago.DB
+	st    Status
+	check *imageAt // the primary's image hash to compare at its seq
+	// checking: a comparison at a past seq runs in the background.
+	checking bool
+	// stopFollow ends the follower (set while Run runs): a divergence
+	// found in the background stops the applying.
+	stopFollow context.CancelFunc
 }
 
 // Status is how far a replica is, as imago.status shows it.
@@ -68,6 +74,10 @@ type Status struct {
 	CaughtUp   time.Time
 	LastError  string
 	Bootstraps int // bootstraps done by this process
+	// Verified is the last seq at which the replica's image hash was the
+	// primary's (0: none compared yet); Diverged, where it was not.
+	Verified uint64
+	Diverged *Divergence
 }
 
 // Open opens the replica's data directory, bootstrapping it from the

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"time"
@@ -43,10 +44,28 @@ func (s *Server) checkpoints() ([]api.CheckpointFile, error) {
 	return out, nil
 }
 
+// imageAt is the image hash at the last checkpoint this process wrote,
+// for its replicas to compare with theirs.
+func (s *Server) imageAt() *api.ImageAt {
+	db := s.DB()
+	c := db.LastCheckpoint()
+	if c == nil {
+		return nil
+	}
+	fp := db.App().Fingerprint()
+	return &api.ImageAt{Seq: c.Seq, Hash: hex.EncodeToString(c.ImageHash[:]), Fingerprint: hex.EncodeToString(fp[:])}
+}
+
 // ready is /readyz beyond accepting writes: a replica is ready while it is
 // no further behind its primary than MaxLag.
 func (s *Server) ready() error {
-	if s.replica == nil || s.cfg.MaxLag <= 0 {
+	if s.replica == nil {
+		return nil
+	}
+	if d := s.replica.Status().Diverged; d != nil {
+		return d
+	}
+	if s.cfg.MaxLag <= 0 {
 		return nil
 	}
 	if n, behind := s.replica.Lag(); behind > s.cfg.MaxLag {
@@ -88,5 +107,6 @@ func (s *Server) replicaRows() []imagosql.StatusRow {
 		{Name: "lag_ms", Value: strconv.FormatInt(behind.Milliseconds(), 10)},
 		{Name: "last_contact", Value: contact},
 		{Name: "last_error", Value: st.LastError},
+		{Name: "verified_seq", Value: strconv.FormatUint(st.Verified, 10)},
 	}
 }

@@ -87,6 +87,9 @@ func (s *Server) DB() *imago.DB {
 	return s.db
 }
 
+// Replica is the replica this process serves (nil: a primary).
+func (s *Server) Replica() *replica.Replica { return s.replica }
+
 func (s *Server) role() string {
 	if s.replica != nil {
 		return "replica"
@@ -109,7 +112,7 @@ func (s *Server) listen(m *metrics.Metrics) error {
 	}
 	m.Watch(db, s.sql)
 	handler, err := api.NewHandler(db, api.Config{Logger: c.Logger, Metrics: m.Handler(), Shutdown: s.stopping, Tokens: c.tokens,
-		AllowedHosts: namedHost(c.HTTPAddr), AllowedOrigins: c.HTTPOrigins, Checkpoints: s.checkpoints, Ready: s.ready, Replicas: current{s.DB},
+		AllowedHosts: namedHost(c.HTTPAddr), AllowedOrigins: c.HTTPOrigins, Checkpoints: s.checkpoints, Ready: s.ready, Replicas: current{s.DB}, ImageAt: s.imageAt,
 		Checkpoint: func() (api.CheckpointResult, error) {
 			info, err := s.DB().Checkpoint()
 			return api.CheckpointResult{Seq: info.Seq, File: info.Path, Rows: info.Rows, Bytes: info.Bytes, Ms: info.Duration.Milliseconds()}, err
