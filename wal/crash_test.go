@@ -72,6 +72,7 @@ func runAndKill(t *testing.T, what, dir string, d time.Duration) uint64 {
 		t.Fatal(err)
 	}
 	acked := make(chan uint64)
+	first := make(chan struct{}) // the child acknowledged its first append
 	go func() {
 		var top uint64
 		sc := bufio.NewScanner(stdout)
@@ -81,10 +82,19 @@ func runAndKill(t *testing.T, what, dir string, d time.Duration) uint64 {
 				t.Errorf("child: %s", sc.Text())
 				continue
 			}
+			if top == 0 {
+				close(first)
+			}
 			top = seq
 		}
 		acked <- top
 	}()
+	// The kill comes d after the child is writing: on a loaded machine its
+	// start alone may take longer than d.
+	select {
+	case <-first:
+	case <-time.After(60 * time.Second):
+	}
 	time.Sleep(d)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)

@@ -52,7 +52,15 @@ func TestOpenDiskFull(t *testing.T) {
 		{"ENOSPC while flushing the recovered WAL", fullFS{FS: vfs.Default, avail: 1 << 40, enospc: true}, "no space left on device"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			live, dir := t.TempDir(), filepath.Join(t.TempDir(), "log")
+			// Not a t.TempDir: after the ENOSPC, Pebble's abandoned flush keeps
+			// creating files there (see DiskFullError), and its cleanup would
+			// fail; the directory is removed as well as can be.
+			parent, err := os.MkdirTemp("", "wal-full")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(parent) })
+			live, dir := t.TempDir(), filepath.Join(parent, "log")
 			// A copy of a running log (what a crash leaves): its entries
 			// are only in the WAL, and Open flushes them to a table.
 			l, err := Open(live, Options{})
