@@ -370,13 +370,24 @@ func sqlDB(t *testing.T, addr string) *gosql.DB {
 }
 
 // logIDs reads imago.commands of a running server: the id of each seq. It
-// fails t on a gap: seqs are 1, 2, 3, … with none missing.
+// fails t on a gap (seqs are 1, 2, 3, … with none missing) and on an entry
+// that cannot be read.
 func logIDs(t *testing.T, p *proc) map[uint64]string {
+	t.Helper()
+	ids, err := readLog(t, p)
+	if err != nil {
+		t.Fatalf("read imago.commands: %v", err)
+	}
+	return ids
+}
+
+// readLog is logIDs returning a read error instead of failing.
+func readLog(t *testing.T, p *proc) (map[uint64]string, error) {
 	t.Helper()
 	db := sqlDB(t, p.sqlAddr)
 	rows, err := db.Query("SELECT seq, id FROM imago.commands ORDER BY seq")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer rows.Close()
 	ids := map[uint64]string{}
@@ -385,7 +396,7 @@ func logIDs(t *testing.T, p *proc) map[uint64]string {
 		var seq uint64
 		var id string
 		if err := rows.Scan(&seq, &id); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		if seq != prev+1 {
 			t.Errorf("imago.commands: seq %d follows %d: a gap (or disorder) in the log", seq, prev)
@@ -394,12 +405,12 @@ func logIDs(t *testing.T, p *proc) map[uint64]string {
 		ids[seq] = id
 	}
 	if err := rows.Err(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if prev != p.seq {
 		t.Errorf("imago.commands ends at seq %d, the server recovered %d", prev, p.seq)
 	}
-	return ids
+	return ids, nil
 }
 
 // compare checks the ledger against the log of a restarted server: each
