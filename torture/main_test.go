@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/go-sql-driver/mysql"
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/commands"
@@ -54,6 +55,8 @@ func TestMain(m *testing.M) {
 	if os.Getenv("IMAGO_TORTURE") != "1" {
 		os.Exit(m.Run()) // every test skips (need)
 	}
+	// The driver's complaints about connections to killed servers are noise.
+	mysql.SetLogger(log.New(io.Discard, "", 0))
 	if s := os.Getenv("TORTURE_SCALE"); s != "" {
 		var ok bool
 		if sc, ok = scales[s]; !ok {

@@ -89,6 +89,9 @@ func TestLostTail(t *testing.T) {
 	}
 }
 
+// missing finds the missing seqs in a refused start's message.
+var missing = regexp.MustCompile(`(\d+)\.\.(\d+) are missing`)
+
 // tailArgs write checkpoints often: some fall into the tail that is lost.
 var tailArgs = []string{"--durability", "always", "--checkpoint-every", "1000", "--checkpoints-keep", "3"}
 
@@ -117,8 +120,8 @@ func lostTail(t *testing.T, lose func(*testing.T, string, *proc, *uint64) []ack)
 			"the high-water mark (wal/mark.go) lags the log by up to a second and misses this loss",
 			before, p.seq, p.ckptSeq, p.seq+1, before, len(lg), acked, len(lost)+len(reused))
 	}
-	m := regexp.MustCompile(`seqs (\d+)\.\.(\d+) are missing`).FindStringSubmatch(out)
-	if m == nil || !strings.Contains(out, "accept") {
+	m := missing.FindStringSubmatch(out)
+	if m == nil || !strings.Contains(out, "accept-loss") {
 		t.Fatalf("a start on a log missing its tail refused (%v), but without naming the missing seqs and the repair:\n%s", err, out)
 	}
 	from, _ := strconv.ParseUint(m[1], 10, 64)
@@ -179,27 +182,14 @@ func lostTail(t *testing.T, lose func(*testing.T, string, *proc, *uint64) []ack)
 	}
 }
 
-// acceptLoss runs the documented repair.
+// acceptLoss runs the documented repair, imago log accept-loss.
 func acceptLoss(t *testing.T, dir string) {
 	t.Helper()
-	help, _ := runImago(t, "log", "--help")
-	if strings.Contains(help, "accept-loss") {
-		out, err := runImago(t, "log", "accept-loss", "--data", dir)
-		if err != nil {
-			t.Fatalf("imago log accept-loss --data %s: %v\n%s", dir, err, out)
-		}
-		t.Logf("imago log accept-loss: %s", strings.TrimSpace(out))
-		return
-	}
-	// TODO(accept-loss): `imago log accept-loss` is being added on main;
-	// until the binary has it, the library call it wraps does the repair
-	// so that the rest of the check runs. Remove this fallback then.
-	t.Logf("TODO: the binary has no `imago log accept-loss` yet (imago log --help lists none); repairing with wal.AcceptLoss")
-	r, err := wal.AcceptLoss(imago.LogDir(dir), wal.Options{})
+	out, err := runImago(t, "log", "accept-loss", "--data", dir)
 	if err != nil {
-		t.Fatalf("wal.AcceptLoss: %v", err)
+		t.Fatalf("imago log accept-loss --data %s: %v\n%s", dir, err, out)
 	}
-	t.Logf("wal.AcceptLoss: %v", r)
+	t.Logf("imago log accept-loss: %s", strings.TrimSpace(out))
 }
 
 // lastSeq is the last seq of the log of a stopped (or killed) server's
