@@ -1,7 +1,7 @@
 # The two commands of the README. Run needs only Go; test also installs the
 # clients of the compatibility suite (Debian packages, npm) when missing.
 
-.PHONY: run test gotest compat bench sysbench restart-bench fuzz
+.PHONY: run test gotest compat bench sysbench restart-bench fuzz torture
 
 # Run Imago: the demo shop on embedded defaults (HTTP :8080, MySQL :3306).
 run:
@@ -40,3 +40,11 @@ fuzz:
 	go test -run XXX -fuzz FuzzKeyOrder -fuzztime 30s ./memdb/
 	go test -run XXX -fuzz 'FuzzLoad$$' -fuzztime 30s ./checkpoint/
 	go test -run XXX -fuzz FuzzLoadBody -fuzztime 30s ./checkpoint/
+
+# The torture suite (torture/README.md): crash loops, lost and damaged log
+# files, a full disk, hostile clients, against the real binary. CI size by
+# default; `make torture TORTURE_SCALE=full` for the README's figures.
+# Needs root for the full-disk check (a tmpfs mount); it skips otherwise.
+TORTURE_SCALE ?= ci
+torture:
+	IMAGO_TORTURE=1 TORTURE_SCALE=$(TORTURE_SCALE) go test -count=1 -v -timeout 60m ./torture/

@@ -43,8 +43,8 @@ var readers = map[string][]string{
 }
 
 // applications are not part of the product: no product package depends
-// on them.
-var applications = []string{"bench/", "examples/", "cmd/", "compat/"}
+// on them (torture/ is the end-to-end torture suite, tests only).
+var applications = []string{"bench/", "examples/", "cmd/", "compat/", "torture/"}
 
 type pkg struct {
 	path          string // relative to the module ("" for the root)
@@ -104,7 +104,8 @@ func parse(line string) pkg {
 
 func isApplication(path string) bool {
 	for _, prefix := range applications {
-		if strings.HasPrefix(path, prefix) {
+		if strings.HasPrefix(path+"/", prefix) { // the directory itself too
+
 			return true
 		}
 	}
