@@ -229,6 +229,7 @@ type ack struct {
 	id   string // its Idempotency-Key, which Imago logs as its id
 	name string
 	body []byte
+	at   time.Time // when the acknowledgment arrived
 }
 
 // client is for the writers: generous timeouts, a slow disk is not a failure.
@@ -304,7 +305,7 @@ func startLoad(addr, tag string, writers int, seed uint64) *load {
 				l.mu.Lock()
 				switch {
 				case err == nil && status == 200:
-					l.acks = append(l.acks, ack{seq: seq, id: id, name: name, body: body})
+					l.acks = append(l.acks, ack{seq: seq, id: id, name: name, body: body, at: time.Now()})
 				case err != nil:
 					l.statuses[0]++
 				case status != 422:
