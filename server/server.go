@@ -175,9 +175,10 @@ func (s *Server) MySQLAddr() string { return s.sql.Addr() }
 // Run serves until ctx ends (a signal: a graceful stop) or a server fails,
 // then stops everything in order.
 func (s *Server) Run(ctx context.Context) error {
+	stopFollowing := func() {}
 	if s.replica != nil {
 		follow, stop := context.WithCancel(ctx)
-		defer stop()
+		stopFollowing = stop
 		s.follow = make(chan error, 1)
 		go func() { s.follow <- s.replica.Run(follow) }()
 	}
@@ -188,6 +189,7 @@ func (s *Server) Run(ctx context.Context) error {
 	case serveErr = <-s.errs:
 		s.cfg.Logger.Error("a server failed; stopping", "err", serveErr)
 	}
+	stopFollowing() // before stop waits for the follower
 	return errors.Join(serveErr, s.stop(s.cfg.CheckpointOnStop && serveErr == nil))
 }
 
