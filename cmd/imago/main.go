@@ -11,8 +11,9 @@ import (
 	"github.com/imagodb/imago/examples/dictionary"
 	"github.com/imagodb/imago/examples/shop"
 	"github.com/imagodb/imago/examples/shop/demo"
+	"github.com/imagodb/imago/examples/shopanalytics"
 )
 
 func main() {
-	cli.MainWith([]*cobra.Command{demo.Command()}, shop.App(), dictionary.App())
+	cli.MainWith([]*cobra.Command{demo.Command()}, shop.App(), dictionary.App(), shopanalytics.App())
 }
