@@ -80,6 +80,9 @@ type Options struct {
 	// ReactorMinBackoff and ReactorMaxBackoff bound the wait before a
 	// failed reaction is retried; defaults 100ms and 30s.
 	ReactorMinBackoff, ReactorMaxBackoff time.Duration
+	// AsOfCacheBytes bounds the past states kept once built (see
+	// timetravel.go); default DefaultAsOfCacheBytes.
+	AsOfCacheBytes int64
 }
 
 // DB is an open Imago database.
@@ -101,6 +104,7 @@ type DB struct {
 	truncateLog    bool
 	ckptMu         sync.Mutex // one checkpoint at a time
 	lastCheckpoint atomic.Pointer[CheckpointInfo]
+	past           *pastStates   // time travel (timetravel.go)
 	stop           chan struct{} // closed by Close: background work ends
 	bg             sync.WaitGroup
 
@@ -137,6 +141,9 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 		log.Close()
 		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
 	}
+	db.past = newPastStates(db, opts.AsOfCacheBytes)
+	db.bg.Add(1)
+	go db.past.ladderLoop()
 	if opts.CheckpointEvery > 0 || opts.CheckpointEveryBytes > 0 || opts.CheckpointInterval > 0 {
 		db.bg.Add(1)
 		go db.checkpointLoop(opts.CheckpointEvery, opts.CheckpointEveryBytes, opts.CheckpointInterval)
