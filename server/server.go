@@ -62,7 +62,8 @@ func (s *Server) open(m *metrics.Metrics) (*imago.DB, error) {
 	c := s.cfg
 	return imago.Open(c.Data, c.App, imago.Options{Durability: c.Durability, Logger: c.Logger, Observer: m, Reactors: c.Reactors,
 		CheckpointEvery: c.CheckpointEvery, CheckpointEveryBytes: c.CheckpointEveryBytes, CheckpointInterval: c.CheckpointInterval,
-		CheckpointsKeep: c.CheckpointsKeep, CheckpointShare: c.CheckpointShare, TruncateLog: c.TruncateLog, IdempotencyWindow: c.IdempotencyWindow})
+		CheckpointsKeep: c.CheckpointsKeep, CheckpointShare: c.CheckpointShare, TruncateLog: c.TruncateLog, IdempotencyWindow: c.IdempotencyWindow,
+		AsOfCacheBytes: c.AsOfCacheBytes})
 }
 
 // listen binds the MySQL, HTTP and pprof listeners.
@@ -70,6 +71,7 @@ func (s *Server) listen(m *metrics.Metrics) error {
 	c, db := s.cfg, s.db
 	sqlCfg := c.sql
 	sqlCfg.Database, sqlCfg.Tables, sqlCfg.Source, sqlCfg.Log = c.App.Name, db.Tables(), db, db.Envelopes()
+	sqlCfg.Past = db
 	sqlCfg.SystemTables = []*memdb.Table{applier.IdempotencyKeys.Table()}
 	sqlCfg.Version, sqlCfg.Logger = imago.Version, c.Logger
 	sqlCfg.Status, sqlCfg.Reactors = s.statusRows, s.reactorRows
@@ -212,7 +214,7 @@ func (s *Server) statusRows() []imagosql.StatusRow {
 	if ckptSeq > 0 {
 		ckptAtText = ckptAt.Format(time.RFC3339Nano)
 	}
-	return []imagosql.StatusRow{
+	return append([]imagosql.StatusRow{
 		{Name: "version", Value: imago.Version},
 		{Name: "app", Value: db.App().Name},
 		{Name: "durability", Value: s.cfg.Durability.String()},
@@ -226,7 +228,7 @@ func (s *Server) statusRows() []imagosql.StatusRow {
 		{Name: "checkpoint_seq", Value: strconv.FormatUint(ckptSeq, 10)},
 		{Name: "checkpoint_at", Value: ckptAtText},
 		{Name: "log_first_seq", Value: strconv.FormatUint(db.Log().FirstSeq(), 10)},
-	}
+	}, s.asOfStatusRows()...)
 }
 
 // Logger is the process's logger.
