@@ -3,6 +3,7 @@ package sql
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -223,6 +224,9 @@ func installPast(p *provider, views PastViews) {
 	if views == nil {
 		return
 	}
+	installRevisionAuth.Do(func() {
+		gsql.SetAuthorizationHandlerFactory(revisionAuthFactory{gsql.GetAuthorizationHandlerFactory()})
+	})
 	past := &pastStates{views: views, dbs: map[pastKey]*database{}}
 	for name, d := range p.dbs {
 		if db, ok := d.(*database); ok {
@@ -320,4 +324,68 @@ func asOfParameter(query string) bool {
 		return !found, nil
 	}, stmt)
 	return found
+}
+
+// AliasedName is the name privileges are checked on: a past database's
+// are its present's (a reader of shop reads shop@1000).
+func (v *versioned) AliasedName() string { return v.base.name }
+
+var _ gsql.AliasedDatabase = (*versioned)(nil)
+
+// revisionAuth checks the privileges on a past database (shop@1000) as on
+// its present (shop): GMS's authorization strips only Dolt's revisions
+// (db/branch) from a database's name.
+type revisionAuth struct{ gsql.AuthorizationHandler }
+
+type revisionAuthFactory struct {
+	inner gsql.AuthorizationHandlerFactory
+}
+
+func (f revisionAuthFactory) CreateHandler(cat gsql.Catalog) gsql.AuthorizationHandler {
+	return revisionAuth{f.inner.CreateHandler(cat)}
+}
+
+var installRevisionAuth sync.Once
+
+// presentName is the database whose privileges cover name: name without
+// its point of the past; "" (the current database) likewise.
+func presentName(ctx *gsql.Context, name string) string {
+	n := name
+	if n == "" {
+		n = ctx.GetCurrentDatabase()
+	}
+	if base, _, ok := strings.Cut(n, RevisionSeparator); ok {
+		return base
+	}
+	return name
+}
+
+func (h revisionAuth) HandleAuth(ctx *gsql.Context, state gsql.AuthorizationQueryState, auth sqlparser.AuthInformation) error {
+	names := slices.Clone(auth.TargetNames)
+	step := 0
+	switch auth.TargetType {
+	case sqlparser.AuthTargetType_DatabaseIdentifiers:
+		step = 1
+	case sqlparser.AuthTargetType_MultipleTableIdentifiers:
+		step = 2
+	case sqlparser.AuthTargetType_SingleTableIdentifier, sqlparser.AuthTargetType_TableColumn:
+		step = len(names) + 1 // the first only
+	}
+	for i := 0; step > 0 && i < len(names); i += step {
+		names[i] = presentName(ctx, names[i])
+	}
+	auth.TargetNames = names
+	return h.AuthorizationHandler.HandleAuth(ctx, state, auth)
+}
+
+func (h revisionAuth) CheckDatabase(ctx *gsql.Context, state gsql.AuthorizationQueryState, db string) error {
+	return h.AuthorizationHandler.CheckDatabase(ctx, state, presentName(ctx, db))
+}
+
+func (h revisionAuth) CheckSchema(ctx *gsql.Context, state gsql.AuthorizationQueryState, db, schema string) error {
+	return h.AuthorizationHandler.CheckSchema(ctx, state, presentName(ctx, db), schema)
+}
+
+func (h revisionAuth) CheckTable(ctx *gsql.Context, state gsql.AuthorizationQueryState, db, schema, table string) error {
+	return h.AuthorizationHandler.CheckTable(ctx, state, presentName(ctx, db), schema, table)
 }
