@@ -256,16 +256,20 @@ func (p *pastStates) build(ctx context.Context, seq uint64) (*commands.View, err
 	start := time.Now()
 	db := p.db
 	info := BuildInfo{Seq: seq}
-	// The nearest state in memory at or before seq.
+	// The nearest state in memory at or before seq that the log can be
+	// replayed from (not before a truncated log's start).
 	var mem *commands.View
+	usable := func(v *commands.View) bool {
+		return v.Seq <= seq && v.Seq+1 >= db.log.FirstSeq() && (mem == nil || v.Seq > mem.Seq)
+	}
 	p.mu.Lock()
 	for _, v := range p.ladder {
-		if v.Seq <= seq && (mem == nil || v.Seq > mem.Seq) {
+		if usable(v) {
 			mem, info.Base = v, "ladder"
 		}
 	}
 	for el := p.lru.Front(); el != nil; el = el.Next() {
-		if v := el.Value.(*pastEntry).view; v.Seq <= seq && (mem == nil || v.Seq > mem.Seq) {
+		if v := el.Value.(*pastEntry).view; usable(v) {
 			mem, info.Base = v, "cache"
 		}
 	}
