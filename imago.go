@@ -85,6 +85,9 @@ type Options struct {
 	// it, and Replicate applies the primary's log entries (see package
 	// replica). A replica runs no reactors: its primary's do.
 	ReplicaOf string
+	// AsOfCacheBytes bounds the past states kept once built (see
+	// timetravel.go); default DefaultAsOfCacheBytes.
+	AsOfCacheBytes int64
 }
 
 // DB is an open Imago database.
@@ -107,6 +110,7 @@ type DB struct {
 	ckptMu         sync.Mutex // one checkpoint at a time
 	lastCheckpoint atomic.Pointer[CheckpointInfo]
 	replicas       replicaSlots  // the replicas that follow this primary
+	past           *pastStates   // time travel (timetravel.go)
 	stop           chan struct{} // closed by Close: background work ends
 	bg             sync.WaitGroup
 
@@ -146,6 +150,9 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 		log.Close()
 		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
 	}
+	db.past = newPastStates(db, opts.AsOfCacheBytes)
+	db.bg.Add(1)
+	go db.past.ladderLoop()
 	if opts.CheckpointEvery > 0 || opts.CheckpointEveryBytes > 0 || opts.CheckpointInterval > 0 {
 		db.bg.Add(1)
 		go db.checkpointLoop(opts.CheckpointEvery, opts.CheckpointEveryBytes, opts.CheckpointInterval)

@@ -97,6 +97,8 @@ func processFlags(cmd *cobra.Command, set *apps, f *serveFlags, data string) {
 	fl.IntVar(&c.CheckpointsKeep, "checkpoints-keep", 3, "checkpoint files kept (older ones are removed once a newer one is complete)")
 	fl.Float64Var(&c.CheckpointShare, "checkpoint-share", 0.25, "the share of the time a checkpoint works while commands are being written, so that writes slow down little (1: full speed)")
 	fl.DurationVar(&c.IdempotencyWindow, "idempotency-window", commands.DefaultIdempotencyWindow, "how long, in command time, an Idempotency-Key is remembered")
+	c.AsOfCacheBytes = imago.DefaultAsOfCacheBytes
+	fl.Var((*byteSize)(&c.AsOfCacheBytes), "as-of-cache", "memory for the past states built for AS OF and shop@N queries, kept least recently used first out (e.g. 256MiB, 1GiB)")
 	fl.BoolVar(&c.TruncateLog, "truncate-log-before-checkpoint", false, "after each checkpoint, remove the log entries up to the oldest checkpoint kept (the history before it is lost; a projection change can then not rebuild from the log)")
 	fl.BoolVar(&c.CheckpointOnStop, "checkpoint-on-stop", true, "write a checkpoint at a graceful stop, so the next start replays nothing")
 	appFlags := set.declareFlags(fl)

@@ -59,6 +59,7 @@ type Config struct {
 	CheckpointOnStop     bool              // --checkpoint-on-stop
 	TruncateLog          bool              // --truncate-log-before-checkpoint
 	IdempotencyWindow    time.Duration     // --idempotency-window
+	AsOfCacheBytes       int64             // --as-of-cache; 0: imago.DefaultAsOfCacheBytes
 
 	// Reactors are the app's, built from its own flags (imago.App.Flags).
 	Reactors []reactors.Reactor

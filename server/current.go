@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"time"
 
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/commands"
@@ -34,6 +35,10 @@ func (c current) SubmitAll(ctx context.Context, cmds []commands.Command, metas [
 func (c current) ReplicaSeen(name, addr string, seq uint64, connected bool) {
 	c.db().ReplicaSeen(name, addr, seq, connected)
 }
+func (c current) ViewAt(ctx context.Context, seq uint64) (*commands.View, error) {
+	return c.db().ViewAt(ctx, seq)
+}
+func (c current) SeqAt(t time.Time) (uint64, error) { return c.db().SeqAt(t) }
 func (c current) DryRun(cmd commands.Command, meta commands.Meta) (commands.Result, []memdb.Change, error) {
 	return c.db().DryRun(cmd, meta)
 }

@@ -67,7 +67,8 @@ func (s *Server) open(m *metrics.Metrics) error {
 	c := s.cfg
 	opts := imago.Options{Durability: c.Durability, Logger: c.Logger, Observer: m, Reactors: c.Reactors,
 		CheckpointEvery: c.CheckpointEvery, CheckpointEveryBytes: c.CheckpointEveryBytes, CheckpointInterval: c.CheckpointInterval,
-		CheckpointsKeep: c.CheckpointsKeep, CheckpointShare: c.CheckpointShare, TruncateLog: c.TruncateLog, IdempotencyWindow: c.IdempotencyWindow}
+		CheckpointsKeep: c.CheckpointsKeep, CheckpointShare: c.CheckpointShare, TruncateLog: c.TruncateLog, IdempotencyWindow: c.IdempotencyWindow,
+		AsOfCacheBytes: c.AsOfCacheBytes}
 	if c.ReplicaOf == "" {
 		db, err := imago.Open(c.Data, c.App, opts)
 		s.db = db
@@ -102,6 +103,7 @@ func (s *Server) listen(m *metrics.Metrics) error {
 	c, db := s.cfg, current{s.DB}
 	sqlCfg := c.sql
 	sqlCfg.Database, sqlCfg.Tables, sqlCfg.Source, sqlCfg.Log = c.App.Name, db.Tables(), db, envelopeLog{s.DB}
+	sqlCfg.Past = db
 	sqlCfg.SystemTables = []*memdb.Table{applier.IdempotencyKeys.Table()}
 	sqlCfg.Version, sqlCfg.Logger = imago.Version, c.Logger
 	sqlCfg.Status, sqlCfg.Reactors, sqlCfg.Replicas = s.statusRows, s.reactorRows, s.replicaSlots
@@ -271,6 +273,7 @@ func (s *Server) statusRows() []imagosql.StatusRow {
 		{Name: "log_first_seq", Value: strconv.FormatUint(db.Log().FirstSeq(), 10)},
 		{Name: "role", Value: s.role()},
 	}
+	rows = append(rows, s.asOfStatusRows()...)
 	return append(rows, s.replicaRows()...)
 }
 

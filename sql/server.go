@@ -30,6 +30,8 @@ type Config struct {
 	// schema (imago.idempotency_keys).
 	SystemTables []*memdb.Table
 	Source       Source
+	// Past, when set, serves past states: AS OF and shop@N (see asof.go).
+	Past PastViews
 	// Log, when set, is served as imago.commands.
 	Log CommandLog
 	// Status, when set, adds rows to imago.status.
@@ -120,6 +122,7 @@ func NewServer(cfg Config) (*Server, error) {
 	chain.WithInterceptor(okInfo{})
 	chain.WithInterceptor(readOnlyGuard{limits: newStatementLimits(cfg)})
 	chain.WithInterceptor(newReaderGrants(cfg.Users, cfg.Database, SystemDatabase))
+	chain.WithInterceptor(asOfParams{})
 	reads := newPreparedReads(app)
 	chain.WithInterceptor(reads)
 	chain.WithInterceptor(newConstantSelects())
@@ -160,7 +163,9 @@ func newEngine(cfg Config) (*sqle.Engine, *database, error) {
 	app := newDatabase(cfg.Database, cfg.Source, cfg.Tables)
 	functions := sizedFunctionsOf(maxAllowedPacket(cfg))
 	functions[waitForSeqName] = waitForSeqFunction(cfg.Source)
-	a := analyzer.NewDefault(newProvider(functions, app, newSystemDatabase(cfg)))
+	p := newProvider(functions, app, newSystemDatabase(cfg))
+	installPast(p, cfg.Past)
+	a := analyzer.NewDefault(p)
 	a.Catalog.StatsProvider = newStatsProvider()
 	engine := sqle.New(a, &sqle.Config{IsReadOnly: true})
 	return engine, app, nil
@@ -255,6 +260,9 @@ func (s *Server) Close() error { return s.srv.Close() }
 type provider struct {
 	dbs       map[string]gsql.Database
 	functions map[string]gsql.Function
+	// revision resolves the name of a past database (shop@1000), listed by
+	// nothing; build false only checks the name (see asof.go).
+	revision func(ctx context.Context, name string, build bool) (gsql.Database, bool, error)
 }
 
 var _ gsql.FunctionProvider = (*provider)(nil)
@@ -267,9 +275,14 @@ func newProvider(functions map[string]gsql.Function, dbs ...*database) *provider
 	return p
 }
 
-func (p *provider) Database(_ *gsql.Context, name string) (gsql.Database, error) {
+func (p *provider) Database(ctx *gsql.Context, name string) (gsql.Database, error) {
 	if d, ok := p.dbs[strings.ToLower(name)]; ok {
 		return d, nil
+	}
+	if p.revision != nil {
+		if d, ok, err := p.revision(ctx, name, true); ok || err != nil {
+			return d, err
+		}
 	}
 	return nil, gsql.ErrDatabaseNotFound.New(name)
 }
@@ -279,8 +292,11 @@ func (p *provider) Function(_ *gsql.Context, name string) (gsql.Function, bool) 
 	return f, ok
 }
 
-func (p *provider) HasDatabase(_ *gsql.Context, name string) bool {
+func (p *provider) HasDatabase(ctx *gsql.Context, name string) bool {
 	_, ok := p.dbs[strings.ToLower(name)]
+	if !ok && p.revision != nil {
+		_, ok, _ = p.revision(ctx, name, false)
+	}
 	return ok
 }
 

@@ -105,6 +105,9 @@ func (s *session) ReleaseSavepoint(*gsql.Context, gsql.Transaction, string) erro
 // viewOf is the view the statement in ctx pinned, or the current published
 // one where GMS reads outside a transaction (e.g. internal contexts).
 func viewOf(ctx *gsql.Context, src Source) *commands.View {
+	if p, ok := src.(pastSource); ok {
+		return p.view // a past state (asof.go)
+	}
 	if tx, ok := ctx.GetTransaction().(*snapshotTxn); ok {
 		return tx.view
 	}
