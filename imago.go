@@ -18,6 +18,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,7 +73,7 @@ type Options struct {
 	// accepted now is remembered; default 24h (writer.Config).
 	IdempotencyWindow time.Duration
 	// TruncateLog removes, after each checkpoint, the log entries up to
-	// the oldest checkpoint kept (see truncation.go). Off by default: the
+	// the oldest checkpoint kept (see checkpoints.go). Off by default: the
 	// log is the history, and only a whole log lets a new projection
 	// rebuild its image.
 	TruncateLog bool
@@ -370,4 +372,64 @@ func (db *DB) Close() error {
 		}
 	})
 	return db.closeErr
+}
+
+// Replica slots: a primary remembers each replica that follows its log
+// (GET /v1/log?format=raw with an Imago-Replica header) and the last seq it
+// sent it, so that truncation keeps what the replica has yet to apply. A
+// replica not seen for SlotTTL no longer holds truncation back: when it
+// returns, the primary answers 410 and it bootstraps again.
+
+// SlotTTL is how long a replica that is not connected keeps its slot.
+const SlotTTL = time.Hour
+
+// ReplicaSlot is what a primary knows of a replica (imago.replicas).
+type ReplicaSlot struct {
+	Name, Address  string
+	Seq            uint64 // the last seq sent to it
+	Connected      bool
+	ConnectedSince time.Time
+	LastSeen       time.Time
+}
+
+// replicaSlots are a primary's slots, by replica name.
+type replicaSlots struct {
+	mu    sync.Mutex
+	slots map[string]*ReplicaSlot
+}
+
+// ReplicaSeen records that the replica name (at addr) was sent the log up
+// to seq, and whether its stream is still open.
+func (db *DB) ReplicaSeen(name, addr string, seq uint64, connected bool) {
+	r := &db.replicas
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.slots == nil {
+		r.slots = map[string]*ReplicaSlot{}
+	}
+	now := time.Now()
+	s := r.slots[name]
+	if s == nil || (connected && !s.Connected) {
+		s = &ReplicaSlot{Name: name, ConnectedSince: now}
+		r.slots[name] = s
+	}
+	s.Address, s.Seq, s.Connected, s.LastSeen = addr, seq, connected, now
+}
+
+// ReplicaSlots are the replicas that followed the log within SlotTTL, by
+// name.
+func (db *DB) ReplicaSlots() []ReplicaSlot {
+	r := &db.replicas
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []ReplicaSlot
+	for name, s := range r.slots {
+		if !s.Connected && time.Since(s.LastSeen) > SlotTTL {
+			delete(r.slots, name)
+			continue
+		}
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(a, b ReplicaSlot) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
