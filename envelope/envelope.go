@@ -2,7 +2,8 @@
 // command's payload with its metadata), its encoding, and the one decode
 // step every reader of the log shares: replay, the writer's recovery,
 // reactors, imago.commands, GET /v1/log and the offline tools all turn log
-// values into envelopes here, and nowhere else (upcasters will go here).
+// values into envelopes here, and nowhere else, and an app's upcasters
+// (Upcaster) bring old entries to their current form here too.
 //
 // Guarantees:
 //   - Encode is deterministic (CBOR core deterministic encoding): the same
@@ -39,6 +40,11 @@ type Envelope struct {
 	// Payload is the command's fields as a CBOR map keyed by their JSON names:
 	// generic, so old entries still decode after the Go type changes.
 	Payload []byte
+	// Stored is the envelope as the log stores it, when the log's upcaster
+	// changed it (nil: Name, Version and Payload are as stored).
+	Stored *Envelope
+	// Retired is why the upcaster retired the entry (Log.ReadAll only).
+	Retired string
 }
 
 // formatVersion is the version of the record layout below.
