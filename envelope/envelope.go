@@ -182,6 +182,11 @@ type envelopeJSON struct {
 	// KeyExpires is set when id is the submitter's idempotency key.
 	KeyExpires time.Time       `json:"key_expires,omitzero"`
 	Payload    json.RawMessage `json:"payload"`
+	// Upcast from: the stored name and version, when an upcaster changed
+	// the entry; Retired: why it retired it.
+	StoredName    string `json:"stored_name,omitempty"`
+	StoredVersion uint32 `json:"stored_version,omitempty"`
+	Retired       string `json:"retired,omitempty"`
 }
 
 // MarshalJSON renders the envelope with its payload decoded (PayloadJSON):
@@ -191,6 +196,10 @@ func (e Envelope) MarshalJSON() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("envelope: log entry %d: %w", e.Seq, err)
 	}
-	return json.Marshal(envelopeJSON{Seq: e.Seq, ID: e.ID, Name: e.Name, Version: e.Version, Time: e.Time,
-		Actor: e.Actor, Cause: e.Cause, KeyExpires: e.KeyExpires, Payload: payload})
+	j := envelopeJSON{Seq: e.Seq, ID: e.ID, Name: e.Name, Version: e.Version, Time: e.Time,
+		Actor: e.Actor, Cause: e.Cause, KeyExpires: e.KeyExpires, Payload: payload, Retired: e.Retired}
+	if e.Stored != nil {
+		j.StoredName, j.StoredVersion = e.Stored.Name, e.Stored.Version
+	}
+	return json.Marshal(j)
 }

@@ -1,6 +1,9 @@
 package envelope
 
-import "fmt"
+import (
+	"encoding/json"
+	"fmt"
+)
 
 // Upcaster brings a logged envelope to the current definition of its
 // command, in place: a newer version of its payload, another name (a
@@ -78,4 +81,29 @@ func DecodePayloadMap(payload []byte) (map[string]any, error) {
 		m = map[string]any{}
 	}
 	return m, nil
+}
+
+// upcastJSON is the upcast form of an entry an upcaster changed.
+type upcastJSON struct {
+	Name    string          `json:"name,omitempty"`
+	Version uint32          `json:"version,omitempty"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+	Retired string          `json:"retired,omitempty"`
+}
+
+// UpcastJSON renders what the log's upcaster made of an entry it changed,
+// {"name", "version", "payload"} or {"retired": reason}; nil when it
+// changed nothing (imago.commands' upcast column).
+func (e Envelope) UpcastJSON() ([]byte, error) {
+	if e.Stored == nil {
+		return nil, nil
+	}
+	if e.Retired != "" {
+		return json.Marshal(upcastJSON{Retired: e.Retired})
+	}
+	payload, err := PayloadJSON(e.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("envelope: log entry %d: %w", e.Seq, err)
+	}
+	return json.Marshal(upcastJSON{Name: e.Name, Version: e.Version, Payload: payload})
 }
