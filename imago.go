@@ -137,6 +137,10 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 		log.Close()
 		return nil, err
 	}
+	if err := checkVersions(dir, log, log.LastSeq(), chain); err != nil {
+		log.Close()
+		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
+	}
 	db := &DB{app: app, dir: dir, registry: registry, upcaster: app.upcaster(chain), log: log, logger: opts.Logger, fingerprint: app.Fingerprint(),
 		keep: opts.CheckpointsKeep, share: opts.CheckpointShare, truncateLog: opts.TruncateLog, stop: make(chan struct{})}
 	if err := db.start(opts); err != nil {

@@ -2,6 +2,11 @@ package imago_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -140,5 +145,59 @@ func TestUpcastersEverywhere(t *testing.T) {
 	rep, err := offline.CheckLog(dir, newShop())
 	if err != nil || !rep.OK() {
 		t.Fatalf("log verify: %+v %v", rep, err)
+	}
+}
+
+// TestOpenRefusesMissingUpcaster: before anything is applied, every
+// (command, version) of the log needs a path to a current definition;
+// the start names the first seq, the command, its version and the
+// missing upcaster.
+func TestOpenRefusesMissingUpcaster(t *testing.T) {
+	dir := t.TempDir()
+	db := open(t, dir, oldShop())
+	submitAll(t, db, workload.Setup(2, 2))
+	first := db.View().Seq + 1
+	sku := workload.SKU(0)
+	submitAll(t, db, []commands.Command{&oldRestock{SKU: sku, Qty: 5}, &stockCheck{SKU: sku}, &oldRestock{SKU: sku, Qty: 1}})
+	db.Close()
+
+	without := func(name string) *imago.App {
+		app := newShop()
+		app.Upcasters = slices.DeleteFunc(app.Upcasters, func(u migrations.Upcaster) bool { return u.Command == name })
+		return app
+	}
+	_, err := imago.Open(dir, without("restock"), imago.Options{})
+	var missing *migrations.MissingUpcasterError
+	if !errors.As(err, &missing) || missing.Seq != first || missing.Command != "restock" || missing.Version != 1 ||
+		!strings.Contains(err.Error(), `migrations.Up("restock", 1, ...)`) {
+		t.Fatalf("without restock's upcaster: %v", err)
+	}
+	t.Log(err)
+	_, err = imago.Open(dir, without("stock_check"), imago.Options{})
+	if !errors.As(err, &missing) || missing.Seq != first+1 || !strings.Contains(err.Error(), "defines no command stock_check") {
+		t.Fatalf("without stock_check's retirement: %v", err)
+	}
+	t.Log(err)
+	// The index of pairs is kept: a second start reads only the new entries.
+	db = open(t, dir, newShop())
+	submitAll(t, db, []commands.Command{&shop.Restock{SKU: sku, Quantity: 1}})
+	db.Close()
+	b, err := os.ReadFile(filepath.Join(dir, "log.versions"))
+	var idx struct {
+		Scanned uint64
+		First   map[string]uint64
+	}
+	if err != nil || json.Unmarshal(b, &idx) != nil {
+		t.Fatalf("log.versions: %s %v", b, err)
+	}
+	if idx.Scanned != first+2 || idx.First["restock@1"] != first || idx.First["stock_check@1"] != first+1 || idx.First["restock@2"] != 0 {
+		t.Fatalf("log.versions after the first start: %s", b)
+	}
+	if db, err = imago.Open(dir, newShop(), imago.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if b, _ = os.ReadFile(filepath.Join(dir, "log.versions")); !strings.Contains(string(b), fmt.Sprintf(`"restock@2":%d`, first+3)) {
+		t.Fatalf("log.versions after the second start: %s", b)
 	}
 }

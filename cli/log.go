@@ -128,10 +128,24 @@ func printStats(w io.Writer, st envelope.Stats) {
 	sort.Slice(names, func(i, j int) bool {
 		return st.ByName[names[i]] > st.ByName[names[j]] || (st.ByName[names[i]] == st.ByName[names[j]] && names[i] < names[j])
 	})
-	fmt.Fprintln(w, "commands")
+	fmt.Fprintln(w, "commands (entries by version, as stored)")
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-24s %d\n", n, st.ByName[n])
+		fmt.Fprintf(w, "  %-24s %-10d %s\n", n, st.ByName[n], versionCounts(st.Versions[n]))
 	}
+}
+
+// versionCounts renders a command's entries by version: "v1 1200, v2 34".
+func versionCounts(byVersion map[uint32]uint64) string {
+	vs := make([]uint32, 0, len(byVersion))
+	for v := range byVersion {
+		vs = append(vs, v)
+	}
+	sort.Slice(vs, func(i, j int) bool { return vs[i] < vs[j] })
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = fmt.Sprintf("v%d %d", v, byVersion[v])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // dumpFlags select entries.

@@ -111,12 +111,14 @@ type Stats struct {
 	Bytes     uint64            `json:"bytes"`      // the entries' encoded envelopes
 	DiskBytes uint64            `json:"disk_bytes"` // the log's files, compressed, with the store's own overhead
 	ByName    map[string]uint64 `json:"commands"`   // entries by command name
+	// Versions are the entries by command name and version, as stored.
+	Versions map[string]map[uint32]uint64 `json:"versions"`
 }
 
 // Stats reads the entries up to seq to and summarises them; diskBytes is
 // what the log's files take, as its store reports it.
 func (l *Log) Stats(to, diskBytes uint64) (Stats, error) {
-	st := Stats{ByName: map[string]uint64{}, DiskBytes: diskBytes}
+	st := Stats{ByName: map[string]uint64{}, Versions: map[string]map[uint32]uint64{}, DiskBytes: diskBytes}
 	err := l.values.ReadValues(l.FirstSeq(), to, func(seq uint64, value []byte) error {
 		env, err := Decode(seq, value)
 		if err != nil {
@@ -129,6 +131,10 @@ func (l *Log) Stats(to, diskBytes uint64) (Stats, error) {
 		st.LastSeq, st.LastTime = env.Seq, env.Time
 		st.Bytes += uint64(len(value))
 		st.ByName[env.Name]++
+		if st.Versions[env.Name] == nil {
+			st.Versions[env.Name] = map[uint32]uint64{}
+		}
+		st.Versions[env.Name][env.Version]++
 		return nil
 	})
 	return st, err
