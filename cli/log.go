@@ -68,7 +68,7 @@ func logCommand(set *apps) *cobra.Command {
 directory (--data), or of a running server through its HTTP API (--http-addr):
 a running server holds its directory's lock.`,
 	}
-	cmd.AddCommand(logStatsCommand(set), logDumpCommand(set), logTailCommand(set), logVerifyCommand(set), logAcceptLossCommand(set))
+	cmd.AddCommand(logStatsCommand(set), logDumpCommand(set), logTailCommand(set), logVerifyCommand(set), logAcceptLossCommand(set), logRedactCommand(set))
 	return cmd
 }
 

@@ -1,12 +1,15 @@
 // Package offline holds the tools that work on a stopped server's data
-// directory: the log's statistics, dump and verification, and the
-// checkpoints' listing, verification and creation. They open the log
+// directory: the log's statistics, dump and verification, its redaction,
+// replay digests and their diff, and the checkpoints' listing,
+// verification and creation. They open the log
 // read-only (only CreateCheckpoint writes, as a server would), and refuse a
 // directory that belongs to another app.
 //
 // Guarantees:
 //   - Nothing in the directory changes, except the checkpoint
-//     CreateCheckpoint writes (and the older files it prunes).
+//     CreateCheckpoint writes (and the older files it prunes), and what
+//     Redact rewrites (the redacted entries, checkpoints removed, its
+//     record), once it proved that replay refuses no command it applied.
 //   - A verdict of "good" is given only for what was verified: a
 //     checkpoint is good only if it loaded and its image equals a strict
 //     replay of the log up to its seq.
