@@ -53,24 +53,24 @@ func valueDigest(log envelope.Values, seq uint64) (string, error) {
 // history (its last entry's digest differs) is rebuilt.
 func logVersions(dataDir string, log envelope.Values, last uint64) (*versionIndex, error) {
 	path := filepath.Join(dataDir, versionsFile)
+	first := log.FirstSeq()
 	idx := &versionIndex{}
-	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, idx) == nil && idx.Scanned <= last && idx.First != nil {
+	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, idx) == nil && idx.Scanned <= last && idx.Scanned >= first && idx.First != nil {
 		if d, err := valueDigest(log, idx.Scanned); err != nil || d != idx.Digest {
 			idx = &versionIndex{}
 		}
 	} else {
-		idx = &versionIndex{}
+		idx = &versionIndex{} // none, of another history, or ending before a truncated log's start
 	}
 	if idx.First == nil {
 		idx.First = map[string]uint64{}
 	}
-	first := log.FirstSeq()
 	for k, seq := range idx.First { // entries truncated away are not replayed
 		if seq < first {
 			delete(idx.First, k)
 		}
 	}
-	if idx.Scanned >= last {
+	if idx.Scanned >= last || first > last { // nothing new, or a log truncated to nothing
 		return idx, nil
 	}
 	var prevName string
