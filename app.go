@@ -17,6 +17,7 @@ import (
 	"github.com/imagodb/imago/commands"
 	"github.com/imagodb/imago/envelope"
 	"github.com/imagodb/imago/memdb"
+	"github.com/imagodb/imago/migrations"
 	"github.com/imagodb/imago/reactors"
 	"github.com/imagodb/imago/wal"
 )
@@ -30,6 +31,11 @@ type App struct {
 	ProjectionVersion int
 	Tables            []*memdb.Table
 	Commands          []commands.Definition
+	// Upcasters bring logged entries of older versions (and of renamed or
+	// retired commands) to the current definitions (package migrations).
+	// Open refuses a log holding a (command, version) with no path to a
+	// current definition.
+	Upcasters []migrations.Upcaster
 	// Flags, if set, declares the app's own command-line flags for serve
 	// (package cli) on fs, and returns the function that builds the app's
 	// reactors from them once they are parsed; it refuses a bad value
@@ -85,6 +91,15 @@ func (a *App) Fingerprint() [32]byte {
 	for _, c := range cmds {
 		field(c)
 	}
+	// Upcasters change what old entries replay as (none: no change to
+	// the fingerprints of apps from before them).
+	if c, err := a.Chain(); err == nil && len(a.Upcasters) > 0 {
+		ups := c.Describe()
+		number(len(ups))
+		for _, u := range ups {
+			field(u)
+		}
+	}
 	var sum [32]byte
 	h.Sum(sum[:0])
 	return sum
@@ -104,6 +119,9 @@ func (a *App) check() (*commands.Registry, error) {
 	}
 	if _, err := a.newImage(); err != nil { // also: no app table is named like Imago's
 		return nil, fmt.Errorf("imago: app %s: %w", a.Name, err)
+	}
+	if _, err := a.chain(registry); err != nil {
+		return nil, err
 	}
 	return registry, nil
 }
@@ -179,9 +197,15 @@ func checkFirstCommand(dir string, app *App, registry *commands.Registry) error 
 		return fmt.Errorf("imago: %w", err)
 	}
 	defer log.Close()
+	chain, err := app.chain(registry)
+	if err != nil {
+		return err
+	}
 	var first string
-	err = envelope.NewLog(log).Read(log.FirstSeq(), log.FirstSeq(), func(env envelope.Envelope) error {
-		first = env.Name
+	err = envelope.NewLog(log).WithUpcaster(chain).ReadAll(log.FirstSeq(), log.FirstSeq(), func(env envelope.Envelope) error {
+		if env.Retired == "" { // a retired command is one the app knew
+			first = env.Name
+		}
 		return nil
 	})
 	if err != nil {
@@ -192,4 +216,42 @@ func checkFirstCommand(dir string, app *App, registry *commands.Registry) error 
 			dir, first, app.Name, app.Name)
 	}
 	return nil
+}
+
+// Chain is the app's upcasters (App.Upcasters) checked against its
+// commands: what every reader of its log upcasts with.
+func (a *App) Chain() (*migrations.Chain, error) {
+	registry, err := commands.NewRegistry(a.Commands...)
+	if err != nil {
+		return nil, fmt.Errorf("imago: app %s: %w", a.Name, err)
+	}
+	return a.chain(registry)
+}
+
+func (a *App) chain(registry *commands.Registry) (*migrations.Chain, error) {
+	c, err := migrations.NewChain(registry, a.Upcasters)
+	if err != nil {
+		return nil, fmt.Errorf("imago: app %s: %w", a.Name, err)
+	}
+	return c, nil
+}
+
+// upcaster is c as the log's upcaster: nil when the app declares none, so
+// that a log of current entries pays nothing.
+func (a *App) upcaster(c *migrations.Chain) envelope.Upcaster {
+	if len(a.Upcasters) == 0 {
+		return nil
+	}
+	return c
+}
+
+// EnvelopeLog reads values (the app's command log) through the app's
+// upcasters: the decode step every reader of the app's log shares (the
+// database, its recovery and verification, the offline tools).
+func (a *App) EnvelopeLog(values envelope.Values) (*envelope.Log, error) {
+	c, err := a.Chain()
+	if err != nil {
+		return nil, err
+	}
+	return envelope.NewLog(values).WithUpcaster(a.upcaster(c)), nil
 }

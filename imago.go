@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -31,6 +32,7 @@ import (
 	"github.com/imagodb/imago/envelope"
 	"github.com/imagodb/imago/gcpause"
 	"github.com/imagodb/imago/memdb"
+	"github.com/imagodb/imago/migrations"
 	"github.com/imagodb/imago/progress"
 	"github.com/imagodb/imago/reactors"
 	"github.com/imagodb/imago/wal"
@@ -97,6 +99,7 @@ type DB struct {
 	app      *App
 	dir      string
 	registry *commands.Registry
+	upcaster envelope.Upcaster // the app's upcasters, nil if none
 	image    *memdb.Image
 	log      *wal.Log
 	writer   *writer.Writer
@@ -146,7 +149,16 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("imago: %w", err)
 	}
-	db := &DB{app: app, dir: dir, registry: registry, log: log, logger: opts.Logger, fingerprint: app.Fingerprint(),
+	chain, err := app.chain(registry)
+	if err != nil {
+		log.Close()
+		return nil, err
+	}
+	if err := migrations.CheckVersions(filepath.Join(dir, "log.versions"), log, log.LastSeq(), chain); err != nil {
+		log.Close()
+		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
+	}
+	db := &DB{app: app, dir: dir, registry: registry, upcaster: app.upcaster(chain), log: log, logger: opts.Logger, fingerprint: app.Fingerprint(),
 		keep: opts.CheckpointsKeep, share: opts.CheckpointShare, truncateLog: opts.TruncateLog, stop: make(chan struct{})}
 	if err := db.start(opts); err != nil {
 		log.Close()
@@ -173,12 +185,13 @@ func (db *DB) start(opts Options) error {
 	w, err := writer.Start(writer.Config{
 		Image: db.image, StartSeq: db.recovery.LastSeq, Log: db.log, Registry: db.registry, Durability: opts.Durability,
 		Now: opts.Now, Logger: db.logger, Observer: opts.Observer, IdempotencyWindow: opts.IdempotencyWindow, ReplicaOf: opts.ReplicaOf,
+		Upcaster: db.upcaster,
 	})
 	if err != nil {
 		return err
 	}
 	db.writer = w
-	db.reactors, err = reactors.Start(reactors.Config{Writer: w, Log: db.log, Registry: db.registry, Logger: db.logger,
+	db.reactors, err = reactors.Start(reactors.Config{Writer: w, Log: db.log, Upcaster: db.upcaster, Registry: db.registry, Logger: db.logger,
 		MinBackoff: opts.ReactorMinBackoff, MaxBackoff: opts.ReactorMaxBackoff}, opts.Reactors)
 	if err != nil {
 		w.Close()
@@ -202,7 +215,7 @@ func (db *DB) recover(strict bool) error {
 		db.checkTables(restored.Seq)
 	}
 	_, stats, err := applier.Replay{
-		Image: image, Registry: db.registry, Log: envelope.NewLog(db.log), From: restored.Seq + 1, To: db.log.LastSeq(),
+		Image: image, Registry: db.registry, Log: db.Envelopes(), From: restored.Seq + 1, To: db.log.LastSeq(),
 		Strict: strict, Logger: db.logger, Progress: progress.New(db.logger, "replaying the log", "commands").Report,
 	}.Run()
 	if err != nil {
@@ -319,7 +332,12 @@ func (db *DB) Err() error { return db.writer.Err() }
 func (db *DB) Log() *wal.Log { return db.log }
 
 // Envelopes reads the command log's envelopes (the one decode step).
-func (db *DB) Envelopes() *envelope.Log { return envelope.NewLog(db.log) }
+// Entries of older versions come upcast by the app's upcasters.
+func (db *DB) Envelopes() *envelope.Log { return envelope.NewLog(db.log).WithUpcaster(db.upcaster) }
+
+// Upcaster is the app's upcasters (App.Upcasters), nil if it declares none:
+// the API upcasts the submissions of clients sending an old version with it.
+func (db *DB) Upcaster() envelope.Upcaster { return db.upcaster }
 
 // LogValues reads the log's values as stored: what a replica copies.
 func (db *DB) LogValues() envelope.Values { return db.log }

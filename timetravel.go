@@ -299,7 +299,7 @@ func (p *pastStates) build(ctx context.Context, seq uint64) (*commands.View, err
 		}
 	}
 	info.BaseSeq = base
-	snap, st, err := applier.Replay{Image: image, Registry: db.registry, Log: envelope.NewLog(ctxValues{ctx, db.log}),
+	snap, st, err := applier.Replay{Image: image, Registry: db.registry, Log: envelope.NewLog(ctxValues{ctx, db.log}).WithUpcaster(db.upcaster),
 		From: base + 1, To: seq, Logger: db.logger}.Run()
 	if err != nil {
 		return nil, fmt.Errorf("imago: build the state at seq %d from %s at seq %d: %w", seq, info.Base, base, err)

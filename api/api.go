@@ -231,25 +231,50 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("name")
+	version, problem := commandVersion(r.Header)
+	if problem != "" {
+		writeError(w, http.StatusBadRequest, codeMalformed, problem)
+		return
+	}
 	def, ok := h.db.Registry().Lookup(name)
-	if !ok {
-		writeError(w, http.StatusNotFound, codeUnknownCommand, fmt.Sprintf("no command named %q; GET /v1/commands lists them", name))
-		return
+	var cmd commands.Command
+	if version != 0 && (!ok || def.Version != version) {
+		// An old version (VersionHeader): upcast as the log's entries are.
+		body, bodyRead, ok := h.body(w, r)
+		if !ok {
+			return
+		}
+		var status int
+		var code, msg string
+		if def, cmd, status, code, msg = h.decodeOld(body, name, version); status != 0 {
+			writeError(w, status, code, msg)
+			return
+		}
+		bodyRead()
+		if !grant.allows(def.Name) {
+			writeError(w, http.StatusForbidden, codeForbidden, forbidden(grant, def.Name))
+			return
+		}
+	} else {
+		if !ok {
+			writeError(w, http.StatusNotFound, codeUnknownCommand, fmt.Sprintf("no command named %q; GET /v1/commands lists them", name))
+			return
+		}
+		if !grant.allows(def.Name) {
+			writeError(w, http.StatusForbidden, codeForbidden, forbidden(grant, def.Name))
+			return
+		}
+		cmd = def.New()
+		body, bodyRead, ok := h.body(w, r)
+		if !ok {
+			return
+		}
+		if status, code, msg := decode(body, def.Name, cmd); status != 0 {
+			writeError(w, status, code, msg)
+			return
+		}
+		bodyRead()
 	}
-	if !grant.allows(def.Name) {
-		writeError(w, http.StatusForbidden, codeForbidden, forbidden(grant, def.Name))
-		return
-	}
-	cmd := def.New()
-	body, bodyRead, ok := h.body(w, r)
-	if !ok {
-		return
-	}
-	if status, code, msg := decode(body, def.Name, cmd); status != 0 {
-		writeError(w, status, code, msg)
-		return
-	}
-	bodyRead()
 	key, problem := idempotencyKey(r.Header)
 	if problem != "" {
 		writeError(w, http.StatusBadRequest, codeMalformed, problem)

@@ -192,15 +192,17 @@ func (h *handler) streamLog(w http.ResponseWriter, r *http.Request) {
 func (h *handler) writeEntries(out *lineWriter, q logQuery, from, to uint64) (uint64, error) {
 	next := from
 	if q.raw {
+		// As stored: a replica upcasts with its own app, as it replays.
 		err := h.db.LogValues().ReadValues(from, to, func(seq uint64, value []byte) error {
 			next = seq + 1
 			return out.encode(rawEntry{Seq: seq, Value: value})
 		})
 		return next, err
 	}
-	err := h.db.Envelopes().Read(from, to, func(env envelope.Envelope) error {
+	// ReadAll: an entry the app's upcasters retired is passed, not sent.
+	err := h.db.Envelopes().ReadAll(from, to, func(env envelope.Envelope) error {
 		next = env.Seq + 1
-		if q.names != nil && !q.names[env.Name] {
+		if env.Retired != "" || q.names != nil && !q.names[env.Name] {
 			return nil
 		}
 		return out.encode(env)

@@ -31,6 +31,7 @@ type Replay struct {
 type Stats struct {
 	Commands uint64        // log entries replayed
 	Skipped  uint64        // entries whose Apply failed and were skipped
+	Retired  uint64        // entries the log's upcaster retired (not applied)
 	LastSeq  uint64        // the seq the image is at afterwards
 	Duration time.Duration // time the replay took
 }
@@ -52,9 +53,10 @@ func (r Replay) Run() (*memdb.Snapshot, Stats, error) {
 	batches := make(chan []*Entry, 2)
 	stop := make(chan struct{})
 	readErr := make(chan error, 1)
+	var last, retired uint64 // the last seq read and the entries retired, once readErr is received
 	go func() {
 		defer close(batches)
-		readErr <- r.read(batches, stop)
+		readErr <- r.read(batches, stop, &last, &retired)
 	}()
 	total := r.To + 1 - min(r.To+1, r.From)
 	for batch := range batches {
@@ -71,6 +73,8 @@ func (r Replay) Run() (*memdb.Snapshot, Stats, error) {
 	if err := <-readErr; err != nil {
 		return nil, st, fmt.Errorf("applier: replay: %w", err)
 	}
+	// Retired entries at the end still count: the image is at their seq.
+	st.LastSeq, st.Retired = max(st.LastSeq, last), retired
 	st.Duration = time.Since(start)
 	return r.Image.Snapshot(), st, nil
 }
@@ -79,8 +83,8 @@ func (r Replay) Run() (*memdb.Snapshot, Stats, error) {
 var errStopped = errors.New("stopped")
 
 // read reads and decodes the log From..To and sends it in batches, until
-// stop is closed.
-func (r Replay) read(batches chan<- []*Entry, stop <-chan struct{}) error {
+// stop is closed; entries the log's upcaster retired are counted, not sent.
+func (r Replay) read(batches chan<- []*Entry, stop <-chan struct{}, last, retired *uint64) error {
 	batch := make([]*Entry, 0, batchSize)
 	send := func() error {
 		select {
@@ -91,7 +95,12 @@ func (r Replay) read(batches chan<- []*Entry, stop <-chan struct{}) error {
 			return errStopped
 		}
 	}
-	err := r.Log.Read(r.From, r.To, func(env envelope.Envelope) error {
+	err := r.Log.ReadAll(r.From, r.To, func(env envelope.Envelope) error {
+		*last = env.Seq
+		if env.Retired != "" {
+			*retired++
+			return nil
+		}
 		if batch = append(batch, Decode(r.Registry, env)); len(batch) == batchSize {
 			return send()
 		}

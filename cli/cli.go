@@ -50,7 +50,7 @@ func Root(apps ...*imago.App) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(set), replicaCommand(set), logCommand(set), checkpointCommand(set))
+	root.AddCommand(serveCommand(set), replicaCommand(set), logCommand(set), checkpointCommand(set), replayCommand(set), diffCommand())
 	return root
 }
 

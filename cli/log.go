@@ -68,7 +68,7 @@ func logCommand(set *apps) *cobra.Command {
 directory (--data), or of a running server through its HTTP API (--http-addr):
 a running server holds its directory's lock.`,
 	}
-	cmd.AddCommand(logStatsCommand(set), logDumpCommand(set), logTailCommand(set), logVerifyCommand(set), logAcceptLossCommand(set))
+	cmd.AddCommand(logStatsCommand(set), logDumpCommand(set), logTailCommand(set), logVerifyCommand(set), logAcceptLossCommand(set), logRedactCommand(set))
 	return cmd
 }
 
@@ -128,16 +128,31 @@ func printStats(w io.Writer, st envelope.Stats) {
 	sort.Slice(names, func(i, j int) bool {
 		return st.ByName[names[i]] > st.ByName[names[j]] || (st.ByName[names[i]] == st.ByName[names[j]] && names[i] < names[j])
 	})
-	fmt.Fprintln(w, "commands")
+	fmt.Fprintln(w, "commands (entries by version, as stored)")
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-24s %d\n", n, st.ByName[n])
+		fmt.Fprintf(w, "  %-24s %-10d %s\n", n, st.ByName[n], versionCounts(st.Versions[n]))
 	}
+}
+
+// versionCounts renders a command's entries by version: "v1 1200, v2 34".
+func versionCounts(byVersion map[uint32]uint64) string {
+	vs := make([]uint32, 0, len(byVersion))
+	for v := range byVersion {
+		vs = append(vs, v)
+	}
+	sort.Slice(vs, func(i, j int) bool { return vs[i] < vs[j] })
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = fmt.Sprintf("v%d %d", v, byVersion[v])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // dumpFlags select entries.
 type dumpFlags struct {
 	from, to uint64
 	names    []string
+	upcast   bool
 }
 
 func logDumpCommand(set *apps) *cobra.Command {
@@ -161,7 +176,7 @@ func logDumpCommand(set *apps) *cobra.Command {
 				return streamLog(out, f.remote(), logParams(d, nil, false))
 			}
 			enc := json.NewEncoder(out)
-			err = offline.Dump(f.data, app, d.from, d.to, d.names, func(env envelope.Envelope) error { return enc.Encode(env) })
+			err = offline.DumpUpcast(f.data, app, d.from, d.to, d.names, d.upcast, func(env envelope.Envelope) error { return enc.Encode(env) })
 			return f.inUse(err, readThrough("dump"))
 		},
 	}
@@ -169,6 +184,7 @@ func logDumpCommand(set *apps) *cobra.Command {
 	cmd.Flags().Uint64Var(&d.from, "from", 0, "first seq (default: where the log begins)")
 	cmd.Flags().Uint64Var(&d.to, "to", 0, "last seq (0: the end of the log)")
 	cmd.Flags().StringSliceVar(&d.names, "name", nil, "only these commands (comma-separated or repeated)")
+	cmd.Flags().BoolVar(&d.upcast, "upcast", false, "print entries as the app's upcasters make them (stored_name, stored_version: what they were; retired: why dropped); a running server's log (--http-addr) is always upcast")
 	return cmd
 }
 
@@ -177,6 +193,7 @@ func logTailCommand(set *apps) *cobra.Command {
 	var n uint64
 	var follow bool
 	var names []string
+	var upcast bool
 	cmd := &cobra.Command{
 		Use:   "tail",
 		Short: "Print the last entries as JSON lines; -f follows a running server",
@@ -193,7 +210,7 @@ func logTailCommand(set *apps) *cobra.Command {
 				return fmt.Errorf("-f follows a running server's log: give its --http-addr (a stopped server's log does not grow)")
 			}
 			enc := json.NewEncoder(os.Stdout)
-			err = offline.Tail(f.data, app, n, names, func(env envelope.Envelope) error { return enc.Encode(env) })
+			err = offline.TailUpcast(f.data, app, n, names, upcast, func(env envelope.Envelope) error { return enc.Encode(env) })
 			return f.inUse(err, readThrough("tail"))
 		},
 	}
@@ -201,6 +218,7 @@ func logTailCommand(set *apps) *cobra.Command {
 	cmd.Flags().Uint64VarP(&n, "lines", "n", 10, "start this many entries before the end (--name then filters them)")
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing entries as they become durable (needs --http-addr)")
 	cmd.Flags().StringSliceVar(&names, "name", nil, "only these commands (comma-separated or repeated)")
+	cmd.Flags().BoolVar(&upcast, "upcast", false, "print entries as the app's upcasters make them")
 	return cmd
 }
 

@@ -2,7 +2,8 @@
 // command's payload with its metadata), its encoding, and the one decode
 // step every reader of the log shares: replay, the writer's recovery,
 // reactors, imago.commands, GET /v1/log and the offline tools all turn log
-// values into envelopes here, and nowhere else (upcasters will go here).
+// values into envelopes here, and nowhere else, and an app's upcasters
+// (Upcaster) bring old entries to their current form here too.
 //
 // Guarantees:
 //   - Encode is deterministic (CBOR core deterministic encoding): the same
@@ -39,6 +40,11 @@ type Envelope struct {
 	// Payload is the command's fields as a CBOR map keyed by their JSON names:
 	// generic, so old entries still decode after the Go type changes.
 	Payload []byte
+	// Stored is the envelope as the log stores it, when the log's upcaster
+	// changed it (nil: Name, Version and Payload are as stored).
+	Stored *Envelope
+	// Retired is why the upcaster retired the entry (Log.ReadAll only).
+	Retired string
 }
 
 // formatVersion is the version of the record layout below.
@@ -176,6 +182,11 @@ type envelopeJSON struct {
 	// KeyExpires is set when id is the submitter's idempotency key.
 	KeyExpires time.Time       `json:"key_expires,omitzero"`
 	Payload    json.RawMessage `json:"payload"`
+	// Upcast from: the stored name and version, when an upcaster changed
+	// the entry; Retired: why it retired it.
+	StoredName    string `json:"stored_name,omitempty"`
+	StoredVersion uint32 `json:"stored_version,omitempty"`
+	Retired       string `json:"retired,omitempty"`
 }
 
 // MarshalJSON renders the envelope with its payload decoded (PayloadJSON):
@@ -185,6 +196,10 @@ func (e Envelope) MarshalJSON() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("envelope: log entry %d: %w", e.Seq, err)
 	}
-	return json.Marshal(envelopeJSON{Seq: e.Seq, ID: e.ID, Name: e.Name, Version: e.Version, Time: e.Time,
-		Actor: e.Actor, Cause: e.Cause, KeyExpires: e.KeyExpires, Payload: payload})
+	j := envelopeJSON{Seq: e.Seq, ID: e.ID, Name: e.Name, Version: e.Version, Time: e.Time,
+		Actor: e.Actor, Cause: e.Cause, KeyExpires: e.KeyExpires, Payload: payload, Retired: e.Retired}
+	if e.Stored != nil {
+		j.StoredName, j.StoredVersion = e.Stored.Name, e.Stored.Version
+	}
+	return json.Marshal(j)
 }

@@ -18,7 +18,10 @@ type Values interface {
 
 // Log reads envelopes from a log of encoded values: the decode step every
 // reader of the command log shares.
-type Log struct{ values Values }
+type Log struct {
+	values   Values
+	upcaster Upcaster // nil: envelopes as stored
+}
 
 // NewLog reads the envelopes of values.
 func NewLog(values Values) *Log { return &Log{values: values} }
@@ -26,12 +29,17 @@ func NewLog(values Values) *Log { return &Log{values: values} }
 // FirstSeq is the first seq the log holds.
 func (l *Log) FirstSeq() uint64 { return l.values.FirstSeq() }
 
-// Read calls fn with each envelope of from <= seq <= to, in order. An entry
-// that does not decode ends the read with its error, which names its seq.
+// Read calls fn with each envelope of from <= seq <= to, in order, upcast
+// by the log's upcaster (WithUpcaster); entries it retires are skipped. An
+// entry that does not decode ends the read with its error, which names its
+// seq.
 func (l *Log) Read(from, to uint64, fn func(Envelope) error) error {
 	return l.values.ReadValues(from, to, func(seq uint64, value []byte) error {
 		env, err := Decode(seq, value)
 		if err != nil {
+			return err
+		}
+		if keep, err := l.upcast(&env); err != nil || !keep {
 			return err
 		}
 		return fn(env)
@@ -50,10 +58,11 @@ type Iterator struct {
 	err  error
 }
 
-// Iter iterates the envelopes of from <= seq <= to.
+// Iter iterates the envelopes of from <= seq <= to, those the upcaster
+// retired included (ReadAll).
 func (l *Log) Iter(from, to uint64) *Iterator {
 	seq := func(yield func(Envelope, error) bool) {
-		err := l.Read(from, to, func(env Envelope) error {
+		err := l.ReadAll(from, to, func(env Envelope) error {
 			if !yield(env, nil) {
 				return errStopped
 			}
@@ -102,12 +111,14 @@ type Stats struct {
 	Bytes     uint64            `json:"bytes"`      // the entries' encoded envelopes
 	DiskBytes uint64            `json:"disk_bytes"` // the log's files, compressed, with the store's own overhead
 	ByName    map[string]uint64 `json:"commands"`   // entries by command name
+	// Versions are the entries by command name and version, as stored.
+	Versions map[string]map[uint32]uint64 `json:"versions"`
 }
 
 // Stats reads the entries up to seq to and summarises them; diskBytes is
 // what the log's files take, as its store reports it.
 func (l *Log) Stats(to, diskBytes uint64) (Stats, error) {
-	st := Stats{ByName: map[string]uint64{}, DiskBytes: diskBytes}
+	st := Stats{ByName: map[string]uint64{}, Versions: map[string]map[uint32]uint64{}, DiskBytes: diskBytes}
 	err := l.values.ReadValues(l.FirstSeq(), to, func(seq uint64, value []byte) error {
 		env, err := Decode(seq, value)
 		if err != nil {
@@ -120,6 +131,10 @@ func (l *Log) Stats(to, diskBytes uint64) (Stats, error) {
 		st.LastSeq, st.LastTime = env.Seq, env.Time
 		st.Bytes += uint64(len(value))
 		st.ByName[env.Name]++
+		if st.Versions[env.Name] == nil {
+			st.Versions[env.Name] = map[uint32]uint64{}
+		}
+		st.Versions[env.Name][env.Version]++
 		return nil
 	})
 	return st, err

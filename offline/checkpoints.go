@@ -10,7 +10,6 @@ import (
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/applier"
 	"github.com/imagodb/imago/checkpoint"
-	"github.com/imagodb/imago/envelope"
 )
 
 // CheckpointFile is a checkpoint of a data directory as `imago checkpoint
@@ -86,6 +85,10 @@ func VerifyCheckpoints(dataDir string, app *imago.App) ([]CheckpointVerdict, err
 	}
 	defer log.Close()
 	fingerprint := app.Fingerprint()
+	elog, err := app.EnvelopeLog(log)
+	if err != nil {
+		return nil, err
+	}
 	// The replayed image holds the commands up to at.
 	replayed, at, basePath, err := imago.ReplayBase(dataDir, app, log)
 	if err != nil {
@@ -110,7 +113,7 @@ func VerifyCheckpoints(dataDir string, app *imago.App) ([]CheckpointVerdict, err
 			v.Err = fmt.Errorf("it is at seq %d, before the truncated log's base %s (seq %d): it cannot be compared with a replay, and a restart would not use it", f.Seq, basePath, at)
 			continue
 		}
-		snap, _, err := applier.Replay{Image: replayed, Registry: registry, Log: envelope.NewLog(log), From: at + 1, To: f.Seq,
+		snap, _, err := applier.Replay{Image: replayed, Registry: registry, Log: elog, From: at + 1, To: f.Seq,
 			Strict: true, Logger: slog.New(slog.DiscardHandler)}.Run()
 		if err != nil {
 			err = fmt.Errorf("replay up to seq %d: %w", f.Seq, err)

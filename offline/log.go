@@ -1,12 +1,15 @@
 // Package offline holds the tools that work on a stopped server's data
-// directory: the log's statistics, dump and verification, and the
-// checkpoints' listing, verification and creation. They open the log
+// directory: the log's statistics, dump and verification, its redaction,
+// replay digests and their diff, and the checkpoints' listing,
+// verification and creation. They open the log
 // read-only (only CreateCheckpoint writes, as a server would), and refuse a
 // directory that belongs to another app.
 //
 // Guarantees:
 //   - Nothing in the directory changes, except the checkpoint
-//     CreateCheckpoint writes (and the older files it prunes).
+//     CreateCheckpoint writes (and the older files it prunes), and what
+//     Redact rewrites (the redacted entries, checkpoints removed, its
+//     record), once it proved that replay refuses no command it applied.
 //   - A verdict of "good" is given only for what was verified: a
 //     checkpoint is good only if it loaded and its image equals a strict
 //     replay of the log up to its seq.
@@ -52,9 +55,16 @@ func Stats(dataDir string, app *imago.App) (envelope.Stats, error) {
 }
 
 // Dump calls fn with each envelope of from <= seq <= to (0: the log's end)
-// of a stopped server's log, in order; names, if not empty, selects the
-// commands by name.
+// of a stopped server's log, in order, as stored; names, if not empty,
+// selects the commands by name.
 func Dump(dataDir string, app *imago.App, from, to uint64, names []string, fn func(envelope.Envelope) error) error {
+	return DumpUpcast(dataDir, app, from, to, names, false, fn)
+}
+
+// DumpUpcast is Dump, each envelope upcast by the app's upcasters if
+// upcast (its Stored is then the stored form, if they changed it; retired
+// entries come with Retired set). names selects by either name.
+func DumpUpcast(dataDir string, app *imago.App, from, to uint64, names []string, upcast bool, fn func(envelope.Envelope) error) error {
 	log, err := OpenLog(dataDir, app)
 	if err != nil {
 		return err
@@ -63,23 +73,35 @@ func Dump(dataDir string, app *imago.App, from, to uint64, names []string, fn fu
 	if to == 0 {
 		to = log.LastSeq()
 	}
-	return dump(log, from, to, names, fn)
+	return dump(log, app, upcast, from, to, names, fn)
 }
 
 // Tail is Dump of the last n entries (names then filters them).
 func Tail(dataDir string, app *imago.App, n uint64, names []string, fn func(envelope.Envelope) error) error {
+	return TailUpcast(dataDir, app, n, names, false, fn)
+}
+
+// TailUpcast is Tail, upcast as DumpUpcast does if upcast.
+func TailUpcast(dataDir string, app *imago.App, n uint64, names []string, upcast bool, fn func(envelope.Envelope) error) error {
 	log, err := OpenLog(dataDir, app)
 	if err != nil {
 		return err
 	}
 	defer log.Close()
 	last := log.LastSeq()
-	return dump(log, last-min(last, n)+1, last, names, fn)
+	return dump(log, app, upcast, last-min(last, n)+1, last, names, fn)
 }
 
-func dump(log *wal.Log, from, to uint64, names []string, fn func(envelope.Envelope) error) error {
-	return envelope.NewLog(log).Read(max(from, log.FirstSeq()), to, func(env envelope.Envelope) error {
-		if len(names) > 0 && !slices.Contains(names, env.Name) {
+func dump(log *wal.Log, app *imago.App, upcast bool, from, to uint64, names []string, fn func(envelope.Envelope) error) error {
+	elog := envelope.NewLog(log)
+	if upcast {
+		var err error
+		if elog, err = app.EnvelopeLog(log); err != nil {
+			return err
+		}
+	}
+	return elog.ReadAll(max(from, log.FirstSeq()), to, func(env envelope.Envelope) error {
+		if len(names) > 0 && !slices.Contains(names, env.Name) && (env.Stored == nil || !slices.Contains(names, env.Stored.Name)) {
 			return nil
 		}
 		return fn(env)
@@ -192,13 +214,17 @@ func CheckLog(dataDir string, app *imago.App) (*LogReport, error) {
 		return r, nil
 	}
 	r.Base, r.BaseFile = base, baseFile
-	snap, stats, err := applier.Replay{Image: image, Registry: registry, Log: envelope.NewLog(log), From: base + 1, To: r.LastSeq,
+	elog, err := app.EnvelopeLog(log)
+	if err != nil {
+		return nil, err
+	}
+	snap, stats, err := applier.Replay{Image: image, Registry: registry, Log: elog, From: base + 1, To: r.LastSeq,
 		Strict: true, Logger: slog.New(slog.DiscardHandler)}.Run()
 	if err != nil {
 		r.ReplayErr = err
 		return r, nil
 	}
-	r.Replayed = stats.Commands
+	r.Replayed = stats.Commands + stats.Retired
 	r.Hash, err = snap.Hash()
 	return r, err
 }

@@ -140,8 +140,11 @@ type Log interface {
 
 // Config configures Start.
 type Config struct {
-	Writer   Writer
-	Log      Log
+	Writer Writer
+	Log    Log
+	// Upcaster brings old entries to their current form (the app's
+	// upcasters; nil: none): reactors read what replay reads.
+	Upcaster envelope.Upcaster
 	Registry *commands.Registry
 	Logger   *slog.Logger
 	// MinBackoff and MaxBackoff bound the wait before a failed React is
@@ -340,9 +343,11 @@ func (r *reactorRun) waitForMore(ctx context.Context, view *commands.View) {
 // commands come with a nil Command, so that the cursor passes them.
 func (r *reactorRun) read(from, to uint64) ([]*Delivery, error) {
 	var out []*Delivery
-	err := envelope.NewLog(r.cfg.Log).Read(from, to, func(env envelope.Envelope) error {
+	// ReadAll: a retired entry comes too (with no command), so that the
+	// cursor passes it.
+	err := envelope.NewLog(r.cfg.Log).WithUpcaster(r.cfg.Upcaster).ReadAll(from, to, func(env envelope.Envelope) error {
 		d := &Delivery{Envelope: env, run: r}
-		if r.names[env.Name] {
+		if r.names[env.Name] && env.Retired == "" {
 			def, _ := r.cfg.Registry.Lookup(env.Name)
 			var err error
 			if d.Command, err = def.Decode(env.Payload); err != nil {

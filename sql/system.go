@@ -58,6 +58,7 @@ const (
 	cmdActor
 	cmdCause
 	cmdPayload
+	cmdUpcast
 )
 
 // commandsTable is the command log as a table. Rows are read from the log
@@ -92,6 +93,9 @@ func newCommandsTable(src Source, log CommandLog) *commandsTable {
 		col("actor", varchar(255), false),
 		col("cause", varchar(255), true),
 		col("payload", types.JSON, false),
+		// upcast: what the app's upcasters make of an old entry (NULL:
+		// nothing); the columns before it are the entry as stored.
+		col("upcast", types.JSON, true),
 	}
 	t.schema[cmdSeq].PrimaryKey = true
 	t.indexes = []gsql.Index{
@@ -220,7 +224,11 @@ func (r *commandRows) Next(ctx *gsql.Context) (gsql.Row, error) {
 			}
 			return nil, io.EOF
 		}
-		row := gsql.Row{env.Seq, env.ID, env.Name, env.Version, env.Time, env.Actor, nil, nil}
+		upcast := env
+		if env.Stored != nil {
+			env = *env.Stored
+		}
+		row := gsql.Row{env.Seq, env.ID, env.Name, env.Version, env.Time, env.Actor, nil, nil, nil}
 		if env.Cause != "" {
 			row[cmdCause] = env.Cause
 		}
@@ -239,6 +247,14 @@ func (r *commandRows) Next(ctx *gsql.Context) (gsql.Row, error) {
 		}
 		if row[cmdPayload], _, err = types.JSON.Convert(ctx, js); err != nil {
 			return nil, fmt.Errorf("sql: imago.commands seq %d: %w", env.Seq, err)
+		}
+		if js, err = upcast.UpcastJSON(); err != nil {
+			return nil, fmt.Errorf("sql: imago.commands seq %d: %w", env.Seq, err)
+		}
+		if js != nil {
+			if row[cmdUpcast], _, err = types.JSON.Convert(ctx, js); err != nil {
+				return nil, fmt.Errorf("sql: imago.commands seq %d: %w", env.Seq, err)
+			}
 		}
 		return row, nil
 	}

@@ -57,6 +57,9 @@ type Config struct {
 	// that primary (its URL, for messages): submissions are refused, naming
 	// it, and Replicate applies the primary's log entries.
 	ReplicaOf string
+	// Upcaster brings a replicated entry of an older version to its current
+	// form, as replay does (nil: none).
+	Upcaster envelope.Upcaster
 }
 
 // Stats count the writer's work since start.
@@ -424,7 +427,12 @@ func (p *Writer) Replicate(ctx context.Context, seqs []uint64, values [][]byte) 
 		if err != nil {
 			return err
 		}
-		e := applier.Decode(p.cfg.Registry, env)
+		e := &applier.Entry{Env: env, Err: errRetired}
+		if keep, err := p.upcast(&env); err != nil {
+			return err
+		} else if keep {
+			e = applier.Decode(p.cfg.Registry, env)
+		}
 		group[i] = &pending{Entry: *e, value: v, logged: true, done: make(chan struct{})}
 	}
 	if len(group) == 0 {
@@ -450,6 +458,18 @@ func (p *Writer) Replicate(ctx context.Context, seqs []uint64, values [][]byte) 
 // errReplicaFailed marks replicated entries that could not be applied.
 var errReplicaFailed = errors.New("replication failed")
 
+// errRetired marks a replicated entry the app's upcasters retired: logged,
+// never applied.
+var errRetired = errors.New("retired")
+
+// upcast brings env to its current form (keep false: retired).
+func (p *Writer) upcast(env *envelope.Envelope) (keep bool, err error) {
+	if p.cfg.Upcaster == nil {
+		return true, nil
+	}
+	return p.cfg.Upcaster.Upcast(env)
+}
+
 // replicate applies a batch of logged entries on replay's terms: their
 // seqs must follow the published one. Those whose command fails are
 // skipped (reported) but still logged: the replica's log is the primary's.
@@ -473,10 +493,10 @@ func (p *Writer) replicate(batch []*pending) []*pending {
 		return nil
 	}
 	for _, pd := range batch {
-		if pd.Err != nil {
+		if pd.Err != nil && !errors.Is(pd.Err, errRetired) {
 			p.cfg.Logger.Warn("replica skipped a command that failed", "seq", pd.Env.Seq, "command", pd.Env.Name, "err", pd.Err)
-			pd.Err = nil // logged all the same
 		}
+		pd.Err = nil // logged all the same
 	}
 	return batch
 }
