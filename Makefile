@@ -35,11 +35,15 @@ restart-bench:
 
 # A short run of every fuzzer.
 fuzz:
-	go test -run XXX -fuzz FuzzDecodeEnvelope -fuzztime 30s ./commands/
+	go test -run XXX -fuzz '^FuzzDecode$$' -fuzztime 30s ./envelope/
 	go test -run XXX -fuzz FuzzSubmitBody -fuzztime 30s ./api/
+	go test -run XXX -fuzz '^FuzzDecode$$' -fuzztime 30s ./api/
 	go test -run XXX -fuzz FuzzKeyOrder -fuzztime 30s ./memdb/
 	go test -run XXX -fuzz 'FuzzLoad$$' -fuzztime 30s ./checkpoint/
 	go test -run XXX -fuzz FuzzLoadBody -fuzztime 30s ./checkpoint/
+	go test -run XXX -fuzz FuzzDecodeMark -fuzztime 30s ./wal/
+	go test -run XXX -fuzz FuzzChunkParser -fuzztime 30s ./wal/
+	go test -run XXX -fuzz FuzzOperations -fuzztime 30s ./checked/
 
 # The torture suite (torture/README.md): crash loops, lost and damaged log
 # files, a full disk, hostile clients, against the real binary. CI size by
