@@ -27,6 +27,7 @@ var layers = map[string][]string{
 	"reactors":         {"commands", "envelope"},
 	"":                 {"applier", "checkpoint", "commands", "envelope", "gcpause", "memdb", "progress", "reactors", "wal", "writer"},
 	"sql":              {"commands", "envelope", "memdb", "internal/latency"},
+	"sql/difftest":     nil, // tests only: Imago against MariaDB
 	"api":              {"commands", "envelope", "memdb"},
 	"metrics":          {"commands", "memdb", "reactors"},
 	"offline":          {"", "applier", "checkpoint", "commands", "envelope", "memdb", "wal"},
