@@ -13,7 +13,6 @@ import (
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/server"
 	gsql "github.com/dolthub/go-mysql-server/sql"
-	"github.com/dolthub/go-mysql-server/sql/analyzer"
 	"github.com/sirupsen/logrus"
 
 	"github.com/imagodb/imago/memdb"
@@ -156,7 +155,7 @@ func newEngine(cfg Config) (*sqle.Engine, *database, error) {
 	}
 	configureGlobals(cfg)
 	app := newDatabase(cfg.Database, cfg.Source, cfg.Tables)
-	a := analyzer.NewDefault(newProvider(sizedFunctionsOf(maxAllowedPacket(cfg)), app, newSystemDatabase(cfg)))
+	a := newAnalyzer(newProvider(sizedFunctionsOf(maxAllowedPacket(cfg)), app, newSystemDatabase(cfg)))
 	a.Catalog.StatsProvider = newStatsProvider()
 	engine := sqle.New(a, &sqle.Config{IsReadOnly: true})
 	return engine, app, nil
