@@ -6,6 +6,7 @@ import (
 	gsql "github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
 	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/expression/function"
 	"github.com/dolthub/go-mysql-server/sql/expression/function/aggregation"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/transform"
@@ -52,7 +53,7 @@ func (f *typeFixer) node(ctx *gsql.Context, n gsql.Node) (gsql.Node, transform.T
 		}
 		if sq, ok := out.(*plan.SubqueryAlias); ok {
 			for _, c := range sq.Child.Schema(ctx) {
-				if types.IsDecimal(c.Type) {
+				if retyped(c.Type) {
 					f.byName[strings.ToLower(sq.Name()+"."+c.Name)] = c.Type
 				}
 			}
@@ -91,8 +92,10 @@ func (f *typeFixer) expr(ctx *gsql.Context, e gsql.Expression) (gsql.Expression,
 		}
 		f.byId[e.Id()] = out.Type(ctx)
 		return out, transform.NewTree, nil
+	case *expression.Arithmetic:
+		return intervalArithmetic(ctx, e)
 	case *expression.Alias:
-		if t := e.Child.Type(ctx); types.IsDecimal(t) && e.Id() != 0 {
+		if t := e.Child.Type(ctx); retyped(t) && e.Id() != 0 {
 			f.byId[e.Id()] = t
 		}
 	case gsql.Aggregation:
@@ -112,6 +115,41 @@ func (f *typeFixer) expr(ctx *gsql.Context, e gsql.Expression) (gsql.Expression,
 		return gf.WithId(e.Id()), transform.NewTree, nil
 	}
 	return e, transform.SameTree, nil
+}
+
+// retyped tells the types this file's rules may give columns.
+func retyped(t gsql.Type) bool { return types.IsDecimal(t) || types.IsTime(t) }
+
+// intervalArithmetic turns x + INTERVAL n unit and x - INTERVAL n unit into
+// DATE_ADD and DATE_SUB: GMS types the arithmetic DATETIME(0), which drops
+// the microseconds (MySQL keeps x's precision), while its DATE_ADD and
+// DATE_SUB keep them.
+func intervalArithmetic(ctx *gsql.Context, a *expression.Arithmetic) (gsql.Expression, transform.TreeIdentity, error) {
+	var (
+		x    gsql.Expression
+		iv   *expression.Interval
+		make func(*gsql.Context, ...gsql.Expression) (gsql.Expression, error)
+	)
+	switch l, r := a.LeftChild, a.RightChild; {
+	case a.Op == "+" && isInterval(r):
+		x, iv, make = l, r.(*expression.Interval), function.NewDateAdd
+	case a.Op == "+" && isInterval(l):
+		x, iv, make = r, l.(*expression.Interval), function.NewDateAdd
+	case a.Op == "-" && isInterval(r):
+		x, iv, make = l, r.(*expression.Interval), function.NewDateSub
+	default:
+		return a, transform.SameTree, nil
+	}
+	out, err := make(ctx, x, iv)
+	if err != nil {
+		return nil, transform.SameTree, err
+	}
+	return out, transform.NewTree, nil
+}
+
+func isInterval(e gsql.Expression) bool {
+	_, ok := e.(*expression.Interval)
+	return ok
 }
 
 // exactArg casts an aggregate's exact argument to DECIMAL(65, its scale +
