@@ -116,6 +116,7 @@ func NewServer(cfg Config) (*Server, error) {
 	var chain server.InterceptorChain
 	chain.WithInterceptor(okInfo{})
 	chain.WithInterceptor(mysqlErrors{})
+	chain.WithInterceptor(namedWindows{})
 	chain.WithInterceptor(readOnlyGuard{limits: newStatementLimits(cfg)})
 	chain.WithInterceptor(newReaderGrants(cfg.Users, cfg.Database, SystemDatabase))
 	reads := newPreparedReads(app)
