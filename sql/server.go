@@ -117,6 +117,7 @@ func NewServer(cfg Config) (*Server, error) {
 	chain.WithInterceptor(okInfo{})
 	chain.WithInterceptor(mysqlErrors{})
 	chain.WithInterceptor(namedWindows{})
+	chain.WithInterceptor(explainNulls{})
 	chain.WithInterceptor(readOnlyGuard{limits: newStatementLimits(cfg)})
 	chain.WithInterceptor(newReaderGrants(cfg.Users, cfg.Database, SystemDatabase))
 	reads := newPreparedReads(app)
