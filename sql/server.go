@@ -106,7 +106,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := installUsers(engine.Analyzer.Catalog.MySQLDb, cfg.Users, cfg.Database, SystemDatabase); err != nil {
+	if err := installUsers(engine.Analyzer.Catalog.MySQLDb, cfg.Users, cfg.Database, SystemDatabase, PerformanceSchema); err != nil {
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -119,7 +119,7 @@ func NewServer(cfg Config) (*Server, error) {
 	chain.WithInterceptor(namedWindows{})
 	chain.WithInterceptor(explainNulls{})
 	chain.WithInterceptor(readOnlyGuard{limits: newStatementLimits(cfg)})
-	chain.WithInterceptor(newReaderGrants(cfg.Users, cfg.Database, SystemDatabase))
+	chain.WithInterceptor(newReaderGrants(cfg.Users, cfg.Database, SystemDatabase, PerformanceSchema))
 	reads := newPreparedReads(app)
 	chain.WithInterceptor(reads)
 	chain.WithInterceptor(newConstantSelects())
@@ -158,7 +158,7 @@ func newEngine(cfg Config) (*sqle.Engine, *database, error) {
 	}
 	configureGlobals(cfg)
 	app := newDatabase(cfg.Database, cfg.Source, cfg.Tables)
-	a := newAnalyzer(newProvider(sizedFunctionsOf(maxAllowedPacket(cfg)), app, newSystemDatabase(cfg)))
+	a := newAnalyzer(newProvider(sizedFunctionsOf(maxAllowedPacket(cfg)), app, newSystemDatabase(cfg), newPerformanceSchema()))
 	a.Catalog.StatsProvider = newStatsProvider()
 	engine := sqle.New(a, &sqle.Config{IsReadOnly: true})
 	return engine, app, nil
