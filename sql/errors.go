@@ -18,7 +18,91 @@ import (
 // database while none is selected is 1046 (ER_NO_DB_ERROR), a statement
 // stopped by KILL QUERY is 1317 (ER_QUERY_INTERRUPTED). Timeouts are
 // timeLimit's (3024).
+//
+// It also holds a statement's first holdBytes of results back until the
+// statement ends: the MySQL library under GMS cannot send an error once
+// rows went out and closes the connection instead (the client sees 2013).
+// A statement interrupted (timeout, KILL QUERY) before its results reached
+// holdBytes gets its error and keeps its connection; larger results stream
+// from then on, and an interruption after that still closes the connection.
 type mysqlErrors struct{ passThrough }
+
+// holdBytes is how much of a statement's results mysqlErrors holds back.
+const holdBytes = 8 << 20
+
+// heldResults buffers results until they reach holdBytes.
+type heldResults struct {
+	held      []*sqltypes.Result
+	more      []bool
+	size      int
+	streaming bool
+}
+
+func resultBytes(r *sqltypes.Result) int {
+	n := 0
+	for _, row := range r.Rows {
+		for _, v := range row {
+			n += v.Len() + 2
+		}
+	}
+	return n
+}
+
+// add holds r, or sends what is held and r once they reach holdBytes.
+func (h *heldResults) add(r *sqltypes.Result, more bool, send func(*sqltypes.Result, bool) error) error {
+	if h.streaming {
+		return send(r, more)
+	}
+	h.held, h.more = append(h.held, ownRows(r)), append(h.more, more)
+	if h.size += resultBytes(r); h.size < holdBytes {
+		return nil
+	}
+	h.streaming = true
+	return h.flush(send)
+}
+
+// ownRows copies r's values: GMS encodes them into a buffer it reuses once
+// the callback returned (with a cursor) or the statement ended.
+func ownRows(r *sqltypes.Result) *sqltypes.Result {
+	if r == nil || len(r.Rows) == 0 {
+		return r
+	}
+	out := *r
+	out.Rows = make([][]sqltypes.Value, len(r.Rows))
+	for i, row := range r.Rows {
+		own := make([]sqltypes.Value, len(row))
+		for j, v := range row {
+			if v.IsNull() {
+				own[j] = v
+			} else {
+				own[j] = sqltypes.MakeTrusted(v.Type(), append([]byte(nil), v.Raw()...))
+			}
+		}
+		out.Rows[i] = own
+	}
+	return &out
+}
+
+func (h *heldResults) flush(send func(*sqltypes.Result, bool) error) error {
+	held, more := h.held, h.more
+	h.held, h.more = nil, nil
+	for i, r := range held {
+		if err := send(r, more[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// run runs a statement through h: held results are sent only if it
+// succeeds, so that its error goes out before any row.
+func (h *heldResults) run(ctx context.Context, send func(*sqltypes.Result, bool) error, stmt func(func(*sqltypes.Result, bool) error) error) error {
+	err := stmt(func(r *sqltypes.Result, more bool) error { return h.add(r, more, send) })
+	if err != nil {
+		return mysqlError(ctx, err)
+	}
+	return h.flush(send)
+}
 
 var _ server.Interceptor = mysqlErrors{}
 
@@ -45,11 +129,12 @@ func mysqlError(ctx context.Context, err error) error {
 }
 
 func (mysqlErrors) Query(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, callback func(*sqltypes.Result, bool) error) error {
-	return mysqlError(ctx, chain.ComQuery(ctx, c, query, callback))
+	var h heldResults
+	return h.run(ctx, callback, func(cb func(*sqltypes.Result, bool) error) error { return chain.ComQuery(ctx, c, query, cb) })
 }
 
-func (mysqlErrors) ParsedQuery(chain server.Chain, c *mysql.Conn, query string, _ sqlparser.Statement, callback func(*sqltypes.Result, bool) error) error {
-	return mysqlError(context.Background(), chain.ComQuery(context.Background(), c, query, callback))
+func (e mysqlErrors) ParsedQuery(chain server.Chain, c *mysql.Conn, query string, _ sqlparser.Statement, callback func(*sqltypes.Result, bool) error) error {
+	return e.Query(context.Background(), chain, c, query, callback)
 }
 
 func (mysqlErrors) MultiQuery(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, callback func(*sqltypes.Result, bool) error) (string, error) {
@@ -63,5 +148,9 @@ func (mysqlErrors) Prepare(ctx context.Context, chain server.Chain, c *mysql.Con
 }
 
 func (mysqlErrors) StmtExecute(ctx context.Context, chain server.Chain, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) error {
-	return mysqlError(ctx, chain.ComStmtExecute(ctx, c, prepare, callback))
+	var h heldResults
+	send := func(r *sqltypes.Result, _ bool) error { return callback(r) }
+	return h.run(ctx, send, func(cb func(*sqltypes.Result, bool) error) error {
+		return chain.ComStmtExecute(ctx, c, prepare, func(r *sqltypes.Result) error { return cb(r, false) })
+	})
 }
