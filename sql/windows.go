@@ -11,7 +11,8 @@ import (
 	"github.com/dolthub/vitess/go/vt/sqlparser"
 )
 
-// namedWindows rewrites statements with a WINDOW clause so that every
+// namedWindows applies rewriteStatement; it rewrites statements with a
+// WINDOW clause so that every
 // OVER w names no window but carries w's definition, as MySQL defines it
 // (OVER (w ORDER BY ...) adds to w what w lacks). GMS refuses a named window
 // beside an inline one ("window ” cannot inherit ”") and, worse, drops a
@@ -24,6 +25,38 @@ var _ server.Interceptor = namedWindows{}
 // Priority: inside the read-only guard and its limits, which see the text
 // the client sent.
 func (namedWindows) Priority() int { return 2 }
+
+// rewriteStatement is query in the form GMS runs with MySQL's answer:
+// WITH ROLLUP as a union (rollupUnion), named windows inlined, scalar
+// subqueries of grouped SELECTs in ANY_VALUE (groupedSubqueries). Anything
+// else passes untouched, and so does what a rewrite cannot handle (GMS then
+// reports it).
+func rewriteStatement(query string, stmt sqlparser.Statement) string {
+	if containsFold(query, "rollup") {
+		if q, ok := rollupUnion(query); ok {
+			query, stmt = q, nil
+		}
+	}
+	query = inlineWindows(query, stmt)
+	if !containsFold(query, "group") || !containsFold(query, "select", 2) {
+		return query
+	}
+	parsed, err := sqlparser.Parse(query)
+	if err != nil {
+		return query
+	}
+	changed := false
+	sqlparser.Walk(func(n sqlparser.SQLNode) (bool, error) {
+		if s, ok := n.(*sqlparser.Select); ok && groupedSubqueries(s) {
+			changed = true
+		}
+		return true, nil
+	}, parsed)
+	if !changed {
+		return query
+	}
+	return sqlparser.String(parsed)
+}
 
 // inlineWindows is query with its named windows inlined, or query itself.
 func inlineWindows(query string, stmt sqlparser.Statement) string {
@@ -105,20 +138,26 @@ func inlineSelectWindows(s *sqlparser.Select) bool {
 	return ok
 }
 
-func containsFold(s, sub string) bool {
-	return strings.Contains(strings.ToLower(s), sub)
+// containsFold tells whether s holds sub (lower case) at least n times
+// (default once), ignoring case.
+func containsFold(s, sub string, n ...int) bool {
+	want := 1
+	if len(n) > 0 {
+		want = n[0]
+	}
+	return strings.Count(strings.ToLower(s), sub) >= want
 }
 
 func (namedWindows) Query(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, callback func(*sqltypes.Result, bool) error) error {
-	return chain.ComQuery(ctx, c, inlineWindows(query, nil), callback)
+	return chain.ComQuery(ctx, c, rewriteStatement(query, nil), callback)
 }
 
 func (namedWindows) ParsedQuery(chain server.Chain, c *mysql.Conn, query string, parsed sqlparser.Statement, callback func(*sqltypes.Result, bool) error) error {
-	return chain.ComQuery(context.Background(), c, inlineWindows(query, parsed), callback)
+	return chain.ComQuery(context.Background(), c, rewriteStatement(query, parsed), callback)
 }
 
 func (namedWindows) Prepare(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
-	if q := inlineWindows(query, nil); q != query {
+	if q := rewriteStatement(query, nil); q != query {
 		query = q
 		prepare.PrepareStmt = q
 	}
