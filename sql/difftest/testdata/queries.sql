@@ -1040,3 +1040,20 @@ FROM customers c JOIN orders o ON o.customer_id = c.customer_id GROUP BY c.custo
 -- name: dash/median-like
 SELECT total_cents FROM (SELECT total_cents, ROW_NUMBER() OVER (ORDER BY total_cents, order_id) AS rn, COUNT(*) OVER () AS n FROM orders) t
 WHERE rn = (n + 1) DIV 2
+
+-- ===== The forms deviations.txt recommends (each must agree) =====
+
+-- name: works/sum-divided-rounded
+SELECT ROUND(SUM(total_cents) / 100, 4) AS revenue FROM orders WHERE status = 'shipped'
+
+-- name: works/scalar-subquery-cross-join
+SELECT p.category, CAST(AVG(p.price_cents) - MAX(t.a) AS DECIMAL(20, 4)) AS vs_all FROM products p CROSS JOIN (SELECT AVG(price_cents) AS a FROM products) t
+GROUP BY p.category ORDER BY p.category
+
+-- name: works/window-over-grouped-derived
+SELECT status, n, RANK() OVER (ORDER BY n DESC) AS r FROM (SELECT status, COUNT(*) AS n FROM orders GROUP BY status) g ORDER BY status
+
+-- name: works/avg-of-derived-rounded
+SELECT c.country, CAST(AVG(t.spent) AS DECIMAL(20, 4)) AS avg_spent FROM customers c
+JOIN (SELECT customer_id, SUM(total_cents) AS spent FROM orders GROUP BY customer_id) t ON t.customer_id = c.customer_id
+GROUP BY c.country ORDER BY c.country
