@@ -1057,3 +1057,26 @@ SELECT status, n, RANK() OVER (ORDER BY n DESC) AS r FROM (SELECT status, COUNT(
 SELECT c.country, CAST(AVG(t.spent) AS DECIMAL(20, 4)) AS avg_spent FROM customers c
 JOIN (SELECT customer_id, SUM(total_cents) AS spent FROM orders GROUP BY customer_id) t ON t.customer_id = c.customer_id
 GROUP BY c.country ORDER BY c.country
+
+-- name: works/std-of-double
+SELECT STD(total_cents * 1.0E0) AS sd, VARIANCE(total_cents * 1.0E0) AS v FROM orders
+
+-- name: works/all-as-max
+SELECT sku, price_cents FROM products WHERE price_cents >= (SELECT MAX(price_cents) FROM products WHERE category = 'books') ORDER BY sku
+
+-- name: works/any-as-min
+SELECT sku, price_cents FROM products WHERE price_cents > (SELECT MIN(price_cents) FROM products WHERE category = 'electronics') ORDER BY sku
+
+-- name: works/running-sum-unique-rows
+SELECT order_id, customer_id, total_cents,
+       SUM(total_cents) OVER (PARTITION BY customer_id ORDER BY total_cents, order_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum
+FROM orders ORDER BY customer_id, total_cents, order_id LIMIT 60
+
+-- name: works/row-in-as-exists
+SELECT l.order_id, l.line_no FROM order_lines l
+WHERE EXISTS (SELECT 1 FROM order_lines m WHERE m.order_id = l.order_id GROUP BY m.order_id HAVING MAX(m.line_no) = l.line_no)
+ORDER BY l.order_id, l.line_no LIMIT 30
+
+-- name: works/cume-dist-by-counts
+SELECT sku, price_cents, COUNT(*) OVER (ORDER BY price_cents RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) / COUNT(*) OVER () AS cd
+FROM products ORDER BY price_cents, sku
