@@ -9,7 +9,10 @@
 // MariaDB comes from Debian's mariadb-server package (.ci/run and
 // `make difftest` install it); without it the test is skipped, saying why,
 // unless IMAGO_DIFFTEST_REQUIRE=1. IMAGO_DIFFTEST_ORDERS sizes the shop
-// (default 1500; `make difftest` loads 20000).
+// (default 1500; `make difftest` loads 20000); IMAGO_DIFFTEST_ONLY runs the
+// queries whose name contains it; IMAGO_DIFFTEST_QUERY_TIMEOUT (seconds, 60)
+// bounds each query, and what Imago does not answer within it is reported
+// as too slow, not compared. The log ends with each server's times.
 package difftest
 
 import (
@@ -136,11 +139,23 @@ type result struct {
 	names, types []string
 	rows         [][]*string
 	err          error
+	took         time.Duration
 }
 
+// queryTimeout bounds each query on each server (IMAGO_DIFFTEST_QUERY_TIMEOUT
+// seconds, default 60).
+var queryTimeout = time.Duration(envInt("IMAGO_DIFFTEST_QUERY_TIMEOUT", 60)) * time.Second
+
 func run(ctx context.Context, conn *gosql.DB, q query) result {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
+	start := time.Now()
+	r := runQuery(ctx, conn, q)
+	r.took = time.Since(start)
+	return r
+}
+
+func runQuery(ctx context.Context, conn *gosql.DB, q query) result {
 	rows, err := conn.QueryContext(ctx, q.text, q.args...)
 	if err != nil {
 		return result{err: err}
@@ -314,16 +329,31 @@ func TestAgainstMariaDB(t *testing.T) {
 	ctx := context.Background()
 	agree, kept := 0, 0
 	var report strings.Builder
+	type timing struct {
+		name        string
+		imago, peer time.Duration
+	}
+	var times []timing
+	var slow []string
+	only := os.Getenv("IMAGO_DIFFTEST_ONLY")
 	for _, q := range queries {
+		if only != "" && !strings.Contains(q.name, only) {
+			continue
+		}
 		want := run(ctx, p.maria, q)
 		if want.err != nil {
 			t.Errorf("%s (line %d): MariaDB refuses the query, so it is no test of Imago: %v", q.name, q.line, want.err)
 			continue
 		}
 		got := run(ctx, p.imago, q)
+		times = append(times, timing{q.name, got.took, want.took})
 		diff := compare(q, got, want)
 		dev, listed := deviations[q.name]
 		switch {
+		case got.err != nil && got.took >= queryTimeout:
+			// Speed is not what this suite judges (the answers are): a
+			// query Imago does not finish within the limit is reported.
+			slow = append(slow, fmt.Sprintf("  %s: no answer within %v (MariaDB: %v)", q.name, queryTimeout, want.took.Round(time.Millisecond)))
 		case diff == "" && listed:
 			t.Errorf("%s (line %d) now agrees with MariaDB: remove it from testdata/deviations.txt (%s)", q.name, q.line, dev.reason)
 			agree++
@@ -336,7 +366,20 @@ func TestAgainstMariaDB(t *testing.T) {
 			t.Errorf("%s (line %d) differs from MariaDB: %s\n%s", q.name, q.line, diff, q.text)
 		}
 	}
-	t.Logf("%d queries: %d agree with MariaDB, %d deviate as testdata/deviations.txt says\n%s", len(queries), agree, kept, report.String())
+	t.Logf("%d queries: %d agree with MariaDB, %d deviate as testdata/deviations.txt says, %d too slow\n%s", agree+kept+len(slow), agree, kept, len(slow), report.String())
+	if len(slow) > 0 {
+		t.Logf("too slow to compare:\n%s", strings.Join(slow, "\n"))
+	}
+	// Time: Imago's over MariaDB's, per query (one run each, after the load).
+	ratio := func(x timing) float64 { return float64(x.imago) / float64(max(x.peer, time.Microsecond)) }
+	slices.SortFunc(times, func(a, b timing) int { return cmp.Compare(ratio(b), ratio(a)) })
+	if len(times) > 0 {
+		var slow strings.Builder
+		for _, x := range times[:min(len(times), 8)] {
+			fmt.Fprintf(&slow, "  %s: Imago %v, MariaDB %v (%.1fx)\n", x.name, x.imago.Round(time.Microsecond), x.peer.Round(time.Microsecond), ratio(x))
+		}
+		t.Logf("time, Imago over MariaDB: median %.2fx; the slowest:\n%s", ratio(times[len(times)/2]), slow.String())
+	}
 }
 
 // query is one query of testdata/queries.sql.
