@@ -114,6 +114,12 @@ func mysqlError(ctx context.Context, err error) error {
 		return nil
 	}
 	var sqlErr *mysql.SQLError
+	if errors.As(err, &sqlErr) && sqlErr.Number() == mysql.ERMixOfGroupFuncAndFields && strings.Contains(sqlErr.Message, "%!") {
+		// GMS's message for a window function over an aggregate in a
+		// grouped query lacks its arguments ("expression #%!d(MISSING)").
+		return mysql.NewSQLError(mysql.ERMixOfGroupFuncAndFields, sqlErr.SQLState(),
+			"a window function over an aggregate in a grouped query is not supported here: group in a derived table and apply the window function outside it")
+	}
 	if errors.As(err, &sqlErr) && sqlErr.Number() != mysql.ERUnknownError {
 		return err
 	}

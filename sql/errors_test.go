@@ -5,6 +5,7 @@ import (
 	gosql "database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,5 +83,16 @@ func TestKillQueryIs1317(t *testing.T) {
 	var one int
 	if err := victim.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
 		t.Fatalf("the killed statement's connection after KILL QUERY: %v", err)
+	}
+}
+
+// A window function over an aggregate in a grouped query, which GMS refuses,
+// is refused with MySQL's 1140 and a message that says what to write.
+func TestWindowOverAggregateMessage(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.conn.Exec("SELECT status, COUNT(*), RANK() OVER (ORDER BY COUNT(*) DESC) FROM orders GROUP BY status")
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) || me.Number != 1140 || strings.Contains(me.Message, "MISSING") || !strings.Contains(me.Message, "derived table") {
+		t.Fatalf("window over an aggregate: %v", err)
 	}
 }
