@@ -28,6 +28,7 @@ var layers = map[string][]string{
 	"migrations":       {"commands", "envelope"},
 	"":                 {"applier", "checkpoint", "commands", "envelope", "gcpause", "memdb", "migrations", "progress", "reactors", "wal", "writer"},
 	"sql":              {"commands", "envelope", "memdb", "internal/latency"},
+	"sql/difftest":     nil, // tests only: Imago against MariaDB
 	"api":              {"commands", "envelope", "memdb"},
 	"metrics":          {"commands", "memdb", "reactors"},
 	"offline":          {"", "applier", "checkpoint", "commands", "envelope", "memdb", "wal"},

@@ -231,12 +231,18 @@ func (p *readPlan) aggregate(f *sqlparser.FuncExpr, tn sqlparser.TableName) gsql
 	case "count":
 		return aggregation.NewCount(arg)
 	case "sum":
+		if exact, ok := exactArg(gsql.NewEmptyContext(), arg, 0); ok { // as exactAggregates does
+			return aggregation.NewSum(exact)
+		}
 		return aggregation.NewSum(arg)
 	case "min":
 		return aggregation.NewMin(arg)
 	case "max":
 		return aggregation.NewMax(arg)
 	case "avg":
+		if exact, ok := exactArg(gsql.NewEmptyContext(), arg, 4); ok {
+			return aggregation.NewAvg(exact)
+		}
 		return aggregation.NewAvg(arg)
 	}
 	return nil
@@ -279,7 +285,7 @@ func (t *table) column(c *sqlparser.ColName, tn sqlparser.TableName) int {
 // resultTypes are the types that encode the plan's values as GMS's result
 // columns, or nil if some column is not one the plan produces. Selected
 // columns keep their table type; an aggregate's type is GMS's analyzed one
-// (SUM and AVG answer DOUBLE), which the buffer's value converts to.
+// (SUM and AVG of exact values answer DECIMAL, see exactAggregates), which the buffer's value converts to.
 func (p *readPlan) resultTypes(fields []*querypb.Field) []gsql.Type {
 	ctx := gsql.NewEmptyContext()
 	var out []gsql.Type

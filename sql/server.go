@@ -13,7 +13,6 @@ import (
 	sqle "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/server"
 	gsql "github.com/dolthub/go-mysql-server/sql"
-	"github.com/dolthub/go-mysql-server/sql/analyzer"
 	"github.com/sirupsen/logrus"
 
 	"github.com/imagodb/imago/memdb"
@@ -111,7 +110,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := installUsers(engine.Analyzer.Catalog.MySQLDb, cfg.Users, cfg.Database, SystemDatabase); err != nil {
+	if err := installUsers(engine.Analyzer.Catalog.MySQLDb, cfg.Users, cfg.Database, SystemDatabase, PerformanceSchema); err != nil {
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -120,8 +119,11 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	var chain server.InterceptorChain
 	chain.WithInterceptor(okInfo{})
+	chain.WithInterceptor(mysqlErrors{})
+	chain.WithInterceptor(namedWindows{})
+	chain.WithInterceptor(explainNulls{})
 	chain.WithInterceptor(readOnlyGuard{limits: newStatementLimits(cfg)})
-	chain.WithInterceptor(newReaderGrants(cfg.Users, cfg.Database, SystemDatabase))
+	chain.WithInterceptor(newReaderGrants(cfg.Users, cfg.Database, SystemDatabase, PerformanceSchema))
 	chain.WithInterceptor(asOfParams{})
 	reads := newPreparedReads(app)
 	chain.WithInterceptor(reads)
@@ -163,9 +165,9 @@ func newEngine(cfg Config) (*sqle.Engine, *database, error) {
 	app := newDatabase(cfg.Database, cfg.Source, cfg.Tables)
 	functions := sizedFunctionsOf(maxAllowedPacket(cfg))
 	functions[waitForSeqName] = waitForSeqFunction(cfg.Source)
-	p := newProvider(functions, app, newSystemDatabase(cfg))
+	p := newProvider(functions, app, newSystemDatabase(cfg), newPerformanceSchema())
 	installPast(p, cfg.Past)
-	a := analyzer.NewDefault(p)
+	a := newAnalyzer(p)
 	a.Catalog.StatsProvider = newStatsProvider()
 	engine := sqle.New(a, &sqle.Config{IsReadOnly: true})
 	return engine, app, nil

@@ -164,16 +164,19 @@ func installUsers(db *mysql_db.MySQLDb, users []User, schemas ...string) error {
 type readerGrants struct {
 	passThrough
 	readers map[string]bool
+	admins  map[string]bool // their SHOW GRANTS says what the read-only server lets them do
 	schemas []string
 }
 
 var _ server.Interceptor = (*readerGrants)(nil)
 
 func newReaderGrants(users []User, schemas ...string) *readerGrants {
-	g := &readerGrants{readers: map[string]bool{}, schemas: schemas}
+	g := &readerGrants{readers: map[string]bool{}, admins: map[string]bool{}, schemas: schemas}
 	for _, u := range users {
 		if !u.Admin {
 			g.readers[u.Name] = true
+		} else {
+			g.admins[u.Name] = true
 		}
 	}
 	return g
@@ -186,7 +189,7 @@ func (g *readerGrants) answer(c *mysql.Conn, query string) *sqltypes.Result {
 	// Readers' other statements are not parsed a second time: only what
 	// starts with SHOW can be SHOW GRANTS.
 	q := strings.TrimSpace(query)
-	if !g.readers[c.User] || len(q) < 4 || !strings.EqualFold(q[:4], "show") {
+	if !g.readers[c.User] && !g.admins[c.User] || len(q) < 4 || !strings.EqualFold(q[:4], "show") {
 		return nil
 	}
 	stmt, err := sqlparser.Parse(q)
@@ -220,6 +223,15 @@ func (g *readerGrants) rewrite(c *mysql.Conn, query string) string {
 func (g *readerGrants) grants(c *mysql.Conn) *sqltypes.Result {
 	account := "`" + c.User + "`@`%`"
 	res := &sqltypes.Result{Fields: []*querypb.Field{{Name: "Grants for " + c.User + "@%", Type: sqltypes.VarChar, Charset: 255}}}
+	if g.admins[c.User] {
+		// GMS would list every privilege of its superuser, writes among
+		// them; on this server an admin reads everything, sees every
+		// session and stops statements (KILL).
+		res.Rows = append(res.Rows,
+			[]sqltypes.Value{sqltypes.NewVarChar("GRANT SELECT, PROCESS, SHOW DATABASES, SHOW VIEW ON *.* TO " + account)},
+			[]sqltypes.Value{sqltypes.NewVarChar("GRANT CONNECTION_ADMIN ON *.* TO " + account)})
+		return res
+	}
 	res.Rows = append(res.Rows, []sqltypes.Value{sqltypes.NewVarChar("GRANT USAGE ON *.* TO " + account)})
 	for _, s := range g.schemas {
 		res.Rows = append(res.Rows, []sqltypes.Value{sqltypes.NewVarChar("GRANT SELECT, SHOW VIEW ON `" + s + "`.* TO " + account)})

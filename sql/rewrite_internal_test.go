@@ -1,0 +1,48 @@
+package sql
+
+import (
+	"testing"
+
+	"github.com/dolthub/vitess/go/vt/sqlparser"
+)
+
+func sameSQL(t *testing.T, got, want string) {
+	t.Helper()
+	w, err := sqlparser.Parse(want)
+	if err != nil {
+		t.Fatalf("%s: %v", want, err)
+	}
+	if got != sqlparser.String(w) {
+		t.Errorf("got  %s\nwant %s", got, sqlparser.String(w))
+	}
+}
+
+func TestRollupUnion(t *testing.T) {
+	got, ok := rollupUnion("SELECT a, COALESCE(b, 'all') AS b, SUM(x) FROM t GROUP BY a, b WITH ROLLUP ORDER BY a LIMIT 5")
+	if !ok {
+		t.Fatal("not rewritten")
+	}
+	sameSQL(t, got, "(SELECT a, COALESCE(b, 'all') AS b, SUM(x) FROM t GROUP BY a, b) UNION ALL "+
+		"(SELECT a, COALESCE(NULL, 'all') AS b, SUM(x) FROM t GROUP BY a) UNION ALL "+
+		"(SELECT NULL, COALESCE(NULL, 'all') AS b, SUM(x) FROM t) ORDER BY a LIMIT 5")
+	for _, q := range []string{"SELECT a FROM t GROUP BY a", "SELECT 'WITH ROLLUP' FROM t", "SELECT a FROM t GROUP BY a WITH ROLLUP UNION SELECT b FROM u GROUP BY b WITH ROLLUP"} {
+		if got, ok := rollupUnion(q); ok {
+			t.Errorf("%s rewritten to %s", q, got)
+		}
+	}
+}
+
+func TestGroupedSubqueries(t *testing.T) {
+	sameSQL(t, rewriteStatement("SELECT c, COUNT(*) / (SELECT COUNT(*) FROM t) FROM t GROUP BY c", nil),
+		"SELECT c, COUNT(*) / (SELECT COUNT(*) FROM t) FROM t GROUP BY c, (SELECT COUNT(*) FROM t)")
+	// Correlated, inside an aggregate, or not grouped: untouched.
+	for _, q := range []string{
+		"SELECT o.c, (SELECT MAX(x) FROM u WHERE u.c = o.c) FROM t o GROUP BY o.c",
+		"SELECT c, SUM((SELECT 1)) FROM t GROUP BY c",
+		"SELECT c, (SELECT 1) FROM t",
+	} {
+		if got := rewriteStatement(q, nil); got != q {
+			t.Errorf("%s rewritten to %s", q, got)
+		}
+	}
+}

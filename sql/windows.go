@@ -1,0 +1,165 @@
+package sql
+
+import (
+	"context"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/server"
+	"github.com/dolthub/vitess/go/mysql"
+	"github.com/dolthub/vitess/go/sqltypes"
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+	"github.com/dolthub/vitess/go/vt/sqlparser"
+)
+
+// namedWindows applies rewriteStatement; it rewrites statements with a
+// WINDOW clause so that every
+// OVER w names no window but carries w's definition, as MySQL defines it
+// (OVER (w ORDER BY ...) adds to w what w lacks). GMS refuses a named window
+// beside an inline one ("window ” cannot inherit ”") and, worse, drops a
+// named window's ORDER BY for aggregates (SUM(x) OVER w then sums the whole
+// partition). Statements without WINDOW pass untouched.
+type namedWindows struct{ passThrough }
+
+var _ server.Interceptor = namedWindows{}
+
+// Priority: inside the read-only guard and its limits, which see the text
+// the client sent.
+func (namedWindows) Priority() int { return 2 }
+
+// rewriteStatement is query in the form GMS runs with MySQL's answer:
+// WITH ROLLUP as a union (rollupUnion), named windows inlined, scalar
+// subqueries of grouped SELECTs in ANY_VALUE (groupedSubqueries). Anything
+// else passes untouched, and so does what a rewrite cannot handle (GMS then
+// reports it).
+func rewriteStatement(query string, stmt sqlparser.Statement) string {
+	if containsFold(query, "rollup") {
+		if q, ok := rollupUnion(query); ok {
+			query, stmt = q, nil
+		}
+	}
+	query = inlineWindows(query, stmt)
+	if !containsFold(query, "group") || !containsFold(query, "select", 2) {
+		return query
+	}
+	parsed, err := sqlparser.Parse(query)
+	if err != nil {
+		return query
+	}
+	changed := false
+	sqlparser.Walk(func(n sqlparser.SQLNode) (bool, error) {
+		if s, ok := n.(*sqlparser.Select); ok && groupedSubqueries(s) {
+			changed = true
+		}
+		return true, nil
+	}, parsed)
+	if !changed {
+		return query
+	}
+	return sqlparser.String(parsed)
+}
+
+// inlineWindows is query with its named windows inlined, or query itself.
+func inlineWindows(query string, stmt sqlparser.Statement) string {
+	if !containsFold(query, "window") {
+		return query
+	}
+	if stmt == nil {
+		var err error
+		if stmt, err = sqlparser.Parse(query); err != nil {
+			return query
+		}
+	}
+	var selects []*sqlparser.Select
+	sqlparser.Walk(func(n sqlparser.SQLNode) (bool, error) {
+		if s, ok := n.(*sqlparser.Select); ok && len(s.Window) > 0 {
+			selects = append(selects, s)
+		}
+		return true, nil
+	}, stmt)
+	if len(selects) == 0 {
+		return query
+	}
+	// Inner SELECTs first: a subquery's own WINDOW clause shadows an outer one.
+	for i := len(selects) - 1; i >= 0; i-- {
+		if !inlineSelectWindows(selects[i]) {
+			return query
+		}
+	}
+	return sqlparser.String(stmt)
+}
+
+// inlineSelectWindows inlines s's WINDOW clause into its OVER clauses and
+// drops the clause; false if a window is unknown (GMS then reports it).
+func inlineSelectWindows(s *sqlparser.Select) bool {
+	defs := map[string]*sqlparser.WindowDef{}
+	for _, w := range s.Window {
+		defs[w.Name.Lowered()] = w
+	}
+	ok := true
+	var resolve func(w sqlparser.WindowDef, depth int) sqlparser.WindowDef
+	resolve = func(w sqlparser.WindowDef, depth int) sqlparser.WindowDef {
+		if w.NameRef.IsEmpty() {
+			return w
+		}
+		base, found := defs[w.NameRef.Lowered()]
+		if !found || depth > len(defs) {
+			ok = false
+			return w
+		}
+		b := resolve(*base, depth+1)
+		out := sqlparser.WindowDef{PartitionBy: b.PartitionBy, OrderBy: b.OrderBy, Frame: b.Frame}
+		if len(w.PartitionBy) > 0 {
+			out.PartitionBy = w.PartitionBy
+		}
+		if len(w.OrderBy) > 0 {
+			out.OrderBy = w.OrderBy
+		}
+		if w.Frame != nil {
+			out.Frame = w.Frame
+		}
+		return out
+	}
+	sqlparser.Walk(func(n sqlparser.SQLNode) (bool, error) {
+		switch n := n.(type) {
+		case *sqlparser.Subquery:
+			return false, nil // its own windows (done first)
+		case *sqlparser.FuncExpr:
+			if n.Over != nil && !n.Over.NameRef.IsEmpty() {
+				w := resolve(sqlparser.WindowDef(*n.Over), 0)
+				over := sqlparser.Over(w)
+				n.Over = &over
+			}
+		}
+		return true, nil
+	}, s.SelectExprs, s.Having, s.OrderBy)
+	if ok {
+		s.Window = nil
+	}
+	return ok
+}
+
+// containsFold tells whether s holds sub (lower case) at least n times
+// (default once), ignoring case.
+func containsFold(s, sub string, n ...int) bool {
+	want := 1
+	if len(n) > 0 {
+		want = n[0]
+	}
+	return strings.Count(strings.ToLower(s), sub) >= want
+}
+
+func (namedWindows) Query(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, callback func(*sqltypes.Result, bool) error) error {
+	return chain.ComQuery(ctx, c, rewriteStatement(query, nil), callback)
+}
+
+func (namedWindows) ParsedQuery(chain server.Chain, c *mysql.Conn, query string, parsed sqlparser.Statement, callback func(*sqltypes.Result, bool) error) error {
+	return chain.ComQuery(context.Background(), c, rewriteStatement(query, parsed), callback)
+}
+
+func (namedWindows) Prepare(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
+	if q := rewriteStatement(query, nil); q != query {
+		query = q
+		prepare.PrepareStmt = q
+	}
+	return chain.ComPrepare(ctx, c, query, prepare)
+}
