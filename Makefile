@@ -1,7 +1,7 @@
 # The two commands of the README. Run needs only Go; test also installs the
 # clients of the compatibility suite (Debian packages, npm) when missing.
 
-.PHONY: run test gotest compat difftest bench sysbench restart-bench fuzz torture
+.PHONY: run test gotest mariadb compat difftest bench sysbench restart-bench fuzz torture
 
 # Run Imago: the demo shop on embedded defaults (HTTP :8080, MySQL :3306).
 run:
@@ -11,8 +11,14 @@ run:
 # and the client compatibility suite (mysql client, pandas, Node mysql2, Go).
 test: gotest compat
 
-gotest:
+gotest: mariadb
 	go test -count=1 ./...
+
+# MariaDB from Debian's package: the differential SQL suite (sql/difftest)
+# starts it on its own port and data directory.
+mariadb:
+	command -v mariadbd >/dev/null || test -x /usr/sbin/mariadbd || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server >/dev/null)
 
 compat:
 	bash compat/run.sh
@@ -20,9 +26,7 @@ compat:
 # Imago's SQL answers against MariaDB's on a demo shop of 20,000 orders
 # (sql/difftest; `make test` runs it on 1,500). Installs Debian's
 # mariadb-server when missing; the test starts its own server in a temp dir.
-difftest:
-	command -v mariadbd >/dev/null || test -x /usr/sbin/mariadbd || \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server >/dev/null)
+difftest: mariadb
 	IMAGO_DIFFTEST_REQUIRE=1 IMAGO_DIFFTEST_ORDERS=20000 go test -count=1 -timeout 30m -run TestAgainstMariaDB -v ./sql/difftest/
 
 # The write-path benchmarks whose figures the README quotes.
