@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/imagodb/imago/commands"
-	"github.com/imagodb/imago/memdb"
 )
 
 // dryRunParam reads ?dry_run=; an unknown value is an error naming it.
@@ -50,19 +49,7 @@ func (h *handler) dryRun(w http.ResponseWriter, cmd commands.Command, meta comma
 		for _, p := range c.Table.Primary().Columns() {
 			key[c.Table.Columns()[p].Name] = some[p]
 		}
-		out[i] = rowChange{Table: c.Table.Name(), Key: key, Before: rowObject(c.Table, c.Before), After: rowObject(c.Table, c.After)}
+		out[i] = rowChange{Table: c.Table.Name(), Key: key, Before: c.Table.Object(c.Before), After: c.Table.Object(c.After)}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"dry_run": true, "seq": res.Seq, "result": res.Value, "changes": out})
-}
-
-// rowObject is a row as a JSON object by column name; nil for no row.
-func rowObject(t *memdb.Table, row memdb.Row) map[string]any {
-	if row == nil {
-		return nil
-	}
-	m := make(map[string]any, len(row))
-	for i, c := range t.Columns() {
-		m[c.Name] = row[i]
-	}
-	return m
 }

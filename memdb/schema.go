@@ -95,6 +95,19 @@ func (t Type) String() string {
 	return t.Kind.String()
 }
 
+// Object is row as a map by column name (nil for a nil row): a row as a
+// JSON object.
+func (t *Table) Object(row Row) map[string]any {
+	if row == nil {
+		return nil
+	}
+	m := make(map[string]any, len(row))
+	for i, c := range t.def.Columns {
+		m[c.Name] = row[i]
+	}
+	return m
+}
+
 // Column declares one column of a table.
 type Column struct {
 	Name     string

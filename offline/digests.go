@@ -141,7 +141,7 @@ func traceOne(image *memdb.Image, registry *commands.Registry, env envelope.Enve
 }
 
 func rowChange(c memdb.Change) RowChange {
-	rc := RowChange{Table: c.Table.Name(), Before: rowMap(c.Table, c.Before), After: rowMap(c.Table, c.After)}
+	rc := RowChange{Table: c.Table.Name(), Before: c.Table.Object(c.Before), After: c.Table.Object(c.After)}
 	row := c.After
 	if row == nil {
 		row = c.Before
@@ -151,17 +151,6 @@ func rowChange(c memdb.Change) RowChange {
 		rc.Key = append(rc.Key, row[i])
 	}
 	return rc
-}
-
-func rowMap(t *memdb.Table, row memdb.Row) map[string]any {
-	if row == nil {
-		return nil
-	}
-	m := make(map[string]any, len(row))
-	for i, c := range t.Columns() {
-		m[c.Name] = row[i]
-	}
-	return m
 }
 
 // changesDigest digests an outcome and its changes as JSON, without the

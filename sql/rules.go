@@ -62,6 +62,21 @@ func (f *typeFixer) node(ctx *gsql.Context, n gsql.Node) (gsql.Node, transform.T
 	})
 }
 
+// exact gives the aggregate agg (SUM: extra 0, AVG: 4) over child an exact
+// argument, so that it is DECIMAL as in MySQL, and records its new type.
+func (f *typeFixer) exact(ctx *gsql.Context, agg, child gsql.Expression, id gsql.ColumnId, extra int) (gsql.Expression, transform.TreeIdentity, error) {
+	arg, ok := exactArg(ctx, child, extra)
+	if !ok {
+		return agg, transform.SameTree, nil
+	}
+	out, err := agg.WithChildren(ctx, arg)
+	if err != nil {
+		return nil, transform.SameTree, err
+	}
+	f.byId[id] = out.Type(ctx)
+	return out, transform.NewTree, nil
+}
+
 func (f *typeFixer) expr(ctx *gsql.Context, e gsql.Expression) (gsql.Expression, transform.TreeIdentity, error) {
 	switch e := e.(type) {
 	case *plan.Subquery:
@@ -71,27 +86,9 @@ func (f *typeFixer) expr(ctx *gsql.Context, e gsql.Expression) (gsql.Expression,
 		}
 		return e.WithQuery(q), transform.NewTree, nil
 	case *aggregation.Sum:
-		arg, ok := exactArg(ctx, e.Child, 0)
-		if !ok {
-			return e, transform.SameTree, nil
-		}
-		out, err := e.WithChildren(ctx, arg)
-		if err != nil {
-			return nil, transform.SameTree, err
-		}
-		f.byId[e.Id()] = out.Type(ctx)
-		return out, transform.NewTree, nil
+		return f.exact(ctx, e, e.Child, e.Id(), 0)
 	case *aggregation.Avg:
-		arg, ok := exactArg(ctx, e.Child, 4)
-		if !ok {
-			return e, transform.SameTree, nil
-		}
-		out, err := e.WithChildren(ctx, arg)
-		if err != nil {
-			return nil, transform.SameTree, err
-		}
-		f.byId[e.Id()] = out.Type(ctx)
-		return out, transform.NewTree, nil
+		return f.exact(ctx, e, e.Child, e.Id(), 4)
 	case *expression.Arithmetic:
 		return intervalArithmetic(ctx, e)
 	case *expression.Alias:
