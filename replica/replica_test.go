@@ -39,7 +39,7 @@ func noisyDictionary() *imago.App {
 	return app
 }
 
-func config(t *testing.T, app *imago.App) server.Config {
+func config(t testing.TB, app *imago.App) server.Config {
 	return server.Config{
 		App: app, Data: filepath.Join(t.TempDir(), "data"), Logger: slog.New(slog.DiscardHandler),
 		HTTPAddr: "127.0.0.1:0", MySQLAddr: "127.0.0.1:0", MySQLUser: "root",
@@ -48,7 +48,7 @@ func config(t *testing.T, app *imago.App) server.Config {
 }
 
 // run starts a server and runs it until the test ends.
-func run(t *testing.T, cfg server.Config) *server.Server {
+func run(t testing.TB, cfg server.Config) *server.Server {
 	t.Helper()
 	s, err := server.Start(cfg)
 	if err != nil {
