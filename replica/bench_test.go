@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,4 +95,70 @@ func BenchmarkBootstrap(b *testing.B) {
 	b.ReportMetric(remote.Seconds()/local.Seconds(), "ratio")
 	b.Logf("%d rows, checkpoint of %d bytes: local start %.2fs, bootstrap over loopback %.2fs, ratio %.2f (target ≤ 1.5)",
 		info.Rows, info.Bytes, local.Seconds()/n, remote.Seconds()/n, remote.Seconds()/local.Seconds())
+}
+
+// BenchmarkLag: the replica's lag while the primary takes writes as fast
+// as 64 submitters can (durability always): how long after a seq is
+// published on the primary it is visible on the replica, p50 and p99, and
+// whether it grows (the last quarter's p50 against the first's). The run
+// lasts IMAGO_BENCH_SECONDS (default 10; the figure is 60).
+//
+//	go test -run '^$' -bench Lag -benchtime 1x ./replica/
+func BenchmarkLag(b *testing.B) {
+	secs := 10
+	if n, err := strconv.Atoi(os.Getenv("IMAGO_BENCH_SECONDS")); err == nil && n > 0 {
+		secs = n
+	}
+	primary := run(b, config(b, dictionary.App()))
+	rcfg := config(b, dictionary.App())
+	rcfg.ReplicaOf = "http://" + primary.HTTPAddr()
+	follower := run(b, rcfg).Replica()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(secs)*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for w := range 64 {
+		wg.Go(func() {
+			for i := 0; ctx.Err() == nil; i++ {
+				primary.DB().Submit(context.Background(), &dictionary.Set{Key: fmt.Sprint("w", w, "-", i%1000), Value: strconv.Itoa(i)})
+			}
+		})
+	}
+	// Every 2 ms: the primary's published seq now; later, when the replica
+	// shows it.
+	type probe struct {
+		seq uint64
+		at  time.Time
+	}
+	var lags []time.Duration
+	var pending []probe
+	tick := time.NewTicker(2 * time.Millisecond)
+	start := time.Now()
+	for ctx.Err() == nil || len(pending) > 0 {
+		<-tick.C
+		if ctx.Err() == nil {
+			pending = append(pending, probe{primary.DB().View().Seq, time.Now()})
+		}
+		applied := follower.DB().View().Seq
+		for len(pending) > 0 && pending[0].seq <= applied {
+			lags = append(lags, time.Since(pending[0].at))
+			pending = pending[1:]
+		}
+		if time.Since(start) > time.Duration(secs+30)*time.Second {
+			b.Fatalf("the replica is %d probes behind 30 s after the writes stopped", len(pending))
+		}
+	}
+	tick.Stop()
+	wg.Wait()
+	seq := primary.DB().View().Seq
+	pct := func(l []time.Duration, p float64) time.Duration {
+		s := slices.Clone(l)
+		slices.Sort(s)
+		return s[int(p*float64(len(s)-1))]
+	}
+	q := len(lags) / 4
+	b.ReportMetric(float64(seq)/float64(secs), "commands/s")
+	b.ReportMetric(float64(pct(lags, 0.5).Microseconds())/1000, "p50_ms")
+	b.ReportMetric(float64(pct(lags, 0.99).Microseconds())/1000, "p99_ms")
+	b.Logf("%d commands in %d s (%.0f/s); replica lag p50 %v, p99 %v; first quarter p50 %v, last quarter p50 %v",
+		seq, secs, float64(seq)/float64(secs), pct(lags, 0.5), pct(lags, 0.99), pct(lags[:q], 0.5), pct(lags[len(lags)-q:], 0.5))
 }
