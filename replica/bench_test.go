@@ -16,6 +16,9 @@ import (
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/commands"
 	"github.com/imagodb/imago/examples/dictionary"
+	"github.com/imagodb/imago/examples/shop"
+	"github.com/imagodb/imago/examples/shop/workload"
+	"github.com/imagodb/imago/examples/shopanalytics"
 	"github.com/imagodb/imago/replica"
 	"github.com/imagodb/imago/wal"
 )
@@ -161,4 +164,47 @@ func BenchmarkLag(b *testing.B) {
 	b.ReportMetric(float64(pct(lags, 0.99).Microseconds())/1000, "p99_ms")
 	b.Logf("%d commands in %d s (%.0f/s); replica lag p50 %v, p99 %v; first quarter p50 %v, last quarter p50 %v",
 		seq, secs, float64(seq)/float64(secs), pct(lags, 0.5), pct(lags, 0.99), pct(lags[:q], 0.5), pct(lags[len(lags)-q:], 0.5))
+}
+
+// BenchmarkAnalyticsRebuild: a replica of another projection
+// (shop_analytics) building its image from a shop primary's whole log:
+// commands/s. IMAGO_BENCH_ORDERS sets the orders (default 20000).
+//
+//	go test -run '^$' -bench AnalyticsRebuild -benchtime 1x ./replica/
+func BenchmarkAnalyticsRebuild(b *testing.B) {
+	orders := 20000
+	if n, err := strconv.Atoi(os.Getenv("IMAGO_BENCH_ORDERS")); err == nil && n > 0 {
+		orders = n
+	}
+	primary := run(b, config(b, shop.App()))
+	submit := func(cmds []commands.Command) {
+		for i := 0; i < len(cmds); i += 1000 {
+			part := cmds[i:min(i+1000, len(cmds))]
+			for _, o := range primary.DB().SubmitAll(context.Background(), part, make([]commands.Meta, len(part))) {
+				if o.Err != nil && !errors.As(o.Err, new(*commands.RefusedError)) {
+					b.Fatal(o.Err)
+				}
+			}
+		}
+	}
+	submit(workload.Setup(2000, 200))
+	g := workload.New("bench", 1, 2000, 200)
+	cmds := make([]commands.Command, 0, orders)
+	for range orders {
+		cmds = append(cmds, g.Next())
+	}
+	submit(cmds)
+	seq := primary.DB().View().Seq
+	for i := 0; i < b.N; i++ {
+		rcfg := config(b, shopanalytics.App())
+		rcfg.ReplicaOf = "http://" + primary.HTTPAddr()
+		start := time.Now()
+		r := run(b, rcfg).Replica()
+		for r.DB().View().Seq < seq {
+			time.Sleep(5 * time.Millisecond)
+		}
+		d := time.Since(start)
+		b.ReportMetric(float64(seq)/d.Seconds(), "commands/s")
+		b.Logf("shop_analytics rebuilt seqs 1..%d of the shop's log in %v: %.0f commands/s", seq, d.Round(time.Millisecond), float64(seq)/d.Seconds())
+	}
 }
