@@ -89,6 +89,9 @@ type Options struct {
 	// it, and Replicate applies the primary's log entries (see package
 	// replica). A replica runs no reactors: its primary's do.
 	ReplicaOf string
+	// ReplicaSlotTTL is how long a replica that is not connected holds log
+	// truncation back; default SlotTTL.
+	ReplicaSlotTTL time.Duration
 	// AsOfCacheBytes bounds the past states kept once built (see
 	// timetravel.go); default DefaultAsOfCacheBytes.
 	AsOfCacheBytes int64
@@ -115,6 +118,7 @@ type DB struct {
 	ckptMu         sync.Mutex // one checkpoint at a time
 	lastCheckpoint atomic.Pointer[CheckpointInfo]
 	replicas       replicaSlots  // the replicas that follow this primary
+	slotTTL        time.Duration // Options.ReplicaSlotTTL
 	past           *pastStates   // time travel (timetravel.go)
 	stop           chan struct{} // closed by Close: background work ends
 	bg             sync.WaitGroup
@@ -139,6 +143,9 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.ReplicaSlotTTL <= 0 {
+		opts.ReplicaSlotTTL = SlotTTL
+	}
 	if opts.ReplicaOf != "" && len(opts.Reactors) > 0 {
 		return nil, fmt.Errorf("imago: a replica runs no reactors (its primary, %s, does)", opts.ReplicaOf)
 	}
@@ -158,7 +165,7 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 		log.Close()
 		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
 	}
-	db := &DB{app: app, dir: dir, registry: registry, upcaster: app.upcaster(chain), log: log, logger: opts.Logger, fingerprint: app.Fingerprint(),
+	db := &DB{app: app, dir: dir, registry: registry, slotTTL: opts.ReplicaSlotTTL, upcaster: app.upcaster(chain), log: log, logger: opts.Logger, fingerprint: app.Fingerprint(),
 		keep: opts.CheckpointsKeep, share: opts.CheckpointShare, truncateLog: opts.TruncateLog, stop: make(chan struct{})}
 	if err := db.start(opts); err != nil {
 		log.Close()
@@ -398,7 +405,8 @@ func (db *DB) Close() error {
 // replica not seen for SlotTTL no longer holds truncation back: when it
 // returns, the primary answers 410 and it bootstraps again.
 
-// SlotTTL is how long a replica that is not connected keeps its slot.
+// SlotTTL is how long a replica that is not connected keeps its slot, by
+// default (Options.ReplicaSlotTTL).
 const SlotTTL = time.Hour
 
 // ReplicaSlot is what a primary knows of a replica (imago.replicas).
@@ -442,7 +450,7 @@ func (db *DB) ReplicaSlots() []ReplicaSlot {
 	defer r.mu.Unlock()
 	var out []ReplicaSlot
 	for name, s := range r.slots {
-		if !s.Connected && time.Since(s.LastSeen) > SlotTTL {
+		if !s.Connected && time.Since(s.LastSeen) > db.slotTTL {
 			delete(r.slots, name)
 			continue
 		}

@@ -100,6 +100,7 @@ func processFlags(cmd *cobra.Command, set *apps, f *serveFlags, data string) {
 	c.AsOfCacheBytes = imago.DefaultAsOfCacheBytes
 	fl.Var((*byteSize)(&c.AsOfCacheBytes), "as-of-cache", "memory for the past states built for AS OF and shop@N queries, kept least recently used first out (e.g. 256MiB, 1GiB)")
 	fl.BoolVar(&c.TruncateLog, "truncate-log-before-checkpoint", false, "after each checkpoint, remove the log entries up to the oldest checkpoint kept (the history before it is lost; a projection change can then not rebuild from the log)")
+	fl.DurationVar(&c.ReplicaSlotTTL, "replica-slot-ttl", imago.SlotTTL, "how long a replica that left holds back --truncate-log-before-checkpoint (a replica back later bootstraps again)")
 	fl.BoolVar(&c.CheckpointOnStop, "checkpoint-on-stop", true, "write a checkpoint at a graceful stop, so the next start replays nothing")
 	appFlags := set.declareFlags(fl)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/imagodb/imago/commands"
 	"github.com/imagodb/imago/examples/dictionary"
 	"github.com/imagodb/imago/memdb"
+	"github.com/imagodb/imago/replica"
 	"github.com/imagodb/imago/server"
 )
 
@@ -121,5 +122,72 @@ func TestDivergenceIsDetected(t *testing.T) {
 			}
 			t.Fatalf("no verdict within 30 s: %+v", follower.Status())
 		})
+	}
+}
+
+// TestRebootstrapAfterTruncation: a replica away longer than the primary's
+// slot TTL, while the primary truncated its log past the replica's seq,
+// gets 410 when it returns, sets its data aside, bootstraps again from the
+// newest checkpoint and catches up.
+func TestRebootstrapAfterTruncation(t *testing.T) {
+	pcfg := config(t, dictionary.App())
+	pcfg.TruncateLog, pcfg.CheckpointsKeep, pcfg.ReplicaSlotTTL = true, 1, 50*time.Millisecond
+	primary := run(t, pcfg)
+	ctx := context.Background()
+	set := func(from, to int) {
+		for i := from; i < to; i++ {
+			if _, err := primary.DB().Submit(ctx, &dictionary.Set{Key: fmt.Sprint("k", i), Value: "v"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	set(0, 10)
+	rcfg := config(t, dictionary.App())
+	rcfg.ReplicaOf, rcfg.ReplicaName = "http://"+primary.HTTPAddr(), "r1"
+	rs, err := server.Start(rcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- rs.Run(rctx) }()
+	waitSeq(t, rs.Replica(), 10)
+	stop()
+	<-done
+
+	// Away: the slot expires, the primary truncates past seq 10.
+	time.Sleep(200 * time.Millisecond)
+	set(10, 20)
+	if _, err := primary.DB().Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	if first := primary.DB().Log().FirstSeq(); first <= 11 {
+		t.Fatalf("the primary's log begins at %d: truncation did not pass the replica", first)
+	}
+	set(20, 25)
+
+	back := run(t, rcfg)
+	waitSeq(t, back.Replica(), primary.DB().View().Seq)
+	if st := back.Replica().Status(); st.Bootstraps != 1 {
+		t.Fatalf("status %+v: want one bootstrap in the returning process", st)
+	}
+	aside, _ := filepath.Glob(filepath.Join(rcfg.Data, "set-aside-*"))
+	if len(aside) != 1 {
+		t.Fatalf("set aside: %v, want the old data in one directory", aside)
+	}
+	ph, _ := primary.DB().View().Snapshot.Hash()
+	rh, _ := back.DB().View().Snapshot.Hash()
+	if ph != rh {
+		t.Fatal("after the new bootstrap the replica's image differs from the primary's")
+	}
+}
+
+// waitSeq waits until the replica applied seq.
+func waitSeq(t *testing.T, r *replica.Replica, seq uint64) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); r.DB().View().Seq < seq; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica applied %d, not %d: %+v", r.DB().View().Seq, seq, r.Status())
+		}
 	}
 }

@@ -70,6 +70,9 @@ type Config struct {
 	ReplicaToken string        // --token: a primary's token with the log and checkpoints scopes
 	ReplicaName  string        // --name: this replica's name, sent to the primary
 	MaxLag       time.Duration // --max-lag: /readyz is 503 while the replica is further behind
+	// ReplicaSlotTTL is how long a replica that left holds the primary's
+	// log truncation back (--replica-slot-ttl; 0: imago.SlotTTL).
+	ReplicaSlotTTL time.Duration
 }
 
 // checked is a Config whose files are read and whose policies hold.

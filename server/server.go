@@ -68,7 +68,7 @@ func (s *Server) open(m *metrics.Metrics) error {
 	opts := imago.Options{Durability: c.Durability, Logger: c.Logger, Observer: m, Reactors: c.Reactors,
 		CheckpointEvery: c.CheckpointEvery, CheckpointEveryBytes: c.CheckpointEveryBytes, CheckpointInterval: c.CheckpointInterval,
 		CheckpointsKeep: c.CheckpointsKeep, CheckpointShare: c.CheckpointShare, TruncateLog: c.TruncateLog, IdempotencyWindow: c.IdempotencyWindow,
-		AsOfCacheBytes: c.AsOfCacheBytes}
+		AsOfCacheBytes: c.AsOfCacheBytes, ReplicaSlotTTL: c.ReplicaSlotTTL}
 	if c.ReplicaOf == "" {
 		db, err := imago.Open(c.Data, c.App, opts)
 		s.db = db
