@@ -63,8 +63,10 @@ func TestSlowBody(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer conn.Close()
-			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", c.path, len(c.body), c.body[:c.sent])
+			// Taken before the request is sent: the handler's deadline starts
+			// once it has the headers, never before this.
 			start := time.Now()
+			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", c.path, len(c.body), c.body[:c.sent])
 			go func() {
 				time.Sleep(c.pause)
 				io.WriteString(conn, c.body[c.sent:])
