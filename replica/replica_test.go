@@ -155,8 +155,13 @@ func TestRebootstrapAfterTruncation(t *testing.T) {
 	stop()
 	<-done
 
-	// Away: the slot expires, the primary truncates past seq 10.
-	time.Sleep(200 * time.Millisecond)
+	// Away: the primary notices the closed stream and the slot expires;
+	// then it truncates past seq 10.
+	for deadline := time.Now().Add(30 * time.Second); len(primary.DB().ReplicaSlots()) > 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica's slot outlived its TTL: %+v", primary.DB().ReplicaSlots())
+		}
+	}
 	set(10, 20)
 	if _, err := primary.DB().Checkpoint(); err != nil {
 		t.Fatal(err)
