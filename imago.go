@@ -391,6 +391,7 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		close(db.stop)
 		db.bg.Wait()
+		db.past.close()    // no past state is built from the log being closed
 		db.reactors.Stop() // before the writer: a reaction may be submitting
 		if err := errors.Join(db.writer.Close(), db.log.Close()); err != nil {
 			db.closeErr = fmt.Errorf("imago: close: %w", err)

@@ -79,6 +79,13 @@ type pastStates struct {
 
 	hits, builds atomic.Uint64
 	last         atomic.Pointer[BuildInfo]
+
+	// builds in progress read the log: close ends and waits for them
+	// before the database closes it.
+	life     context.Context
+	end      context.CancelFunc
+	closed   bool // guarded by mu: no build starts after close
+	building sync.WaitGroup
 }
 
 type pastEntry struct {
@@ -99,7 +106,18 @@ func newPastStates(db *DB, limit int64) *pastStates {
 	if limit <= 0 {
 		limit = DefaultAsOfCacheBytes
 	}
-	return &pastStates{db: db, limit: limit, cache: map[uint64]*list.Element{}, flights: map[uint64]*flight{}}
+	life, end := context.WithCancel(context.Background())
+	return &pastStates{db: db, limit: limit, cache: map[uint64]*list.Element{}, flights: map[uint64]*flight{}, life: life, end: end}
+}
+
+// close stops the builds in progress and waits for them: after it, no
+// build reads the log.
+func (p *pastStates) close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.end()
+	p.building.Wait()
 }
 
 // ViewAt is the state after the command at seq (0: the empty image before
@@ -129,9 +147,14 @@ func (p *pastStates) viewAt(ctx context.Context, seq uint64) (*commands.View, er
 	}
 	f, ok := p.flights[seq]
 	if !ok {
-		bctx, cancel := context.WithCancel(context.Background())
+		if p.closed {
+			p.mu.Unlock()
+			return nil, fmt.Errorf("imago: the state at seq %d: the database is closed", seq)
+		}
+		bctx, cancel := context.WithCancel(p.life)
 		f = &flight{done: make(chan struct{}), cancel: cancel}
 		p.flights[seq] = f
+		p.building.Add(1)
 		go p.run(bctx, seq, f)
 	}
 	f.waiters++
@@ -151,6 +174,7 @@ func (p *pastStates) viewAt(ctx context.Context, seq uint64) (*commands.View, er
 
 // run builds the state at seq for a flight and caches it.
 func (p *pastStates) run(ctx context.Context, seq uint64, f *flight) {
+	defer p.building.Done()
 	defer f.cancel()
 	f.view, f.err = p.build(ctx, seq)
 	p.mu.Lock()

@@ -82,7 +82,7 @@ func (r *Replica) failed(err error, retry time.Duration) {
 // rebootstrap sets the data aside and bootstraps again.
 func (r *Replica) rebootstrap(ctx context.Context) error {
 	r.cfg.Logger.Warn("the primary's log no longer holds what this replica needs: bootstrapping again", "seq", r.DB().View().Seq+1)
-	if err := r.DB().Close(); err != nil {
+	if err := r.Close(); err != nil {
 		return err
 	}
 	if err := r.setAside(); err != nil {

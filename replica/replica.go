@@ -56,8 +56,10 @@ type Replica struct {
 	db    *imago.DB
 	st    Status
 	check *imageAt // the primary's image hash to compare at its seq
-	// checking: a comparison at a past seq runs in the background.
+	// checking: a comparison at a past seq runs in the background; checks
+	// waits for it before the database is closed (it reads its log).
 	checking bool
+	checks   sync.WaitGroup
 	// stopFollow ends the follower (set while Run runs): a divergence
 	// found in the background stops the applying.
 	stopFollow context.CancelFunc
@@ -156,8 +158,11 @@ func (r *Replica) Lag() (commands uint64, behind time.Duration) {
 	return st.PrimarySeq - seq, time.Since(since)
 }
 
-// Close closes the replica's database.
-func (r *Replica) Close() error { return r.DB().Close() }
+// Close closes the replica's database, once no comparison reads it.
+func (r *Replica) Close() error {
+	r.checks.Wait()
+	return r.DB().Close()
+}
 
 func (r *Replica) setState(state string) {
 	r.mu.Lock()

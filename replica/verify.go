@@ -53,7 +53,9 @@ func (r *Replica) expect(img *imageAt, db *imago.DB) {
 		return
 	}
 	r.checking = true
+	r.checks.Add(1)
 	go func() {
+		defer r.checks.Done()
 		defer func() { r.mu.Lock(); r.checking = false; r.mu.Unlock() }()
 		h, err := rebuiltHash(db, r.cfg.App, img.Seq)
 		if err != nil {

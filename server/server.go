@@ -225,8 +225,11 @@ func (s *Server) closeAll() error {
 	if s.pprof != nil {
 		errs = append(errs, s.pprof.Close())
 	}
-	if db := s.DB(); db != nil {
-		errs = append(errs, db.Close())
+	switch {
+	case s.replica != nil:
+		errs = append(errs, s.replica.Close())
+	case s.db != nil:
+		errs = append(errs, s.db.Close())
 	}
 	if s.sql != nil {
 		errs = append(errs, s.sql.Close())
