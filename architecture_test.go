@@ -15,7 +15,7 @@ const module = "github.com/imagodb/imago"
 var layers = map[string][]string{
 	"wal":              nil,
 	"memdb":            nil,
-	"gcpause":          nil,
+	"gcpolicy":         nil,
 	"progress":         nil,
 	"checked":          nil,
 	"internal/latency": nil,
@@ -26,15 +26,15 @@ var layers = map[string][]string{
 	"writer":           {"applier", "commands", "envelope", "memdb", "wal"},
 	"reactors":         {"commands", "envelope"},
 	"migrations":       {"commands", "envelope"},
-	"":                 {"applier", "checkpoint", "commands", "envelope", "gcpause", "memdb", "migrations", "progress", "reactors", "wal", "writer"},
+	"":                 {"applier", "checkpoint", "commands", "envelope", "gcpolicy", "memdb", "migrations", "progress", "reactors", "wal", "writer"},
 	"sql":              {"commands", "envelope", "memdb", "internal/latency"},
 	"sql/difftest":     nil, // tests only: Imago against MariaDB
 	"api":              {"commands", "envelope", "memdb"},
 	"metrics":          {"commands", "memdb", "reactors"},
 	"offline":          {"", "applier", "checkpoint", "commands", "envelope", "memdb", "wal"},
 	"replica":          {"", "applier", "checkpoint", "wal"},
-	"server":           {"", "api", "applier", "checkpoint", "commands", "envelope", "memdb", "metrics", "reactors", "replica", "sql", "writer"},
-	"cli":              {"", "commands", "envelope", "offline", "reactors", "server", "wal", "writer"},
+	"server":           {"", "api", "applier", "checkpoint", "commands", "envelope", "gcpolicy", "memdb", "metrics", "reactors", "replica", "sql", "writer"},
+	"cli":              {"", "commands", "envelope", "gcpolicy", "offline", "reactors", "server", "wal", "writer"},
 }
 
 // readers may not depend on the log's storage or on the writer, even

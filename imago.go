@@ -30,7 +30,7 @@ import (
 	"github.com/imagodb/imago/applier"
 	"github.com/imagodb/imago/commands"
 	"github.com/imagodb/imago/envelope"
-	"github.com/imagodb/imago/gcpause"
+	"github.com/imagodb/imago/gcpolicy"
 	"github.com/imagodb/imago/memdb"
 	"github.com/imagodb/imago/migrations"
 	"github.com/imagodb/imago/progress"
@@ -208,9 +208,9 @@ func (db *DB) start(opts Options) error {
 }
 
 // recover loads the newest usable checkpoint and replays the log after it,
-// with the collector paused (see package gcpause).
+// with the collector paused (see package gcpolicy).
 func (db *DB) recover(strict bool) error {
-	defer gcpause.Pause()()
+	defer gcpolicy.Pause()()
 	image, restored, err := restore(db.dir, db.app, db.fingerprint, db.log, db.logger)
 	if err == nil && restored.Seq+1 < db.log.FirstSeq() {
 		err = truncatedError(db.dir, db.log.FirstSeq(), "the warnings above say why each was skipped")

@@ -13,7 +13,7 @@ import (
 	"github.com/imagodb/imago/checkpoint"
 	"github.com/imagodb/imago/commands"
 	"github.com/imagodb/imago/envelope"
-	"github.com/imagodb/imago/gcpause"
+	"github.com/imagodb/imago/gcpolicy"
 	"github.com/imagodb/imago/memdb"
 )
 
@@ -302,9 +302,9 @@ func (p *pastStates) build(ctx context.Context, seq uint64) (*commands.View, err
 		return mem, nil
 	}
 	// As in recovery: loading and replaying allocate much and keep most of
-	// it; the collector, paused meanwhile (within gcpause's memory limit),
+	// it; the collector, paused meanwhile (within gcpolicy's memory limit),
 	// would scan the growing heap again and again.
-	defer gcpause.Pause()()
+	defer gcpolicy.Pause()()
 	image, base, err := p.checkpointBase(seq, mem, &info)
 	if err != nil {
 		return nil, err

@@ -18,6 +18,7 @@ import (
 
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/gcpolicy"
 	"github.com/imagodb/imago/reactors"
 	"github.com/imagodb/imago/server"
 	"github.com/imagodb/imago/writer"
@@ -101,6 +102,10 @@ func processFlags(cmd *cobra.Command, set *apps, f *serveFlags, data string) {
 	fl.Var((*byteSize)(&c.AsOfCacheBytes), "as-of-cache", "memory for the past states built for AS OF and shop@N queries, kept least recently used first out (e.g. 256MiB, 1GiB)")
 	fl.BoolVar(&c.TruncateLog, "truncate-log-before-checkpoint", false, "after each checkpoint, remove the log entries up to the oldest checkpoint kept (the history before it is lost; a projection change can then not rebuild from the log)")
 	fl.DurationVar(&c.ReplicaSlotTTL, "replica-slot-ttl", imago.SlotTTL, "how long a replica that left holds back --truncate-log-before-checkpoint (a replica back later bootstraps again)")
+	gc := gcpolicy.Default()
+	c.GC = &gc
+	fl.IntVar(&gc.Percent, "gc-percent", gc.Percent, "the garbage collector's GOGC while serving: the heap may grow by this share of the live heap between collections (-1: only the memory limit collects; default: $GOGC, else 400)")
+	fl.Var((*byteSize)(&gc.Limit), "memory-limit", "the soft memory limit (GOMEMLIMIT) past which the collector works harder, e.g. 12GiB (default: $GOMEMLIMIT, else 3/4 of the machine's memory; 0: none)")
 	fl.BoolVar(&c.CheckpointOnStop, "checkpoint-on-stop", true, "write a checkpoint at a graceful stop, so the next start replays nothing")
 	appFlags := set.declareFlags(fl)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {

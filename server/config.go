@@ -23,6 +23,7 @@ import (
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/api"
 	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/gcpolicy"
 	"github.com/imagodb/imago/reactors"
 	imagosql "github.com/imagodb/imago/sql"
 	"github.com/imagodb/imago/writer"
@@ -60,6 +61,11 @@ type Config struct {
 	TruncateLog          bool              // --truncate-log-before-checkpoint
 	IdempotencyWindow    time.Duration     // --idempotency-window
 	AsOfCacheBytes       int64             // --as-of-cache; 0: imago.DefaultAsOfCacheBytes
+
+	// GC is the garbage collector's policy while serving (--gc-percent,
+	// --memory-limit), applied by Start and undone when the server stops;
+	// nil leaves the runtime's settings as they are (tests, embedders).
+	GC *gcpolicy.Policy
 
 	// Reactors are the app's, built from its own flags (imago.App.Flags).
 	Reactors []reactors.Reactor
@@ -145,6 +151,11 @@ func (c Config) checkNumbers() error {
 		return errors.New("--mysql-query-timeout, --slow-query and --checkpoint-interval take durations of 0 or more")
 	case c.Data == "":
 		return errors.New("--data: give a data directory")
+	}
+	if c.GC != nil {
+		if err := c.GC.Check(); err != nil {
+			return fmt.Errorf("--gc-percent, --memory-limit: %w", err)
+		}
 	}
 	return nil
 }

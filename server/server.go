@@ -22,17 +22,18 @@ import (
 
 // Server is a started process: the database and the servers over it.
 type Server struct {
-	cfg      *checked
-	started  time.Time
-	db       *imago.DB        // a primary's
-	replica  *replica.Replica // or a replica's
-	follow   chan error       // the replica's follower: its end
-	sql      *imagosql.Server
-	http     *http.Server
-	httpLn   net.Listener
-	pprof    *http.Server
-	stopping chan struct{} // closed when the HTTP server shuts down
-	errs     chan error    // a server that stopped serving
+	cfg       *checked
+	started   time.Time
+	db        *imago.DB        // a primary's
+	replica   *replica.Replica // or a replica's
+	follow    chan error       // the replica's follower: its end
+	sql       *imagosql.Server
+	http      *http.Server
+	httpLn    net.Listener
+	pprof     *http.Server
+	stopping  chan struct{} // closed when the HTTP server shuts down
+	restoreGC func()        // undoes the GC policy Start applied
+	errs      chan error    // a server that stopped serving
 }
 
 // Start checks cfg, then opens the database and starts every server. On
@@ -42,9 +43,14 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: k, started: time.Now(), stopping: make(chan struct{}), errs: make(chan error, 3)}
+	s := &Server{cfg: k, started: time.Now(), stopping: make(chan struct{}), errs: make(chan error, 3), restoreGC: func() {}}
+	if k.GC != nil {
+		// Before the database opens: recovery's pause restores this policy.
+		s.restoreGC = k.GC.Apply()
+	}
 	m := metrics.New()
 	if err := s.open(m); err != nil {
+		s.restoreGC()
 		return nil, err
 	}
 	if err := s.listen(m); err != nil {
@@ -55,7 +61,7 @@ func Start(cfg Config) (*Server, error) {
 	db := s.DB()
 	rec, restored := db.Recovery(), db.Restored()
 	k.Logger.Info("imago started", "app", k.App.Name, "role", s.role(), "http", s.httpLn.Addr().String(), "mysql", s.sql.Addr(),
-		"data", k.Data, "durability", k.Durability.String(), "recovered_seq", db.View().Seq,
+		"data", k.Data, "durability", k.Durability.String(), "gc", s.gcPolicy(), "recovered_seq", db.View().Seq,
 		"checkpoint_seq", restored.Seq, "checkpoint_rows", restored.Rows, "checkpoint_ms", restored.Duration.Milliseconds(),
 		"recovered_commands", rec.Commands, "skipped_commands", rec.Skipped, "recovery_ms", (restored.Duration + rec.Duration).Milliseconds())
 	return s, nil
@@ -234,6 +240,7 @@ func (s *Server) closeAll() error {
 	if s.sql != nil {
 		errs = append(errs, s.sql.Close())
 	}
+	s.restoreGC()
 	return errors.Join(errs...)
 }
 
@@ -275,9 +282,18 @@ func (s *Server) statusRows() []imagosql.StatusRow {
 		{Name: "checkpoint_at", Value: ckptAtText},
 		{Name: "log_first_seq", Value: strconv.FormatUint(db.Log().FirstSeq(), 10)},
 		{Name: "role", Value: s.role()},
+		{Name: "gc_policy", Value: s.gcPolicy()},
 	}
 	rows = append(rows, s.asOfStatusRows()...)
 	return append(rows, s.replicaRows()...)
+}
+
+// gcPolicy says how the collector is set, and whether by this server.
+func (s *Server) gcPolicy() string {
+	if s.cfg.GC == nil {
+		return "the runtime's (GOGC, GOMEMLIMIT)"
+	}
+	return s.cfg.GC.String()
 }
 
 // Logger is the process's logger.

@@ -347,6 +347,8 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{[]string{"--reorder-below", "-1"}, "", "--reorder-below -1: want a stock level of at least 1"},
 		{[]string{"--app", "dictionary", "--reorder-below", "3"}, "", "--reorder-below is a flag of app shop; --app dictionary has no such flag"},
 		{[]string{"--mysql-addr", "nowhere"}, "", `--mysql-addr "nowhere": want host:port`},
+		{[]string{"--gc-percent", "-2"}, "", "--gc-percent, --memory-limit: gc percent -2: want -1 (off), 0 or more"},
+		{[]string{"--gc-percent", "-1", "--memory-limit", "0"}, "", "gc percent -1 (off) needs a memory limit"},
 	} {
 		// Every setting is checked before anything is created or bound: the
 		// data directory is not made, and the default ports (which another

@@ -1,4 +1,4 @@
-package gcpause
+package gcpolicy
 
 import (
 	"runtime/debug"
@@ -36,10 +36,4 @@ func TestOverlappingPauses(t *testing.T) {
 			}
 		})
 	}
-}
-
-func gcPercent() int {
-	p := debug.SetGCPercent(-1)
-	debug.SetGCPercent(p)
-	return p
 }
