@@ -53,6 +53,7 @@ fuzz:
 	go test -run XXX -fuzz FuzzKeyOrder -fuzztime 30s ./memdb/
 	go test -run XXX -fuzz 'FuzzLoad$$' -fuzztime 30s ./checkpoint/
 	go test -run XXX -fuzz FuzzLoadBody -fuzztime 30s ./checkpoint/
+	go test -run XXX -fuzz FuzzParseBucket -fuzztime 30s ./applier/
 	go test -run XXX -fuzz FuzzDecodeMark -fuzztime 30s ./wal/
 	go test -run XXX -fuzz FuzzChunkParser -fuzztime 30s ./wal/
 	go test -run XXX -fuzz FuzzOperations -fuzztime 30s ./checked/

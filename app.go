@@ -46,7 +46,7 @@ type App struct {
 // imageTables are the tables of the app's image: its own, then Imago's
 // (the idempotency keys), which checkpoints and replay keep alike.
 func (a *App) imageTables() []*memdb.Table {
-	return append(slices.Clip(a.Tables), applier.IdempotencyKeys.Table())
+	return append(slices.Clip(a.Tables), applier.IdempotencyKeys)
 }
 
 // newImage is an empty image of the app.

@@ -65,6 +65,7 @@ func Decode(registry *commands.Registry, env envelope.Envelope) *Entry {
 func Batch(image *memdb.Image, batch []*Entry, after uint64, live bool) ([]*Entry, error) {
 	for {
 		tx := image.Txn()
+		keys := &keyExpiry{}
 		seq := after
 		applied := make([]*Entry, 0, len(batch))
 		refused := false
@@ -76,7 +77,7 @@ func Batch(image *memdb.Image, batch []*Entry, after uint64, live bool) ([]*Entr
 			if live {
 				e.Env.Seq = seq + 1
 			}
-			done, err := apply(tx, e, live)
+			done, err := apply(tx, keys, e, live)
 			if err != nil {
 				e.Err = &commands.RefusedError{Command: e.Env.Name, Err: err}
 				refused = true
@@ -102,8 +103,8 @@ func Batch(image *memdb.Image, batch []*Entry, after uint64, live bool) ([]*Entr
 // apply applies one entry in tx and remembers its key. It reports whether
 // the command was applied (not answered from its key) and Apply's refusal.
 // A conflicting key is e.Err, not a refusal: nothing was applied.
-func apply(tx *memdb.Txn, e *Entry, live bool) (applied bool, err error) {
-	if err := expireKeys(tx, e.Env.Time); err != nil {
+func apply(tx *memdb.Txn, keys *keyExpiry, e *Entry, live bool) (applied bool, err error) {
+	if err := keys.expire(tx, e.Env.Time); err != nil {
 		return false, err
 	}
 	keyed := !e.Env.KeyExpires.IsZero()
@@ -126,6 +127,7 @@ func apply(tx *memdb.Txn, e *Entry, live bool) (applied bool, err error) {
 		if err := remember(tx, &e.Env, result); err != nil {
 			return false, err
 		}
+		keys.remembered(e.Env.KeyExpires)
 	}
 	e.Result = result
 	return true, nil

@@ -39,7 +39,7 @@ var registry = func() *commands.Registry {
 
 func newImage(t *testing.T) *memdb.Image {
 	t.Helper()
-	im, err := memdb.NewImage(dictionary.Entries.Table(), applier.IdempotencyKeys.Table())
+	im, err := memdb.NewImage(dictionary.Entries.Table(), applier.IdempotencyKeys)
 	if err != nil {
 		t.Fatal(err)
 	}

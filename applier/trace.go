@@ -17,7 +17,7 @@ func Trace(image *memdb.Image, e *Entry) ([]memdb.Change, error) {
 		return nil, nil
 	}
 	tx := image.Txn()
-	if _, err := apply(tx, e, false); err != nil {
+	if _, err := apply(tx, &keyExpiry{}, e, false); err != nil {
 		tx.Abort()
 		e.Err = &commands.RefusedError{Command: e.Env.Name, Err: err}
 		return nil, nil

@@ -14,7 +14,6 @@ import (
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/api"
 	"github.com/imagodb/imago/applier"
-	"github.com/imagodb/imago/memdb"
 	"github.com/imagodb/imago/metrics"
 	"github.com/imagodb/imago/replica"
 	imagosql "github.com/imagodb/imago/sql"
@@ -110,7 +109,8 @@ func (s *Server) listen(m *metrics.Metrics) error {
 	sqlCfg := c.sql
 	sqlCfg.Database, sqlCfg.Tables, sqlCfg.Source, sqlCfg.Log = c.App.Name, db.Tables(), db, envelopeLog{s.DB}
 	sqlCfg.Past = db
-	sqlCfg.SystemTables = []*memdb.Table{applier.IdempotencyKeys.Table()}
+	sqlCfg.SystemTables = []imagosql.PackedTable{{Name: "idempotency_keys", Columns: applier.IdempotencyKeyColumns,
+		Stored: applier.IdempotencyKeys, Unpack: applier.UnpackIdempotencyKeys}}
 	sqlCfg.Version, sqlCfg.Logger = imago.Version, c.Logger
 	sqlCfg.Status, sqlCfg.Reactors, sqlCfg.Replicas = s.statusRows, s.reactorRows, s.replicaSlots
 	sqlCfg.Observer, sqlCfg.SlowQuery = m, c.SlowQuery
@@ -283,6 +283,10 @@ func (s *Server) statusRows() []imagosql.StatusRow {
 		{Name: "log_first_seq", Value: strconv.FormatUint(db.Log().FirstSeq(), 10)},
 		{Name: "role", Value: s.role()},
 		{Name: "gc_policy", Value: s.gcPolicy()},
+	}
+	if keys, bytes, err := applier.KeysHeld(db.View().Snapshot); err == nil {
+		rows = append(rows, imagosql.StatusRow{Name: "idempotency_keys", Value: strconv.FormatInt(keys, 10)},
+			imagosql.StatusRow{Name: "idempotency_key_bytes", Value: strconv.FormatInt(bytes, 10)})
 	}
 	rows = append(rows, s.asOfStatusRows()...)
 	return append(rows, s.replicaRows()...)

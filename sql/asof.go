@@ -113,6 +113,10 @@ func (p *pastStates) database(ctx context.Context, base *database, asOf any) (*d
 	return p.at(base, base.name, view), nil
 }
 
+// imageTable is a table of the image (the app's or Imago's own), which
+// travels: the same table in another database, a past state's.
+type imageTable interface{ in(d *database) gsql.Table }
+
 // at is the database named name holding base's image tables in view.
 func (p *pastStates) at(base *database, name string, view *commands.View) *database {
 	key := pastKey{name, view}
@@ -123,8 +127,8 @@ func (p *pastStates) at(base *database, name string, view *commands.View) *datab
 	}
 	d := newEmptyDatabase(name, pastSource{view})
 	for _, n := range base.names {
-		if t, ok := base.tables[strings.ToLower(n)].(*table); ok {
-			d.add(newTable(d, t.t))
+		if t, ok := base.tables[strings.ToLower(n)].(imageTable); ok {
+			d.add(t.in(d))
 		}
 	}
 	if len(p.dbs) >= maxPastDatabases {

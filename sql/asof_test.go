@@ -13,7 +13,6 @@ import (
 	"github.com/imagodb/imago/applier"
 	"github.com/imagodb/imago/examples/shop"
 	"github.com/imagodb/imago/examples/shop/workload"
-	"github.com/imagodb/imago/memdb"
 	imagosql "github.com/imagodb/imago/sql"
 )
 
@@ -41,7 +40,8 @@ func (f *pastFixture) start(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv, err := imagosql.NewServer(imagosql.Config{Addr: "127.0.0.1:0", Database: "shop", Tables: db.Tables(), Source: db, Past: db,
-		SystemTables: []*memdb.Table{applier.IdempotencyKeys.Table()}, Log: db.Envelopes(), Version: "test"})
+		SystemTables: []imagosql.PackedTable{{Name: "idempotency_keys", Columns: applier.IdempotencyKeyColumns,
+			Stored: applier.IdempotencyKeys, Unpack: applier.UnpackIdempotencyKeys}}, Log: db.Envelopes(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,9 +25,9 @@ type Config struct {
 	// Database is the SQL name of the app's schema.
 	Database string
 	Tables   []*memdb.Table
-	// SystemTables are image tables of Imago's own, served in the imago
-	// schema (imago.idempotency_keys).
-	SystemTables []*memdb.Table
+	// SystemTables are image tables of Imago's own, served unpacked in
+	// the imago schema (imago.idempotency_keys).
+	SystemTables []PackedTable
 	Source       Source
 	// Past, when set, serves past states: AS OF and shop@N (see asof.go).
 	Past PastViews

@@ -39,7 +39,7 @@ func newSystemDatabase(cfg Config) *database {
 	db.add(&reactorsTable{status: cfg.Reactors})
 	db.add(&replicasTable{status: cfg.Replicas})
 	for _, t := range cfg.SystemTables {
-		db.add(newTable(db, t))
+		db.add(newPackedTable(db, t))
 	}
 	return db
 }

@@ -155,6 +155,9 @@ func newTable(db *database, t *memdb.Table) *table {
 	return tb
 }
 
+// in is the table in another database: a past state's.
+func (t *table) in(d *database) gsql.Table { return newTable(d, t.t) }
+
 func (t *table) Name() string                                         { return t.t.Name() }
 func (t *table) String() string                                       { return t.t.Name() }
 func (t *table) Schema(*gsql.Context) gsql.Schema                     { return t.schema }
