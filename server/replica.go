@@ -82,9 +82,29 @@ func (s *Server) replicaSlots() []imagosql.ReplicaStatus {
 	var rows []imagosql.ReplicaStatus
 	for _, r := range db.ReplicaSlots() {
 		rows = append(rows, imagosql.ReplicaStatus{Name: r.Name, Address: r.Address, SentSeq: r.Seq, Lag: durable - min(r.Seq, durable),
-			Connected: r.Connected, ConnectedSince: r.ConnectedSince, LastSeen: r.LastSeen})
+			LagTime: unsentAge(db, r.Seq, durable), Connected: r.Connected, ConnectedSince: r.ConnectedSince, LastSeen: r.LastSeen})
 	}
 	return rows
+}
+
+// unsentAge is how long ago the oldest durable entry after sent was
+// accepted (its envelope's time): how stale what the replica was sent is.
+// 0 when nothing durable is unsent. An entry truncated away counts from
+// the log's first.
+func unsentAge(db *imago.DB, sent, durable uint64) time.Duration {
+	if sent >= durable {
+		return 0
+	}
+	seq := max(sent+1, db.Envelopes().FirstSeq())
+	var accepted time.Time
+	err := db.Envelopes().Stored().Read(seq, seq, func(env envelope.Envelope) error {
+		accepted = env.Time
+		return nil
+	})
+	if err != nil || accepted.IsZero() {
+		return 0
+	}
+	return max(time.Since(accepted), 0)
 }
 
 // replicaRows are imago.status's rows of a replica.
