@@ -38,22 +38,35 @@ func (s *Server) checkpoints() ([]api.CheckpointFile, error) {
 		if err != nil {
 			continue
 		}
-		out = append(out, api.CheckpointFile{Seq: f.Seq, Size: f.Size, Checksum: fmt.Sprintf("%08x", sum),
-			Fingerprint: fmt.Sprintf("%x", h.Fingerprint), CreatedAt: h.CreatedAt, Path: f.Path})
+		c := api.CheckpointFile{Seq: f.Seq, Size: f.Size, Checksum: fmt.Sprintf("%08x", sum),
+			Fingerprint: fmt.Sprintf("%x", h.Fingerprint), CreatedAt: h.CreatedAt, Path: f.Path}
+		if h.ImageHash != ([32]byte{}) {
+			c.ImageHash = hex.EncodeToString(h.ImageHash[:])
+		}
+		out = append(out, c)
 	}
 	return out, nil
 }
 
 // imageAt is the image hash at the last checkpoint this process wrote,
-// for its replicas to compare with theirs.
+// for its replicas to compare with theirs; before it wrote one (after a
+// restart), the hash its newest checkpoint file of this projection records.
 func (s *Server) imageAt() *api.ImageAt {
 	db := s.DB()
-	c := db.LastCheckpoint()
-	if c == nil {
+	fp := db.App().Fingerprint()
+	if c := db.LastCheckpoint(); c != nil {
+		return &api.ImageAt{Seq: c.Seq, Hash: hex.EncodeToString(c.ImageHash[:]), Fingerprint: hex.EncodeToString(fp[:])}
+	}
+	files, err := s.checkpoints()
+	if err != nil {
 		return nil
 	}
-	fp := db.App().Fingerprint()
-	return &api.ImageAt{Seq: c.Seq, Hash: hex.EncodeToString(c.ImageHash[:]), Fingerprint: hex.EncodeToString(fp[:])}
+	for _, f := range files { // newest first
+		if f.Fingerprint == hex.EncodeToString(fp[:]) && f.ImageHash != "" {
+			return &api.ImageAt{Seq: f.Seq, Hash: f.ImageHash, Fingerprint: f.Fingerprint}
+		}
+	}
+	return nil
 }
 
 // ready is /readyz beyond accepting writes: a replica is ready while it is

@@ -2,14 +2,22 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	gosql "database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
 	_ "github.com/go-sql-driver/mysql"
 
+	"github.com/imagodb/imago/api"
+	"github.com/imagodb/imago/checkpoint"
 	"github.com/imagodb/imago/examples/dictionary"
 )
 
@@ -107,4 +115,119 @@ func TestReplicasTable(t *testing.T) {
 		t.Fatalf("a replica away while seqs 3 and 4 were written: %+v; want sent 2, lag 2 commands and %d..%d ms",
 			r, readAt.Sub(after).Milliseconds(), time.Since(before).Milliseconds())
 	}
+}
+
+// TestCheckpointsList: GET /v1/checkpoints lists each checkpoint with its
+// seq, size, checksum, projection fingerprint, image hash and time, as the
+// file and the image say; GET /v1/checkpoints/{seq} serves the file,
+// resumable with Range while its ETag holds. After a restart the raw log
+// stream's heartbeat carries the newest file's image hash.
+func TestCheckpointsList(t *testing.T) {
+	cfg := config(t)
+	cfg.CheckpointOnStop = false
+	s, err := Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"a", "b", "c"} {
+		if _, err := s.DB().Submit(context.Background(), &dictionary.Set{Key: k, Value: "v"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	info, err := s.DB().Checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.DB().View().Snapshot.Hash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := checkpoint.Checksum(info.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := s.DB().App().Fingerprint()
+	list := listCheckpoints(t, s.HTTPAddr())
+	if len(list) != 1 {
+		t.Fatalf("GET /v1/checkpoints: %+v, want the one checkpoint", list)
+	}
+	got := list[0]
+	if got.Seq != 3 || got.Size != info.Bytes || got.Checksum != fmt.Sprintf("%08x", sum) || got.Fingerprint != hex.EncodeToString(fp[:]) ||
+		got.ImageHash != hex.EncodeToString(want[:]) || !got.CreatedAt.Equal(info.CreatedAt) {
+		t.Fatalf("GET /v1/checkpoints: %+v\nwant seq 3, %d bytes, checksum %08x, fingerprint %x, image hash %x, created %v",
+			got, info.Bytes, sum, fp, want, info.CreatedAt)
+	}
+
+	file, err := os.ReadFile(info.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	etag := fmt.Sprintf(`"%d-%s"`, got.Seq, got.Checksum)
+	for _, c := range []struct {
+		name, ifRange string
+		status        int
+		body          []byte
+	}{
+		{"resumed", etag, http.StatusPartialContent, file[100:]},
+		{"another file", `"3-00000000"`, http.StatusOK, file},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, "http://"+s.HTTPAddr()+"/v1/checkpoints/3", nil)
+			req.Header.Set("Range", "bytes=100-")
+			req.Header.Set("If-Range", c.ifRange)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != c.status || !bytes.Equal(body, c.body) || resp.Header.Get("ETag") != etag {
+				t.Fatalf("GET /v1/checkpoints/3 from byte 100, If-Range %s: %s, %d bytes, ETag %s; want %d, %d bytes, ETag %s",
+					c.ifRange, resp.Status, len(body), resp.Header.Get("ETag"), c.status, len(c.body), etag)
+			}
+		})
+	}
+
+	// A restarted primary has written no checkpoint yet: its heartbeat
+	// names the file's image hash.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	resp, err := http.Get("http://" + s.HTTPAddr() + "/v1/log?format=raw&follow=true&from=4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var beat struct{ Heartbeat api.Heartbeat }
+	if err := json.NewDecoder(resp.Body).Decode(&beat); err != nil {
+		t.Fatal(err)
+	}
+	if img := beat.Heartbeat.Image; img == nil || img.Seq != 3 || img.Hash != got.ImageHash || img.Fingerprint != got.Fingerprint {
+		t.Fatalf("the restarted primary's heartbeat: %+v, want the image hash at its checkpoint %+v", img, got)
+	}
+}
+
+// listCheckpoints is GET /v1/checkpoints of the server at addr.
+func listCheckpoints(t *testing.T, addr string) []api.CheckpointFile {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/v1/checkpoints")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list struct{ Checkpoints []api.CheckpointFile }
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /v1/checkpoints: %s %v", resp.Status, err)
+	}
+	return list.Checkpoints
 }
