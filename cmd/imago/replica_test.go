@@ -25,11 +25,12 @@ func startReplica(t *testing.T, primary *proc, dir string, args ...string) *proc
 }
 
 // writeLoad submits workload commands from n writers to p until stop is
-// closed, and returns how many were acknowledged.
-func writeLoad(p *proc, n int, name string, stop <-chan struct{}) func() int {
+// closed (or p is gone), and returns a wait for the writers that answers
+// the acknowledged commands.
+func writeLoad(p *proc, n int, name string, stop <-chan struct{}) func() []ack {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	acked := 0
+	var acked []ack
 	client := &http.Client{Timeout: 10 * time.Second}
 	for w := range n {
 		wg.Go(func() {
@@ -40,19 +41,20 @@ func writeLoad(p *proc, n int, name string, stop <-chan struct{}) func() int {
 					return
 				default:
 				}
-				_, status, err := submit(client, p.httpAddr, fmt.Sprintf("%s-%d-%d", name, w, i), g.Next())
+				id, cmd := fmt.Sprintf("%s-%d-%d", name, w, i), g.Next()
+				seq, status, err := submit(client, p.httpAddr, id, cmd)
 				if err != nil {
 					return
 				}
 				if status == 200 {
 					mu.Lock()
-					acked++
+					acked = append(acked, ack{seq: seq, id: id, cmd: cmd})
 					mu.Unlock()
 				}
 			}
 		})
 	}
-	return func() int { wg.Wait(); return acked }
+	return func() []ack { wg.Wait(); return acked }
 }
 
 // waitApplied waits until the replica's imago.status says it applied seq.
@@ -105,7 +107,7 @@ func TestReplicaFollowsPrimary(t *testing.T) {
 	acked := done()
 	seq := p.seqNow(t)
 	waitApplied(t, r, seq)
-	t.Logf("%d commands acknowledged by the primary; the replica applied all %d seqs", acked, seq)
+	t.Logf("%d commands acknowledged by the primary; the replica applied all %d seqs", len(acked), seq)
 
 	// The primary's slots: the replica, streaming, sent everything.
 	pdb, err := gosql.Open("mysql", "root@tcp("+p.sqlAddr+")/imago")
