@@ -94,21 +94,22 @@ func (s *Server) replicaSlots() []imagosql.ReplicaStatus {
 	durable := db.DurableSeq()
 	var rows []imagosql.ReplicaStatus
 	for _, r := range db.ReplicaSlots() {
-		rows = append(rows, imagosql.ReplicaStatus{Name: r.Name, Address: r.Address, SentSeq: r.Seq, Lag: durable - min(r.Seq, durable),
-			LagTime: unsentAge(db, r.Seq, durable), Connected: r.Connected, ConnectedSince: r.ConnectedSince, LastSeen: r.LastSeen})
+		rows = append(rows, imagosql.ReplicaStatus{Name: r.Name, Address: r.Address, SentSeq: r.Seq, AckedSeq: r.Acked,
+			Lag: durable - min(r.Acked, durable), LagTime: unappliedAge(db, r.Acked, durable),
+			Connected: r.Connected, ConnectedSince: r.ConnectedSince, LastSeen: r.LastSeen})
 	}
 	return rows
 }
 
-// unsentAge is how long ago the oldest durable entry after sent was
-// accepted (its envelope's time): how stale what the replica was sent is.
-// 0 when nothing durable is unsent. An entry truncated away counts from
-// the log's first.
-func unsentAge(db *imago.DB, sent, durable uint64) time.Duration {
-	if sent >= durable {
+// unappliedAge is how long ago the oldest durable entry after acked was
+// accepted (its envelope's time): how stale the replica's image is. 0
+// when it applied everything durable. An entry truncated away counts
+// from the log's first.
+func unappliedAge(db *imago.DB, acked, durable uint64) time.Duration {
+	if acked >= durable {
 		return 0
 	}
-	seq := max(sent+1, db.Envelopes().FirstSeq())
+	seq := max(acked+1, db.Envelopes().FirstSeq())
 	var accepted time.Time
 	err := db.Envelopes().Stored().Read(seq, seq, func(env envelope.Envelope) error {
 		accepted = env.Time

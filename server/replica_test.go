@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,16 +24,17 @@ import (
 
 // replicaRow is a row of imago.replicas.
 type replicaRow struct {
-	name, state   string
-	sent, lag     uint64
-	lagMs         int64
-	since, seenAt time.Time
+	name, state      string
+	sent, acked, lag uint64
+	lagMs            int64
+	since, seenAt    time.Time
 }
 
 // TestReplicasTable: imago.replicas on a primary shows a replica's stream
-// (GET /v1/log?format=raw with Imago-Replica) as streaming with no lag,
-// and once it left, the commands it was not sent and how long ago the
-// oldest of them was accepted.
+// (GET /v1/log?format=raw with Imago-Replica): what it was sent, what it
+// acknowledged (POST /v1/replicas/{name}/ack; a bad one changes nothing),
+// and from there its lag: the commands it has not applied and how long ago
+// the oldest of them was accepted.
 func TestReplicasTable(t *testing.T) {
 	s, err := Start(config(t))
 	if err != nil {
@@ -56,8 +58,8 @@ func TestReplicasTable(t *testing.T) {
 	defer sqldb.Close()
 	read := func() (r replicaRow) {
 		t.Helper()
-		err := sqldb.QueryRow("SELECT name, state, sent_seq, lag_commands, lag_ms, connected_since, last_seen FROM replicas").
-			Scan(&r.name, &r.state, &r.sent, &r.lag, &r.lagMs, &r.since, &r.seenAt)
+		err := sqldb.QueryRow("SELECT name, state, sent_seq, acked_seq, lag_commands, lag_ms, connected_since, last_seen FROM replicas").
+			Scan(&r.name, &r.state, &r.sent, &r.acked, &r.lag, &r.lagMs, &r.since, &r.seenAt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,8 +99,35 @@ func TestReplicasTable(t *testing.T) {
 		}
 	}
 	r := waitFor("r1 sent seq 2", func(r replicaRow) bool { return r.sent == 2 })
-	if r.name != "r1" || r.state != "streaming" || r.lag != 0 || r.lagMs != 0 {
-		t.Fatalf("a replica sent everything: %+v, want r1 streaming with no lag", r)
+	if r.name != "r1" || r.state != "streaming" || r.acked != 0 || r.lag != 2 || r.lagMs <= 0 {
+		t.Fatalf("a replica sent everything, acknowledging nothing yet: %+v, want r1 streaming, acked 0, lag 2 commands", r)
+	}
+	for _, c := range []struct {
+		body   string
+		status int
+		want   string
+	}{
+		{`{"seq":9}`, http.StatusBadRequest, `seq\": 9 is past this primary's durable seq 2`},
+		{`{"seq":-1}`, http.StatusBadRequest, `seq\" must be`},
+		{`{"seq":1,"more":1}`, http.StatusBadRequest, `unknown field \"more\"`},
+		{``, http.StatusBadRequest, `{\"seq\": N}`},
+		{`{"seq":2}`, http.StatusNoContent, ``},
+	} {
+		resp, err := http.Post("http://"+s.HTTPAddr()+"/v1/replicas/r1/ack", "application/json", strings.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || !strings.Contains(string(answer), c.want) {
+			t.Fatalf("ack %s: %s %s; want %d naming %s", c.body, resp.Status, answer, c.status, c.want)
+		}
+		if r := read(); c.status != http.StatusNoContent && r.acked != 0 {
+			t.Fatalf("a refused ack %s changed the slot: %+v", c.body, r)
+		}
+	}
+	if r := read(); r.acked != 2 || r.lag != 0 || r.lagMs != 0 {
+		t.Fatalf("a replica that acknowledged everything: %+v, want acked 2 and no lag", r)
 	}
 	closeStream()
 	resp.Body.Close()

@@ -12,9 +12,10 @@ import (
 type ReplicaStatus struct {
 	Name, Address string
 	SentSeq       uint64 // the last seq sent to it
-	Lag           uint64 // durable commands it has not been sent
-	// LagTime is how long ago the oldest of those was accepted (0: it was
-	// sent everything durable).
+	AckedSeq      uint64 // the last seq it reported applied
+	Lag           uint64 // durable commands it has not reported applied
+	// LagTime is how long ago the oldest of those was accepted (0: it
+	// applied everything durable).
 	LagTime        time.Duration
 	Connected      bool
 	ConnectedSince time.Time
@@ -35,6 +36,7 @@ var replicasSchema = func() gsql.Schema {
 		col("name", varchar(255)),
 		col("address", varchar(255)),
 		col("sent_seq", types.Uint64),
+		col("acked_seq", types.Uint64),
 		col("lag_commands", types.Uint64),
 		col("lag_ms", types.Int64),
 		col("state", varchar(16)),
@@ -62,7 +64,7 @@ func (t *replicasTable) PartitionRows(*gsql.Context, gsql.Partition) (gsql.RowIt
 			if r.Connected {
 				state = "streaming"
 			}
-			rows = append(rows, gsql.Row{r.Name, r.Address, r.SentSeq, r.Lag, r.LagTime.Milliseconds(), state, r.ConnectedSince.UTC(), r.LastSeen.UTC()})
+			rows = append(rows, gsql.Row{r.Name, r.Address, r.SentSeq, r.AckedSeq, r.Lag, r.LagTime.Milliseconds(), state, r.ConnectedSince.UTC(), r.LastSeen.UTC()})
 		}
 	}
 	return gsql.RowsToRowIter(rows...), nil

@@ -109,16 +109,25 @@ func TestReplicaFollowsPrimary(t *testing.T) {
 	waitApplied(t, r, seq)
 	t.Logf("%d commands acknowledged by the primary; the replica applied all %d seqs", len(acked), seq)
 
-	// The primary's slots: the replica, streaming, sent everything.
+	// The primary's slots: the replica, streaming, was sent everything and
+	// acknowledges it with its next heartbeat (every second).
 	pdb, err := gosql.Open("mysql", "root@tcp("+p.sqlAddr+")/imago")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pdb.Close()
-	var name, state string
-	var sent uint64
-	if err := pdb.QueryRow("SELECT name, state, sent_seq FROM replicas").Scan(&name, &state, &sent); err != nil || state != "streaming" || sent != seq {
-		t.Errorf("imago.replicas on the primary: %q %q %d %v; want the replica streaming at %d", name, state, sent, err, seq)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var name, state string
+		var sent, acked, lag uint64
+		var lagMs int64
+		err := pdb.QueryRow("SELECT name, state, sent_seq, acked_seq, lag_commands, lag_ms FROM replicas").Scan(&name, &state, &sent, &acked, &lag, &lagMs)
+		if err == nil && state == "streaming" && sent == seq && acked == seq && lag == 0 && lagMs == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("imago.replicas on the primary: %q %q sent %d acked %d lag %d (%d ms) %v; want the replica streaming, sent and acked %d, no lag",
+				name, state, sent, acked, lag, lagMs, err, seq)
+		}
 	}
 
 	// Read your writes: a write on the primary, awaited on the replica.
