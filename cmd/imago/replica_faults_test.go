@@ -132,17 +132,31 @@ func (p *cuttingProxy) cutAt(chunk []byte, entries *int) int {
 	}
 }
 
-// writeLoadUntil runs writeLoad on p until the primary's seq passed
-// seq+n or the deadline, and returns the acknowledged commands.
+// writeLoadUntil runs writeLoad on p until the primary took n more
+// commands, and returns the acknowledged commands.
 func writeLoadUntil(t *testing.T, p *proc, writers int, name string, n uint64) []ack {
 	t.Helper()
 	stop := make(chan struct{})
 	done := writeLoad(p, writers, name, stop)
-	from := p.seqNow(t)
-	for deadline := time.Now().Add(30 * time.Second); p.seqNow(t) < from+n && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-	}
+	waitPrimaryPast(t, p, p.seqNow(t)+n) // on a failure the writers end with p
 	close(stop)
 	return done()
+}
+
+// waitPrimaryPast waits until p published seq.
+func waitPrimaryPast(t *testing.T, p *proc, seq uint64) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("the primary to reach seq %d", seq), func() bool { return p.seqNow(t) >= seq })
+}
+
+// waitFor polls ok until it holds, for up to a minute.
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !ok(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited a minute for %s", what)
+		}
+	}
 }
 
 // TestReplicaSurvivesNetworkCuts: a TCP proxy between a replica and its
@@ -163,11 +177,7 @@ func TestReplicaSurvivesNetworkCuts(t *testing.T) {
 	stop := make(chan struct{})
 	done := writeLoad(p, 4, "cut", stop)
 	r := startCommand(t, binary, "replica", rdir, "--primary", "http://"+proxy.addr(), "--name", "cut")
-	for deadline := time.Now().Add(60 * time.Second); proxy.cut.Load() < cuts; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the proxy cut %d streams of %d within a minute:\n%s", proxy.cut.Load(), cuts, r.stderr)
-		}
-	}
+	waitFor(t, fmt.Sprintf("the proxy to cut %d streams", cuts), func() bool { return proxy.cut.Load() >= cuts })
 	close(stop)
 	acked := done()
 	seq := p.seqNow(t)
@@ -206,11 +216,9 @@ func TestReplicasSurvivePrimaryCrash(t *testing.T) {
 	stop := make(chan struct{})
 	done := writeLoad(p, 4, "before", stop)
 	from := p.seqNow(t)
-	for deadline := time.Now().Add(30 * time.Second); appliedSeq(t, same) < from+100 || appliedSeq(t, analytics) < from+100; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the replicas did not follow the load: %d and %d, from %d", appliedSeq(t, same), appliedSeq(t, analytics), from)
-		}
-	}
+	waitFor(t, "the replicas to follow the load", func() bool {
+		return appliedSeq(t, same) >= from+100 && appliedSeq(t, analytics) >= from+100
+	})
 	if err := p.stop(t, syscall.SIGKILL); err == nil {
 		t.Fatal("the primary exited cleanly on SIGKILL")
 	}

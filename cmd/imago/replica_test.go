@@ -83,25 +83,18 @@ func TestReplicaFollowsPrimary(t *testing.T) {
 	}
 	pdir, rdir := t.TempDir(), t.TempDir()+"/replica"
 	p := start(t, pdir)
-	client := &http.Client{Timeout: 10 * time.Second}
-	for i, c := range workload.Setup(50, 30) {
-		if _, status, err := submit(client, p.httpAddr, fmt.Sprintf("setup-%d", i), c); err != nil || status != 200 {
-			t.Fatalf("setup: %d %v", status, err)
-		}
-	}
-	if resp, err := http.Post("http://"+p.httpAddr+"/v1/admin/checkpoint", "application/json", nil); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("checkpoint: %v %v", resp, err)
-	}
+	setupShop(t, p)
 	stop := make(chan struct{})
 	done := writeLoad(p, 8, "a", stop)
-	time.Sleep(300 * time.Millisecond)
+	waitPrimaryPast(t, p, p.seqNow(t)+100)
 	r := startReplica(t, p, rdir)
 	if got := statusValue(t, r.sqlAddr, "recovered_from_checkpoint_seq"); got == "0" {
 		t.Errorf("the replica did not bootstrap from the primary's checkpoint")
 	}
-	time.Sleep(500 * time.Millisecond)
+	applying := p.seqNow(t) + 100
+	waitFor(t, "the replica to apply the load", func() bool { return appliedSeq(t, r) >= applying })
 	r.stop(t, syscall.SIGKILL) // mid-stream
-	time.Sleep(300 * time.Millisecond)
+	waitPrimaryPast(t, p, p.seqNow(t)+100)
 	r = startReplica(t, p, rdir)
 	close(stop)
 	acked := done()
@@ -131,6 +124,7 @@ func TestReplicaFollowsPrimary(t *testing.T) {
 	}
 
 	// Read your writes: a write on the primary, awaited on the replica.
+	client := &http.Client{Timeout: 10 * time.Second}
 	w, status, err := submit(client, p.httpAddr, "ryw", &shop.Restock{SKU: workload.SKU(1), Quantity: 7})
 	if err != nil || status != 200 {
 		t.Fatalf("restock: %d %v", status, err)
@@ -166,11 +160,7 @@ func TestReplicaFollowsPrimary(t *testing.T) {
 		t.Fatal(err)
 	}
 	p = start(t, pdir, "--http-addr", p.httpAddr) // the address the replica follows
-	stop = make(chan struct{})
-	done = writeLoad(p, 4, "b", stop)
-	time.Sleep(400 * time.Millisecond)
-	close(stop)
-	done()
+	writeLoadUntil(t, p, 4, "b", 200)
 	seq = p.seqNow(t)
 	waitApplied(t, r, seq)
 	for _, q := range []*proc{p, r} {
@@ -191,19 +181,11 @@ func TestAnalyticsReplica(t *testing.T) {
 		t.Skip("end-to-end replica test")
 	}
 	p := start(t, t.TempDir())
-	client := &http.Client{Timeout: 10 * time.Second}
-	for i, c := range workload.Setup(50, 30) {
-		if _, status, err := submit(client, p.httpAddr, fmt.Sprintf("setup-%d", i), c); err != nil || status != 200 {
-			t.Fatalf("setup: %d %v", status, err)
-		}
-	}
-	if resp, err := http.Post("http://"+p.httpAddr+"/v1/admin/checkpoint", "application/json", nil); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("checkpoint: %v %v", resp, err)
-	}
+	setupShop(t, p)
 	stop := make(chan struct{})
 	done := writeLoad(p, 4, "x", stop)
 	r := startReplica(t, p, t.TempDir()+"/analytics", "--app", "shop_analytics")
-	time.Sleep(700 * time.Millisecond)
+	waitPrimaryPast(t, p, p.seqNow(t)+300)
 	close(stop)
 	done()
 	seq := p.seqNow(t)
