@@ -137,13 +137,7 @@ func TestRebootstrapAfterTruncation(t *testing.T) {
 	pcfg.TruncateLog, pcfg.CheckpointsKeep, pcfg.ReplicaSlotTTL = true, 1, 50*time.Millisecond
 	primary := run(t, pcfg)
 	ctx := context.Background()
-	set := func(from, to int) {
-		for i := from; i < to; i++ {
-			if _, err := primary.DB().Submit(ctx, &dictionary.Set{Key: fmt.Sprint("k", i), Value: "v"}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	set := func(from, to int) { setKeys(t, primary, from, to) }
 	set(0, 10)
 	rcfg := config(t, dictionary.App())
 	rcfg.ReplicaOf, rcfg.ReplicaName = "http://"+primary.HTTPAddr(), "r1"
@@ -190,6 +184,16 @@ func TestRebootstrapAfterTruncation(t *testing.T) {
 	}
 }
 
+// setKeys sets the keys k<from>..k<to-1> on the primary s.
+func setKeys(t *testing.T, s *server.Server, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		if _, err := s.DB().Submit(context.Background(), &dictionary.Set{Key: fmt.Sprint("k", i), Value: "v"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // waitSeq waits until the replica applied seq.
 func waitSeq(t *testing.T, r *replica.Replica, seq uint64) {
 	t.Helper()
@@ -208,14 +212,7 @@ func TestReplayNeverCancelsAQuery(t *testing.T) {
 	rcfg := config(t, dictionary.App())
 	rcfg.ReplicaOf = "http://" + primary.HTTPAddr()
 	rs := run(t, rcfg)
-	ctx := context.Background()
-	set := func(from, to int) {
-		for i := from; i < to; i++ {
-			if _, err := primary.DB().Submit(ctx, &dictionary.Set{Key: fmt.Sprint("k", i), Value: "v"}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	set := func(from, to int) { setKeys(t, primary, from, to) }
 	set(0, 10)
 	waitSeq(t, rs.Replica(), 10)
 	conn, err := gosql.Open("mysql", "root@tcp("+rs.MySQLAddr()+")/dictionary")
