@@ -51,7 +51,7 @@ func (r *Replica) Run(ctx context.Context) error {
 				// A fresh bootstrap lands where the primary's log does not
 				// reach: no checkpoint of this projection covers it.
 				err = fmt.Errorf("%w, and the primary has no checkpoint of this projection that reaches it: the replica cannot be built (an app that is not the primary's needs its whole log)", err)
-			} else if err = r.rebootstrap(ctx); err == nil {
+			} else if err = r.rebootstrap(ctx, err); err == nil {
 				goneAt = r.DB().View().Seq + 2
 				continue
 			}
@@ -81,9 +81,10 @@ func (r *Replica) failed(err error, retry time.Duration) {
 	r.cfg.Logger.Warn("replica lost its primary; reconnecting", "primary", r.cfg.Primary, "retry_in", retry, "err", err)
 }
 
-// rebootstrap sets the data aside and bootstraps again.
-func (r *Replica) rebootstrap(ctx context.Context) error {
-	r.cfg.Logger.Warn("the primary's log no longer holds what this replica needs: bootstrapping again", "seq", r.DB().View().Seq+1)
+// rebootstrap sets the data aside and bootstraps again; gone is the
+// primary's 410 (its message names the checkpoint to start from).
+func (r *Replica) rebootstrap(ctx context.Context, gone error) error {
+	r.cfg.Logger.Warn("the primary's log no longer holds what this replica needs: bootstrapping again", "seq", r.DB().View().Seq+1, "err", gone)
 	if err := r.Close(); err != nil {
 		return err
 	}

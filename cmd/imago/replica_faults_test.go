@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	gosql "database/sql"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -261,6 +263,12 @@ func setupShop(t *testing.T, p *proc) {
 			t.Fatalf("setup: %d %v", status, err)
 		}
 	}
+	checkpointNow(t, p)
+}
+
+// checkpointNow writes a checkpoint on p (POST /v1/admin/checkpoint).
+func checkpointNow(t *testing.T, p *proc) {
+	t.Helper()
 	resp, err := http.Post("http://"+p.httpAddr+"/v1/admin/checkpoint", "application/json", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -372,4 +380,58 @@ func analyticsReplay(t *testing.T, pdir string, seq uint64) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(h[:])
+}
+
+// TestReplicaBootstrapsAgainAfterTruncation: a replica stopped longer than
+// the primary's --replica-slot-ttl, while the primary truncated its log
+// past the replica's seq, gets 410 when it comes back, sets its data aside
+// and bootstraps again from the newest checkpoint; it ends with the
+// primary's image at the same seq.
+func TestReplicaBootstrapsAgainAfterTruncation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end replica test")
+	}
+	pdir, rdir := t.TempDir(), t.TempDir()+"/replica"
+	p := start(t, pdir, "--truncate-log-before-checkpoint", "--checkpoints-keep", "1", "--replica-slot-ttl", "100ms")
+	setupShop(t, p)
+	r := startReplica(t, p, rdir, "--name", "away")
+	writeLoadUntil(t, p, 4, "before", 100)
+	left := p.seqNow(t)
+	waitApplied(t, r, left)
+	if err := r.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	pdb, err := gosql.Open("mysql", "root@tcp("+p.sqlAddr+")/imago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pdb.Close()
+	waitFor(t, "the replica's slot to expire", func() bool {
+		var n int
+		return pdb.QueryRow("SELECT COUNT(*) FROM replicas").Scan(&n) == nil && n == 0
+	})
+	writeLoadUntil(t, p, 4, "away", 100)
+	checkpointNow(t, p)
+	var first uint64
+	fmt.Sscan(statusValue(t, p.sqlAddr, "log_first_seq"), &first)
+	if first <= left+1 {
+		t.Fatalf("the primary's log begins at %d: truncation did not pass the replica's seq %d", first, left)
+	}
+
+	r = startReplica(t, p, rdir, "--name", "away")
+	writeLoadUntil(t, p, 4, "back", 50)
+	seq := p.seqNow(t)
+	waitApplied(t, r, seq)
+	stopAll(t, p, r)
+	if !strings.Contains(r.stderr.String(), "410 Gone") || !strings.Contains(r.stderr.String(), "start from the oldest checkpoint the log continues from") ||
+		!strings.Contains(r.stderr.String(), "bootstrapping again") {
+		t.Errorf("the returning replica's log does not show the 410 and the new bootstrap:\n%s", r.stderr)
+	}
+	if aside, _ := filepath.Glob(filepath.Join(rdir, "set-aside-*")); len(aside) != 1 {
+		t.Errorf("set aside: %v, want the old data in one directory", aside)
+	}
+	if hp, hr := imageHash(t, pdir), imageHash(t, rdir); hp != hr {
+		t.Fatalf("image hashes differ at seq %d: primary %s, replica %s", seq, hp, hr)
+	}
+	t.Logf("the replica left at seq %d; the primary's log then began at %d; bootstrapped again, it followed to %d", left, first, seq)
 }
