@@ -130,6 +130,15 @@ func (r *Replica) follow(ctx context.Context) (progressed bool, err error) {
 	for {
 		b, err := in.ReadBytes('\n')
 		if err != nil {
+			// The whole lines before the break are applied (a line cut
+			// short is not): the next stream starts after them.
+			if len(seqs) > 0 {
+				if err := db.Replicate(ctx, seqs, values); err != nil {
+					return progressed, err
+				}
+				progressed = true
+				r.heard(seqs[len(seqs)-1], seqs[len(seqs)-1])
+			}
 			return progressed, fmt.Errorf("the log stream ended: %w", err)
 		}
 		var l line
