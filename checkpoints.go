@@ -329,8 +329,8 @@ func (db *DB) truncateBeforeCheckpoints(kept []checkpoint.File) error {
 		if slowest, ok := db.reactors.SlowestCursor(); ok && slowest+1 < upTo {
 			upTo = slowest + 1
 		}
-		for _, r := range db.ReplicaSlots() {
-			upTo = min(upTo, r.Seq+1)
+		for _, r := range db.ReplicaSlots() { // what it may not have applied
+			upTo = min(upTo, min(r.Seq, r.Acked)+1)
 		}
 		if err := db.log.Truncate(upTo); err != nil {
 			return fmt.Errorf("imago: truncate the log after %s: %w", f.Path, err)

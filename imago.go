@@ -401,10 +401,12 @@ func (db *DB) Close() error {
 }
 
 // Replica slots: a primary remembers each replica that follows its log
-// (GET /v1/log?format=raw with an Imago-Replica header) and the last seq it
-// sent it, so that truncation keeps what the replica has yet to apply. A
-// replica not seen for SlotTTL no longer holds truncation back: when it
-// returns, the primary answers 410 and it bootstraps again.
+// (GET /v1/log?format=raw with an Imago-Replica header), the last seq it
+// sent it and the last seq it acknowledged (POST /v1/replicas/{name}/ack,
+// and the seq before the one its stream asked for), so that truncation
+// keeps what the replica has yet to apply. A replica not seen for SlotTTL
+// no longer holds truncation back: when it returns, the primary answers
+// 410 and it bootstraps again.
 
 // SlotTTL is how long a replica that is not connected keeps its slot, by
 // default (Options.ReplicaSlotTTL).
@@ -412,8 +414,11 @@ const SlotTTL = time.Hour
 
 // ReplicaSlot is what a primary knows of a replica (imago.replicas).
 type ReplicaSlot struct {
-	Name, Address  string
-	Seq            uint64 // the last seq sent to it
+	Name, Address string
+	Seq           uint64 // the last seq sent to it
+	// Acked is the last seq it reported applied and logged: at least the
+	// seq before the one its stream began at.
+	Acked          uint64
 	Connected      bool
 	ConnectedSince time.Time
 	LastSeen       time.Time
@@ -437,10 +442,23 @@ func (db *DB) ReplicaSeen(name, addr string, seq uint64, connected bool) {
 	now := time.Now()
 	s := r.slots[name]
 	if s == nil || (connected && !s.Connected) {
-		s = &ReplicaSlot{Name: name, ConnectedSince: now}
+		// A stream that begins after seq: the replica holds seq.
+		s = &ReplicaSlot{Name: name, ConnectedSince: now, Acked: seq}
 		r.slots[name] = s
 	}
 	s.Address, s.Seq, s.Connected, s.LastSeen = addr, seq, connected, now
+}
+
+// ReplicaAcked records that the replica name (at addr) applied and logged
+// the log up to seq. A replica without a slot (none of its streams seen
+// within SlotTTL) gets none: its next stream makes it.
+func (db *DB) ReplicaAcked(name, addr string, seq uint64) {
+	r := &db.replicas
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s := r.slots[name]; s != nil {
+		s.Address, s.Acked, s.LastSeen = addr, max(s.Acked, seq), time.Now()
+	}
 }
 
 // ReplicaSlots are the replicas that followed the log within SlotTTL, by

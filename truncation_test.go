@@ -125,8 +125,9 @@ func mustList(t *testing.T, dir string) []checkpoint.File {
 }
 
 // TestReplicaSlotHoldsBackTruncation: the log a connected replica has yet
-// to be sent is kept by truncation; once it has been sent everything, or
-// has been gone longer than SlotTTL, truncation passes it.
+// to be sent, or to acknowledge, is kept by truncation; once it has
+// acknowledged everything, or has been gone longer than SlotTTL,
+// truncation passes it.
 func TestReplicaSlotHoldsBackTruncation(t *testing.T) {
 	db, err := imago.Open(t.TempDir(), dictionary.App(), imago.Options{TruncateLog: true, CheckpointsKeep: 1})
 	if err != nil {
@@ -144,12 +145,21 @@ func TestReplicaSlotHoldsBackTruncation(t *testing.T) {
 	if slots := db.ReplicaSlots(); len(slots) != 1 || slots[0].Name != "r1" || !slots[0].Connected {
 		t.Fatalf("slots: %+v", slots)
 	}
+	db.ReplicaSeen("r1", "10.0.0.9:5000", 10, true)
+	db.ReplicaAcked("r1", "10.0.0.9:5000", 6)
+	if _, err := db.Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	if got := db.Log().FirstSeq(); got != 7 {
+		t.Fatalf("log begins at %d, want 7: the replica was sent 10 but acknowledged 6", got)
+	}
+	db.ReplicaAcked("r1", "10.0.0.9:5000", 10)
 	db.ReplicaSeen("r1", "10.0.0.9:5000", 10, false)
 	setKeys(t, db, 11, 12, "v")
 	if _, err := db.Checkpoint(); err != nil {
 		t.Fatal(err)
 	}
 	if got := db.Log().FirstSeq(); got != 11 {
-		t.Fatalf("log begins at %d, want 11 once the replica was sent 10", got)
+		t.Fatalf("log begins at %d, want 11 once the replica acknowledged 10", got)
 	}
 }

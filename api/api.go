@@ -147,11 +147,6 @@ type handler struct {
 	imageAt     func() *ImageAt
 }
 
-// ReplicaTracker keeps a primary's replica slots (*imago.DB is one).
-type ReplicaTracker interface {
-	ReplicaSeen(name, addr string, seq uint64, connected bool)
-}
-
 // NewHandler returns the HTTP handler of the API.
 func NewHandler(db Backend, cfg Config) (http.Handler, error) {
 	h := &handler{db: db, maxBody: cfg.MaxBody, log: cfg.Logger, shutdown: cfg.Shutdown, tokens: cfg.Tokens, ready: cfg.Ready, replicas: cfg.Replicas, imageAt: cfg.ImageAt}
@@ -185,6 +180,9 @@ func NewHandler(db Backend, cfg Config) (http.Handler, error) {
 	mux.HandleFunc("GET /v1/commands", h.authorized(h.list))
 	mux.HandleFunc("GET /v1/log", h.requires(ScopeLog, h.streamLog))
 	mux.HandleFunc("GET /v1/log/stats", h.requires(ScopeLog, h.logStats))
+	if cfg.Replicas != nil {
+		mux.HandleFunc("POST /v1/replicas/{name}/ack", h.requires(ScopeLog, h.ackReplica))
+	}
 	if cfg.Checkpoints != nil {
 		h.checkpoints = cfg.Checkpoints
 		mux.HandleFunc("GET /v1/checkpoints", h.requires(ScopeCheckpoints, h.listCheckpoints))

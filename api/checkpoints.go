@@ -11,12 +11,15 @@ import (
 // CheckpointFile describes a checkpoint a replica may bootstrap from
 // (GET /v1/checkpoints).
 type CheckpointFile struct {
-	Seq         uint64    `json:"seq"`
-	Size        int64     `json:"size"`
-	Checksum    string    `json:"checksum"`    // the file's CRC-32C, hex
-	Fingerprint string    `json:"fingerprint"` // of the projection that wrote it, hex
-	CreatedAt   time.Time `json:"created_at"`
-	Path        string    `json:"-"`
+	Seq         uint64 `json:"seq"`
+	Size        int64  `json:"size"`
+	Checksum    string `json:"checksum"`    // the file's CRC-32C, hex
+	Fingerprint string `json:"fingerprint"` // of the projection that wrote it, hex
+	// ImageHash is the image's hash at Seq (memdb.Snapshot.Hash, hex), as
+	// the file records it; empty for a file written before it did.
+	ImageHash string    `json:"image_hash,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	Path      string    `json:"-"`
 }
 
 // listCheckpoints answers GET /v1/checkpoints: the usable checkpoints,

@@ -127,7 +127,7 @@ func (h *handler) streamLog(w http.ResponseWriter, r *http.Request) {
 	}
 	first := h.db.Envelopes().FirstSeq()
 	if q.from != 0 && q.from < first {
-		writeError(w, http.StatusGone, codeTruncated, fmt.Sprintf("from=%d: the log was truncated after a checkpoint and begins at seq %d", q.from, first))
+		h.gone(w, q.from, first)
 		return
 	}
 	q.from = max(q.from, first)
@@ -185,6 +185,34 @@ func (h *handler) streamLog(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// gone answers a read from before the log's first seq with 410, naming
+// the oldest checkpoint the log continues from (its seq is first-1 or
+// later): a follower that far behind starts from that file, then reads the
+// log after it.
+func (h *handler) gone(w http.ResponseWriter, from, first uint64) {
+	msg := fmt.Sprintf("from=%d: the log was truncated after a checkpoint and begins at seq %d", from, first)
+	var start *CheckpointFile
+	if h.checkpoints != nil {
+		files, err := h.checkpoints() // newest first
+		if err != nil {
+			h.log.Warn("api: list checkpoints for a 410", "err", err)
+		}
+		for i := range files {
+			if files[i].Seq+1 >= first {
+				start = &files[i]
+			}
+		}
+	}
+	if start == nil {
+		writeError(w, http.StatusGone, codeTruncated, msg)
+		return
+	}
+	url := "/v1/checkpoints/" + strconv.FormatUint(start.Seq, 10)
+	msg += fmt.Sprintf("; start from the oldest checkpoint the log continues from, seq %d (GET %s), then read from=%d", start.Seq, url, start.Seq+1)
+	writeJSON(w, http.StatusGone, map[string]any{"error": map[string]any{"code": codeTruncated, "message": msg,
+		"checkpoint": map[string]any{"seq": start.Seq, "url": url}}})
 }
 
 // writeEntries writes the entries from..to that q selects and returns the

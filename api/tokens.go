@@ -40,11 +40,12 @@ type Scope string
 
 // The scopes of a tokens file's scopes= field.
 const (
-	// ScopeLog reads the history: GET /v1/log and GET /v1/log/stats.
+	// ScopeLog reads the history: GET /v1/log and GET /v1/log/stats; a
+	// replica that follows it also acknowledges what it applied (POST
+	// /v1/replicas/{name}/ack).
 	ScopeLog Scope = "log"
-	// ScopeCheckpoints reads checkpoints, which hold the whole image; no
-	// endpoint of this package serves them yet, but one that does must
-	// require it.
+	// ScopeCheckpoints reads checkpoints, which hold the whole image:
+	// GET /v1/checkpoints and GET /v1/checkpoints/{seq}.
 	ScopeCheckpoints Scope = "checkpoints"
 	// ScopeAdmin uses the endpoints under /v1/admin/.
 	ScopeAdmin Scope = "admin"

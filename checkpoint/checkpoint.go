@@ -4,11 +4,13 @@
 // A file, <dir>/<seq, 20 digits>.ckpt, is:
 //
 //	header   "IMAGOCKP", format version (uint16), seq (uint64), projection
-//	         fingerprint (32 bytes), created at (Unix ns, int64), big-endian
+//	         fingerprint (32 bytes), created at (Unix ns, int64), big-endian;
+//	         SHA-256 of the log entry at seq (format 2 on)
 //	body     zstd: the table count, then per table its name, its columns
 //	         (name, kind, length, precision, scale, nullable), its row count
 //	         and its rows in primary-key order, in blocks (rows.go)
-//	trailer  CRC-32C of header and body (uint32), "IMAGOEND"
+//	hash     the image's memdb.Snapshot.Hash (32 bytes; format 3 on)
+//	trailer  CRC-32C of everything before it (uint32), "IMAGOEND"
 //
 // Guarantees:
 //   - Write streams the rows of a snapshot (memory does not double) to a
@@ -46,11 +48,14 @@ import (
 const (
 	magic    = "IMAGOCKP"
 	endMagic = "IMAGOEND"
-	// formatVersion 2 added LastEntry to the header; version 1 files
-	// still load (their LastEntry is zero: not checked).
-	formatVersion = 2
+	// formatVersion 2 added LastEntry to the header, 3 the image hash
+	// after the body (a primary lists it without reading the file, for
+	// its replicas to compare); older files still load (their LastEntry
+	// and ImageHash are zero: not known).
+	formatVersion = 3
 	headerSizeV1  = 8 + 2 + 8 + 32 + 8
 	headerSize    = headerSizeV1 + 32
+	hashSize      = 32
 	trailerSize   = 4 + 8
 	suffix        = ".ckpt"
 	// blockSize is the encoded size at which a block of rows is cut.
@@ -75,6 +80,10 @@ type Header struct {
 	// seq 0 and in files of format 1): a log whose entry at Seq differs is
 	// another history, which this image must never be loaded over.
 	LastEntry [32]byte
+	// ImageHash is the image's memdb.Snapshot.Hash, as written after the
+	// body (zero in files before format 3; Write computes it, ignoring
+	// this field).
+	ImageHash [32]byte
 
 	version uint16 // the file's format version (0 for a header to write)
 }
@@ -225,11 +234,15 @@ func writeFile(f *os.File, snap *memdb.Snapshot, h Header, o WriteOptions) (Stat
 	if err != nil {
 		return Stats{}, err
 	}
+	sum := hasher.Sum()
+	if _, err := out.Write(sum[:]); err != nil {
+		return Stats{}, err
+	}
 	trailer := binary.BigEndian.AppendUint32(nil, out.crc.Sum32())
 	if _, err := bw.Write(append(trailer, endMagic...)); err != nil {
 		return Stats{}, err
 	}
-	return Stats{Rows: rows, Bytes: out.n + trailerSize, ImageHash: hasher.Sum()}, bw.Flush()
+	return Stats{Rows: rows, Bytes: out.n + trailerSize, ImageHash: sum}, bw.Flush()
 }
 
 func encodeHeader(h Header) []byte {

@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"os"
 	"testing"
@@ -27,8 +28,11 @@ func TestWriteLoad(t *testing.T) {
 	if err != nil || got.Seq != 42 || !got.CreatedAt.Equal(h.CreatedAt) || lst.Rows != 5 {
 		t.Fatalf("Load: %+v %+v %v", got, lst, err)
 	}
-	if hash, _ := im.Snapshot().Hash(); hash != want || st.ImageHash != want {
-		t.Fatalf("the loaded image differs from the one written, or Write's hash (%x) is not the snapshot's", st.ImageHash[:4])
+	if hash, _ := im.Snapshot().Hash(); hash != want || st.ImageHash != want || got.ImageHash != want {
+		t.Fatalf("the loaded image differs from the one written, or Write's hash (%x) or the file's (%x) is not the snapshot's", st.ImageHash[:4], got.ImageHash[:4])
+	}
+	if inspected, err := Inspect(f.Path); err != nil || inspected.ImageHash != want {
+		t.Fatalf("Inspect: image hash %x (%v), want the snapshot's", inspected.ImageHash[:4], err)
 	}
 	if _, err := Verify(f.Path, fp); err != nil {
 		t.Fatalf("Verify of a good file: %v", err)
@@ -79,32 +83,45 @@ func TestList(t *testing.T) {
 	}
 }
 
-// TestFormat1StillLoads: a file of format 1 (before Header.LastEntry)
-// loads, with a zero LastEntry.
-func TestFormat1StillLoads(t *testing.T) {
+// TestOlderFormatsStillLoad: files of format 1 (before Header.LastEntry)
+// and 2 (before Header.ImageHash) load, with those fields zero.
+func TestOlderFormatsStillLoad(t *testing.T) {
 	fp := [32]byte{9}
 	h := Header{Seq: 8, Fingerprint: fp, LastEntry: EntryDigest([]byte("entry 8"))}
-	f, _, err := Write(t.TempDir(), sampleImage(t).Snapshot(), h, WriteOptions{})
+	f, st, err := Write(t.TempDir(), sampleImage(t).Snapshot(), h, WriteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	v2, _ := os.ReadFile(f.Path)
-	// Format 1: the same without LastEntry, its own version and checksum.
-	v1 := append(append([]byte(nil), v2[:headerSizeV1]...), v2[headerSize:len(v2)-trailerSize]...)
-	binary.BigEndian.PutUint16(v1[8:], 1)
-	v1 = binary.BigEndian.AppendUint32(v1, crc32.Checksum(v1, castagnoli))
-	v1 = append(v1, endMagic...)
-	if err := os.WriteFile(f.Path, v1, 0o644); err != nil {
-		t.Fatal(err)
+	v3, _ := os.ReadFile(f.Path)
+	body := v3[headerSize : len(v3)-hashSize-trailerSize]
+	// older is the file in format version with a header of n bytes and no
+	// image hash, its own checksum.
+	older := func(version uint16, n int) []byte {
+		b := append(append([]byte(nil), v3[:n]...), body...)
+		binary.BigEndian.PutUint16(b[8:], version)
+		b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+		return append(b, endMagic...)
 	}
-	im, _ := memdb.NewImage(fuzzTable)
-	got, st, err := Load(f.Path, im, fp, nil)
-	if err != nil || got.Seq != 8 || got.LastEntry != ([32]byte{}) || st.Rows != 5 {
-		t.Fatalf("format 1: %+v %+v %v", got, st, err)
-	}
-	// And format 2 keeps LastEntry.
-	os.WriteFile(f.Path, v2, 0o644)
-	if got, err := Inspect(f.Path); err != nil || got.LastEntry != h.LastEntry {
-		t.Fatalf("format 2 LastEntry: %x %v", got.LastEntry, err)
+	for _, c := range []struct {
+		version   uint16
+		file      []byte
+		lastEntry [32]byte
+	}{
+		{1, older(1, headerSizeV1), [32]byte{}},
+		{2, older(2, headerSize), h.LastEntry},
+	} {
+		t.Run(fmt.Sprint("format ", c.version), func(t *testing.T) {
+			if err := os.WriteFile(f.Path, c.file, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			im, _ := memdb.NewImage(fuzzTable)
+			got, lst, err := Load(f.Path, im, fp, nil)
+			if err != nil || got.Seq != 8 || got.LastEntry != c.lastEntry || got.ImageHash != ([32]byte{}) || lst.Rows != 5 {
+				t.Fatalf("format %d: %+v %+v %v", c.version, got, lst, err)
+			}
+			if hash, _ := im.Snapshot().Hash(); hash != st.ImageHash {
+				t.Fatalf("format %d loaded another image", c.version)
+			}
+		})
 	}
 }

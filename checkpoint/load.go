@@ -52,7 +52,7 @@ func Load(path string, im *memdb.Image, want [32]byte, progress func(done, total
 		return h, Stats{}, err
 	}
 	hs := int64(headerLen(h))
-	var body io.Reader = io.NewSectionReader(f, hs, size-hs-trailerSize)
+	var body io.Reader = io.NewSectionReader(f, hs, size-hs-hashLen(h)-trailerSize)
 	if progress != nil {
 		body = &progressReader{r: body, done: uint64(hs), total: uint64(size), progress: progress}
 	}
@@ -123,6 +123,14 @@ func readFrame(f *os.File, want [32]byte) (Header, int64, error) {
 	if string(tail[4:]) != endMagic {
 		return h, size, errors.New("truncated or damaged: no end marker")
 	}
+	if n := hashLen(h); n > 0 {
+		if size < int64(headerLen(h))+n+trailerSize {
+			return h, size, fmt.Errorf("truncated: %d bytes, shorter than a header, image hash and trailer of format %d", size, h.version)
+		}
+		if _, err := f.ReadAt(h.ImageHash[:], size-trailerSize-n); err != nil {
+			return h, size, err
+		}
+	}
 	return h, size, nil
 }
 
@@ -152,6 +160,14 @@ func headerLen(h Header) int {
 		return headerSizeV1
 	}
 	return headerSize
+}
+
+// hashLen is the size of the image hash before the trailer in h's file.
+func hashLen(h Header) int64 {
+	if h.version < 3 {
+		return 0
+	}
+	return hashSize
 }
 
 // checkSum compares the CRC-32C of everything before the trailer with the

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -49,7 +51,7 @@ func (r *Replica) Run(ctx context.Context) error {
 				// A fresh bootstrap lands where the primary's log does not
 				// reach: no checkpoint of this projection covers it.
 				err = fmt.Errorf("%w, and the primary has no checkpoint of this projection that reaches it: the replica cannot be built (an app that is not the primary's needs its whole log)", err)
-			} else if err = r.rebootstrap(ctx); err == nil {
+			} else if err = r.rebootstrap(ctx, err); err == nil {
 				goneAt = r.DB().View().Seq + 2
 				continue
 			}
@@ -79,9 +81,10 @@ func (r *Replica) failed(err error, retry time.Duration) {
 	r.cfg.Logger.Warn("replica lost its primary; reconnecting", "primary", r.cfg.Primary, "retry_in", retry, "err", err)
 }
 
-// rebootstrap sets the data aside and bootstraps again.
-func (r *Replica) rebootstrap(ctx context.Context) error {
-	r.cfg.Logger.Warn("the primary's log no longer holds what this replica needs: bootstrapping again", "seq", r.DB().View().Seq+1)
+// rebootstrap sets the data aside and bootstraps again; gone is the
+// primary's 410 (its message names the checkpoint to start from).
+func (r *Replica) rebootstrap(ctx context.Context, gone error) error {
+	r.cfg.Logger.Warn("the primary's log no longer holds what this replica needs: bootstrapping again", "seq", r.DB().View().Seq+1, "err", gone)
 	if err := r.Close(); err != nil {
 		return err
 	}
@@ -127,6 +130,15 @@ func (r *Replica) follow(ctx context.Context) (progressed bool, err error) {
 	for {
 		b, err := in.ReadBytes('\n')
 		if err != nil {
+			// The whole lines before the break are applied (a line cut
+			// short is not): the next stream starts after them.
+			if len(seqs) > 0 {
+				if err := db.Replicate(ctx, seqs, values); err != nil {
+					return progressed, err
+				}
+				progressed = true
+				r.heard(seqs[len(seqs)-1], seqs[len(seqs)-1])
+			}
 			return progressed, fmt.Errorf("the log stream ended: %w", err)
 		}
 		var l line
@@ -139,6 +151,7 @@ func (r *Replica) follow(ctx context.Context) (progressed bool, err error) {
 		case l.Heartbeat != nil:
 			r.heard(l.Heartbeat.DurableSeq, db.View().Seq)
 			r.expect(l.Heartbeat.Image, db)
+			r.acknowledge(ctx, db.View().Seq)
 			continue
 		}
 		seqs, values = append(seqs, l.Seq), append(values, l.Value)
@@ -162,10 +175,43 @@ func (r *Replica) follow(ctx context.Context) (progressed bool, err error) {
 	}
 }
 
+// acknowledge tells the primary, in the background, that the replica
+// applied and logged its log up to seq (POST /v1/replicas/{name}/ack): its
+// slot then holds truncation back from there and imago.replicas shows the
+// lag from there. Once per heartbeat, one at a time; a failure is only
+// logged (the next heartbeat sends a newer seq, and a stream's start
+// acknowledges the seq before it).
+func (r *Replica) acknowledge(ctx context.Context, seq uint64) {
+	if r.cfg.Name == "" || !r.acking.CompareAndSwap(false, true) {
+		return
+	}
+	r.acks.Add(1)
+	go func() {
+		defer r.acks.Done()
+		defer r.acking.Store(false)
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second) // a primary that hangs does not hold Close
+		defer cancel()
+		body := strings.NewReader(`{"seq":` + strconv.FormatUint(seq, 10) + `}`)
+		resp, err := r.request(ctx, http.MethodPost, "/v1/replicas/"+url.PathEscape(r.cfg.Name)+"/ack",
+			http.Header{"Content-Type": {"application/json"}}, body)
+		if err != nil {
+			r.cfg.Logger.Debug("replica: acknowledge to the primary", "seq", seq, "err", err)
+			return
+		}
+		resp.Body.Close()
+	}()
+}
+
 // get requests path of the primary with the replica's token and name; a
 // status other than 200 and 206 is an error (410: errGone).
 func (r *Replica) get(ctx context.Context, path string, header http.Header) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.cfg.Primary+path, nil)
+	return r.request(ctx, http.MethodGet, path, header, nil)
+}
+
+// request sends a request to the primary with the replica's token and
+// name; a status other than 200, 204 and 206 is an error (410: errGone).
+func (r *Replica) request(ctx context.Context, method, path string, header http.Header, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, r.cfg.Primary+path, body)
 	if err != nil {
 		return nil, err
 	}
@@ -183,12 +229,12 @@ func (r *Replica) get(ctx context.Context, path string, header http.Header) (*ht
 		return nil, err
 	}
 	switch resp.StatusCode {
-	case http.StatusOK, http.StatusPartialContent:
+	case http.StatusOK, http.StatusNoContent, http.StatusPartialContent:
 		return resp, nil
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	err = fmt.Errorf("GET %s: %s: %s", path, resp.Status, bytes.TrimSpace(body))
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	err = fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(answer))
 	if resp.StatusCode == http.StatusGone {
 		err = fmt.Errorf("%w: %w", errGone, err)
 	}

@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/imagodb/imago"
@@ -60,6 +61,10 @@ type Replica struct {
 	// waits for it before the database is closed (it reads its log).
 	checking bool
 	checks   sync.WaitGroup
+	// acking: an acknowledgement to the primary is under way; acks waits
+	// for it before the replica closes.
+	acking atomic.Bool
+	acks   sync.WaitGroup
 	// stopFollow ends the follower (set while Run runs): a divergence
 	// found in the background stops the applying.
 	stopFollow context.CancelFunc
@@ -158,9 +163,11 @@ func (r *Replica) Lag() (commands uint64, behind time.Duration) {
 	return st.PrimarySeq - seq, time.Since(since)
 }
 
-// Close closes the replica's database, once no comparison reads it.
+// Close closes the replica's database, once no comparison reads it and no
+// acknowledgement is under way.
 func (r *Replica) Close() error {
 	r.checks.Wait()
+	r.acks.Wait()
 	return r.DB().Close()
 }
 

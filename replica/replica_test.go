@@ -2,6 +2,7 @@ package replica_test
 
 import (
 	"context"
+	gosql "database/sql"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	_ "github.com/go-sql-driver/mysql"
 
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/commands"
@@ -134,13 +137,7 @@ func TestRebootstrapAfterTruncation(t *testing.T) {
 	pcfg.TruncateLog, pcfg.CheckpointsKeep, pcfg.ReplicaSlotTTL = true, 1, 50*time.Millisecond
 	primary := run(t, pcfg)
 	ctx := context.Background()
-	set := func(from, to int) {
-		for i := from; i < to; i++ {
-			if _, err := primary.DB().Submit(ctx, &dictionary.Set{Key: fmt.Sprint("k", i), Value: "v"}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	set := func(from, to int) { setKeys(t, primary, from, to) }
 	set(0, 10)
 	rcfg := config(t, dictionary.App())
 	rcfg.ReplicaOf, rcfg.ReplicaName = "http://"+primary.HTTPAddr(), "r1"
@@ -187,6 +184,16 @@ func TestRebootstrapAfterTruncation(t *testing.T) {
 	}
 }
 
+// setKeys sets the keys k<from>..k<to-1> on the primary s.
+func setKeys(t *testing.T, s *server.Server, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		if _, err := s.DB().Submit(context.Background(), &dictionary.Set{Key: fmt.Sprint("k", i), Value: "v"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // waitSeq waits until the replica applied seq.
 func waitSeq(t *testing.T, r *replica.Replica, seq uint64) {
 	t.Helper()
@@ -194,5 +201,51 @@ func waitSeq(t *testing.T, r *replica.Replica, seq uint64) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the replica applied %d, not %d: %+v", r.DB().View().Seq, seq, r.Status())
 		}
+	}
+}
+
+// TestReplayNeverCancelsAQuery: a transaction open on a replica keeps
+// reading the snapshot it began with while the replica applies the
+// primary's newer entries, without an error; the next one reads them.
+func TestReplayNeverCancelsAQuery(t *testing.T) {
+	primary := run(t, config(t, dictionary.App()))
+	rcfg := config(t, dictionary.App())
+	rcfg.ReplicaOf = "http://" + primary.HTTPAddr()
+	rs := run(t, rcfg)
+	set := func(from, to int) { setKeys(t, primary, from, to) }
+	set(0, 10)
+	waitSeq(t, rs.Replica(), 10)
+	conn, err := gosql.Open("mysql", "root@tcp("+rs.MySQLAddr()+")/dictionary")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	count := func(q interface {
+		QueryRow(string, ...any) *gosql.Row
+	}) int {
+		t.Helper()
+		var n int
+		if err := q.QueryRow("SELECT COUNT(*) FROM entries").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	tx, err := conn.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(tx); n != 10 {
+		t.Fatalf("the replica at seq 10 counts %d entries", n)
+	}
+	set(10, 30)
+	waitSeq(t, rs.Replica(), 30)
+	if n := count(tx); n != 10 {
+		t.Fatalf("a transaction begun at seq 10 counts %d entries after the replica applied seq 30, want its snapshot's 10", n)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(conn); n != 30 {
+		t.Fatalf("after the transaction the replica counts %d entries, want 30", n)
 	}
 }

@@ -35,6 +35,9 @@ func (c current) SubmitAll(ctx context.Context, cmds []commands.Command, metas [
 func (c current) ReplicaSeen(name, addr string, seq uint64, connected bool) {
 	c.db().ReplicaSeen(name, addr, seq, connected)
 }
+func (c current) ReplicaAcked(name, addr string, seq uint64) {
+	c.db().ReplicaAcked(name, addr, seq)
+}
 func (c current) ViewAt(ctx context.Context, seq uint64) (*commands.View, error) {
 	return c.db().ViewAt(ctx, seq)
 }

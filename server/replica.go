@@ -38,22 +38,35 @@ func (s *Server) checkpoints() ([]api.CheckpointFile, error) {
 		if err != nil {
 			continue
 		}
-		out = append(out, api.CheckpointFile{Seq: f.Seq, Size: f.Size, Checksum: fmt.Sprintf("%08x", sum),
-			Fingerprint: fmt.Sprintf("%x", h.Fingerprint), CreatedAt: h.CreatedAt, Path: f.Path})
+		c := api.CheckpointFile{Seq: f.Seq, Size: f.Size, Checksum: fmt.Sprintf("%08x", sum),
+			Fingerprint: fmt.Sprintf("%x", h.Fingerprint), CreatedAt: h.CreatedAt, Path: f.Path}
+		if h.ImageHash != ([32]byte{}) {
+			c.ImageHash = hex.EncodeToString(h.ImageHash[:])
+		}
+		out = append(out, c)
 	}
 	return out, nil
 }
 
 // imageAt is the image hash at the last checkpoint this process wrote,
-// for its replicas to compare with theirs.
+// for its replicas to compare with theirs; before it wrote one (after a
+// restart), the hash its newest checkpoint file of this projection records.
 func (s *Server) imageAt() *api.ImageAt {
 	db := s.DB()
-	c := db.LastCheckpoint()
-	if c == nil {
+	fp := db.App().Fingerprint()
+	if c := db.LastCheckpoint(); c != nil {
+		return &api.ImageAt{Seq: c.Seq, Hash: hex.EncodeToString(c.ImageHash[:]), Fingerprint: hex.EncodeToString(fp[:])}
+	}
+	files, err := s.checkpoints()
+	if err != nil {
 		return nil
 	}
-	fp := db.App().Fingerprint()
-	return &api.ImageAt{Seq: c.Seq, Hash: hex.EncodeToString(c.ImageHash[:]), Fingerprint: hex.EncodeToString(fp[:])}
+	for _, f := range files { // newest first
+		if f.Fingerprint == hex.EncodeToString(fp[:]) && f.ImageHash != "" {
+			return &api.ImageAt{Seq: f.Seq, Hash: f.ImageHash, Fingerprint: f.Fingerprint}
+		}
+	}
+	return nil
 }
 
 // ready is /readyz beyond accepting writes: a replica is ready while it is
@@ -81,10 +94,31 @@ func (s *Server) replicaSlots() []imagosql.ReplicaStatus {
 	durable := db.DurableSeq()
 	var rows []imagosql.ReplicaStatus
 	for _, r := range db.ReplicaSlots() {
-		rows = append(rows, imagosql.ReplicaStatus{Name: r.Name, Address: r.Address, SentSeq: r.Seq, Lag: durable - min(r.Seq, durable),
+		rows = append(rows, imagosql.ReplicaStatus{Name: r.Name, Address: r.Address, SentSeq: r.Seq, AckedSeq: r.Acked,
+			Lag: durable - min(r.Acked, durable), LagTime: unappliedAge(db, r.Acked, durable),
 			Connected: r.Connected, ConnectedSince: r.ConnectedSince, LastSeen: r.LastSeen})
 	}
 	return rows
+}
+
+// unappliedAge is how long ago the oldest durable entry after acked was
+// accepted (its envelope's time): how stale the replica's image is. 0
+// when it applied everything durable. An entry truncated away counts
+// from the log's first.
+func unappliedAge(db *imago.DB, acked, durable uint64) time.Duration {
+	if acked >= durable {
+		return 0
+	}
+	seq := max(acked+1, db.Envelopes().FirstSeq())
+	var accepted time.Time
+	err := db.Envelopes().Stored().Read(seq, seq, func(env envelope.Envelope) error {
+		accepted = env.Time
+		return nil
+	})
+	if err != nil || accepted.IsZero() {
+		return 0
+	}
+	return max(time.Since(accepted), 0)
 }
 
 // replicaRows are imago.status's rows of a replica.

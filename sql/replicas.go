@@ -10,9 +10,13 @@ import (
 // ReplicaStatus is a replica that follows this primary, a row of
 // imago.replicas (as PostgreSQL's pg_stat_replication).
 type ReplicaStatus struct {
-	Name, Address  string
-	SentSeq        uint64 // the last seq sent to it
-	Lag            uint64 // durable commands it has not been sent
+	Name, Address string
+	SentSeq       uint64 // the last seq sent to it
+	AckedSeq      uint64 // the last seq it reported applied
+	Lag           uint64 // durable commands it has not reported applied
+	// LagTime is how long ago the oldest of those was accepted (0: it
+	// applied everything durable).
+	LagTime        time.Duration
 	Connected      bool
 	ConnectedSince time.Time
 	LastSeen       time.Time
@@ -32,7 +36,9 @@ var replicasSchema = func() gsql.Schema {
 		col("name", varchar(255)),
 		col("address", varchar(255)),
 		col("sent_seq", types.Uint64),
+		col("acked_seq", types.Uint64),
 		col("lag_commands", types.Uint64),
+		col("lag_ms", types.Int64),
 		col("state", varchar(16)),
 		col("connected_since", types.DatetimeMaxPrecision),
 		col("last_seen", types.DatetimeMaxPrecision),
@@ -58,7 +64,7 @@ func (t *replicasTable) PartitionRows(*gsql.Context, gsql.Partition) (gsql.RowIt
 			if r.Connected {
 				state = "streaming"
 			}
-			rows = append(rows, gsql.Row{r.Name, r.Address, r.SentSeq, r.Lag, state, r.ConnectedSince.UTC(), r.LastSeen.UTC()})
+			rows = append(rows, gsql.Row{r.Name, r.Address, r.SentSeq, r.AckedSeq, r.Lag, r.LagTime.Milliseconds(), state, r.ConnectedSince.UTC(), r.LastSeen.UTC()})
 		}
 	}
 	return gsql.RowsToRowIter(rows...), nil

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -181,16 +180,7 @@ func checkDumpRoundTrips(t *testing.T, dir, dumped string, submitted map[uint64]
 // imageHash is the hash of the image a server would recover from dir.
 func imageHash(t *testing.T, dir string) string {
 	t.Helper()
-	db, err := imago.Open(dir, shop.App(), imago.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	h, err := db.View().Snapshot.Hash()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(h[:])
+	return imageHashOf(t, dir, shop.App())
 }
 
 func copyDir(t *testing.T, src string) string {

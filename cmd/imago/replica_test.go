@@ -25,11 +25,12 @@ func startReplica(t *testing.T, primary *proc, dir string, args ...string) *proc
 }
 
 // writeLoad submits workload commands from n writers to p until stop is
-// closed, and returns how many were acknowledged.
-func writeLoad(p *proc, n int, name string, stop <-chan struct{}) func() int {
+// closed (or p is gone), and returns a wait for the writers that answers
+// the acknowledged commands.
+func writeLoad(p *proc, n int, name string, stop <-chan struct{}) func() []ack {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	acked := 0
+	var acked []ack
 	client := &http.Client{Timeout: 10 * time.Second}
 	for w := range n {
 		wg.Go(func() {
@@ -40,19 +41,20 @@ func writeLoad(p *proc, n int, name string, stop <-chan struct{}) func() int {
 					return
 				default:
 				}
-				_, status, err := submit(client, p.httpAddr, fmt.Sprintf("%s-%d-%d", name, w, i), g.Next())
+				id, cmd := fmt.Sprintf("%s-%d-%d", name, w, i), g.Next()
+				seq, status, err := submit(client, p.httpAddr, id, cmd)
 				if err != nil {
 					return
 				}
 				if status == 200 {
 					mu.Lock()
-					acked++
+					acked = append(acked, ack{seq: seq, id: id, cmd: cmd})
 					mu.Unlock()
 				}
 			}
 		})
 	}
-	return func() int { wg.Wait(); return acked }
+	return func() []ack { wg.Wait(); return acked }
 }
 
 // waitApplied waits until the replica's imago.status says it applied seq.
@@ -81,45 +83,48 @@ func TestReplicaFollowsPrimary(t *testing.T) {
 	}
 	pdir, rdir := t.TempDir(), t.TempDir()+"/replica"
 	p := start(t, pdir)
-	client := &http.Client{Timeout: 10 * time.Second}
-	for i, c := range workload.Setup(50, 30) {
-		if _, status, err := submit(client, p.httpAddr, fmt.Sprintf("setup-%d", i), c); err != nil || status != 200 {
-			t.Fatalf("setup: %d %v", status, err)
-		}
-	}
-	if resp, err := http.Post("http://"+p.httpAddr+"/v1/admin/checkpoint", "application/json", nil); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("checkpoint: %v %v", resp, err)
-	}
+	setupShop(t, p)
 	stop := make(chan struct{})
 	done := writeLoad(p, 8, "a", stop)
-	time.Sleep(300 * time.Millisecond)
+	waitPrimaryPast(t, p, p.seqNow(t)+100)
 	r := startReplica(t, p, rdir)
 	if got := statusValue(t, r.sqlAddr, "recovered_from_checkpoint_seq"); got == "0" {
 		t.Errorf("the replica did not bootstrap from the primary's checkpoint")
 	}
-	time.Sleep(500 * time.Millisecond)
+	applying := p.seqNow(t) + 100
+	waitFor(t, "the replica to apply the load", func() bool { return appliedSeq(t, r) >= applying })
 	r.stop(t, syscall.SIGKILL) // mid-stream
-	time.Sleep(300 * time.Millisecond)
+	waitPrimaryPast(t, p, p.seqNow(t)+100)
 	r = startReplica(t, p, rdir)
 	close(stop)
 	acked := done()
 	seq := p.seqNow(t)
 	waitApplied(t, r, seq)
-	t.Logf("%d commands acknowledged by the primary; the replica applied all %d seqs", acked, seq)
+	t.Logf("%d commands acknowledged by the primary; the replica applied all %d seqs", len(acked), seq)
 
-	// The primary's slots: the replica, streaming, sent everything.
+	// The primary's slots: the replica, streaming, was sent everything and
+	// acknowledges it with its next heartbeat (every second).
 	pdb, err := gosql.Open("mysql", "root@tcp("+p.sqlAddr+")/imago")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pdb.Close()
-	var name, state string
-	var sent uint64
-	if err := pdb.QueryRow("SELECT name, state, sent_seq FROM replicas").Scan(&name, &state, &sent); err != nil || state != "streaming" || sent != seq {
-		t.Errorf("imago.replicas on the primary: %q %q %d %v; want the replica streaming at %d", name, state, sent, err, seq)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var name, state string
+		var sent, acked, lag uint64
+		var lagMs int64
+		err := pdb.QueryRow("SELECT name, state, sent_seq, acked_seq, lag_commands, lag_ms FROM replicas").Scan(&name, &state, &sent, &acked, &lag, &lagMs)
+		if err == nil && state == "streaming" && sent == seq && acked == seq && lag == 0 && lagMs == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("imago.replicas on the primary: %q %q sent %d acked %d lag %d (%d ms) %v; want the replica streaming, sent and acked %d, no lag",
+				name, state, sent, acked, lag, lagMs, err, seq)
+		}
 	}
 
 	// Read your writes: a write on the primary, awaited on the replica.
+	client := &http.Client{Timeout: 10 * time.Second}
 	w, status, err := submit(client, p.httpAddr, "ryw", &shop.Restock{SKU: workload.SKU(1), Quantity: 7})
 	if err != nil || status != 200 {
 		t.Fatalf("restock: %d %v", status, err)
@@ -155,11 +160,7 @@ func TestReplicaFollowsPrimary(t *testing.T) {
 		t.Fatal(err)
 	}
 	p = start(t, pdir, "--http-addr", p.httpAddr) // the address the replica follows
-	stop = make(chan struct{})
-	done = writeLoad(p, 4, "b", stop)
-	time.Sleep(400 * time.Millisecond)
-	close(stop)
-	done()
+	writeLoadUntil(t, p, 4, "b", 200)
 	seq = p.seqNow(t)
 	waitApplied(t, r, seq)
 	for _, q := range []*proc{p, r} {
@@ -180,19 +181,11 @@ func TestAnalyticsReplica(t *testing.T) {
 		t.Skip("end-to-end replica test")
 	}
 	p := start(t, t.TempDir())
-	client := &http.Client{Timeout: 10 * time.Second}
-	for i, c := range workload.Setup(50, 30) {
-		if _, status, err := submit(client, p.httpAddr, fmt.Sprintf("setup-%d", i), c); err != nil || status != 200 {
-			t.Fatalf("setup: %d %v", status, err)
-		}
-	}
-	if resp, err := http.Post("http://"+p.httpAddr+"/v1/admin/checkpoint", "application/json", nil); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("checkpoint: %v %v", resp, err)
-	}
+	setupShop(t, p)
 	stop := make(chan struct{})
 	done := writeLoad(p, 4, "x", stop)
 	r := startReplica(t, p, t.TempDir()+"/analytics", "--app", "shop_analytics")
-	time.Sleep(700 * time.Millisecond)
+	waitPrimaryPast(t, p, p.seqNow(t)+300)
 	close(stop)
 	done()
 	seq := p.seqNow(t)

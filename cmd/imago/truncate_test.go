@@ -59,7 +59,8 @@ func TestTruncateLogThroughTheBinary(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusGone || !strings.Contains(string(body), fmt.Sprintf("begins at seq %d", ckpt+1)) {
+	named := fmt.Sprintf("begins at seq %d; start from the oldest checkpoint the log continues from, seq %d (GET /v1/checkpoints/%d), then read from=%d", ckpt+1, ckpt, ckpt, ckpt+1)
+	if resp.StatusCode != http.StatusGone || !strings.Contains(string(body), named) || !strings.Contains(string(body), fmt.Sprintf(`"url":"/v1/checkpoints/%d"`, ckpt)) {
 		t.Fatalf("GET /v1/log?from=1 on a truncated log: %d %s", resp.StatusCode, body)
 	}
 	out, stderr, err := run(t, "log", "dump", "--http-addr", p.httpAddr)
