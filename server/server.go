@@ -275,9 +275,18 @@ func (s *Server) statusRows() []imagosql.StatusRow {
 		{Name: "checkpoint_at", Value: ckptAtText},
 		{Name: "log_first_seq", Value: strconv.FormatUint(db.Log().FirstSeq(), 10)},
 		{Name: "role", Value: s.role()},
+		{Name: "query_timeout", Value: queryTimeout(s.cfg.QueryTimeout)},
 	}
 	rows = append(rows, s.asOfStatusRows()...)
 	return append(rows, s.replicaRows()...)
+}
+
+// queryTimeout is --mysql-query-timeout as imago.status shows it.
+func queryTimeout(d time.Duration) string {
+	if d <= 0 {
+		return "off"
+	}
+	return d.String()
 }
 
 // Logger is the process's logger.
