@@ -50,6 +50,7 @@ fuzz:
 	go test -run XXX -fuzz '^FuzzDecode$$' -fuzztime 30s ./envelope/
 	go test -run XXX -fuzz FuzzSubmitBody -fuzztime 30s ./api/
 	go test -run XXX -fuzz '^FuzzDecode$$' -fuzztime 30s ./api/
+	go test -run XXX -fuzz FuzzImportItem -fuzztime 30s ./api/
 	go test -run XXX -fuzz FuzzKeyOrder -fuzztime 30s ./memdb/
 	go test -run XXX -fuzz 'FuzzLoad$$' -fuzztime 30s ./checkpoint/
 	go test -run XXX -fuzz FuzzLoadBody -fuzztime 30s ./checkpoint/

@@ -14,6 +14,7 @@ import (
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/api"
 	"github.com/imagodb/imago/applier"
+	"github.com/imagodb/imago/commands"
 	"github.com/imagodb/imago/memdb"
 	"github.com/imagodb/imago/metrics"
 	"github.com/imagodb/imago/replica"
@@ -118,6 +119,9 @@ func (s *Server) listen(m *metrics.Metrics) error {
 		Checkpoint: func() (api.CheckpointResult, error) {
 			info, err := s.DB().Checkpoint()
 			return api.CheckpointResult{Seq: info.Seq, File: info.Path, Rows: info.Rows, Bytes: info.Bytes, Ms: info.Duration.Milliseconds()}, err
+		},
+		Import: func(ctx context.Context, items []commands.Import, importer string) ([]commands.Result, error) {
+			return s.DB().Import(ctx, items, importer)
 		}})
 	if err != nil {
 		return err
