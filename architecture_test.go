@@ -34,7 +34,7 @@ var layers = map[string][]string{
 	"offline":          {"", "applier", "checkpoint", "commands", "envelope", "memdb", "wal"},
 	"replica":          {"", "applier", "checkpoint", "wal"},
 	"server":           {"", "api", "applier", "checkpoint", "commands", "envelope", "memdb", "metrics", "reactors", "replica", "sql", "writer"},
-	"cli":              {"", "commands", "envelope", "offline", "reactors", "server", "wal", "writer"},
+	"cli":              {"", "api", "commands", "envelope", "offline", "reactors", "server", "wal", "writer"},
 }
 
 // readers may not depend on the log's storage or on the writer, even
