@@ -19,6 +19,7 @@ var layers = map[string][]string{
 	"progress":         nil,
 	"checked":          nil,
 	"internal/latency": nil,
+	"internal/mariadb": {"memdb"}, // the peer of tests and benchmarks
 	"envelope":         nil,
 	"checkpoint":       {"memdb"},
 	"commands":         {"envelope", "memdb"},

@@ -35,6 +35,7 @@ import (
 	"github.com/imagodb/imago/commands"
 	"github.com/imagodb/imago/examples/shop"
 	"github.com/imagodb/imago/examples/shop/demo"
+	"github.com/imagodb/imago/internal/mariadb"
 	imagosql "github.com/imagodb/imago/sql"
 	"github.com/imagodb/imago/writer"
 )
@@ -54,7 +55,7 @@ func envInt(name string, def int) int {
 func newPair(t *testing.T) *pair {
 	t.Helper()
 	dir := t.TempDir()
-	m, err := startMariaDB(dir)
+	m, err := mariadb.Start(dir)
 	if err != nil {
 		msg := "MariaDB cannot be started, so Imago is not compared with it (install Debian's mariadb-server; .ci/run and make difftest do): " + err.Error()
 		if os.Getenv("IMAGO_DIFFTEST_REQUIRE") == "1" {
@@ -62,7 +63,7 @@ func newPair(t *testing.T) *pair {
 		}
 		t.Skip(msg)
 	}
-	t.Cleanup(m.stop)
+	t.Cleanup(m.Stop)
 
 	orders := envInt("IMAGO_DIFFTEST_ORDERS", 1500)
 	// The demo shop's year of history, imported with its times (steps of
@@ -95,13 +96,13 @@ func newPair(t *testing.T) *pair {
 	go srv.Serve()
 	t.Cleanup(func() { srv.Close() })
 
-	admin, err := gosql.Open("mysql", "root@tcp("+m.addr+")/?interpolateParams=true")
+	admin, err := gosql.Open("mysql", "root@tcp("+m.Addr+")/?interpolateParams=true")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer admin.Close()
 	start := time.Now()
-	if err := copyImage(ctx, admin, "shop", db.View().Snapshot, db.Tables()); err != nil {
+	if err := mariadb.CopyImage(ctx, admin, "shop", db.View().Snapshot, db.Tables()); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("shop of %d orders in Imago and MariaDB (copied in %v)", orders, time.Since(start).Round(time.Millisecond))
@@ -109,7 +110,7 @@ func newPair(t *testing.T) *pair {
 	for _, c := range []struct {
 		db   **gosql.DB
 		addr string
-	}{{&p.imago, srv.Addr()}, {&p.maria, m.addr}} {
+	}{{&p.imago, srv.Addr()}, {&p.maria, m.Addr}} {
 		conn, err := gosql.Open("mysql", "root@tcp("+c.addr+")/shop")
 		if err != nil {
 			t.Fatal(err)
