@@ -124,6 +124,15 @@ func date(s string) time.Time {
 	return t
 }
 
+// current is the last load of loads, or a new one when adding more rows
+// to the last would pass MaxRows.
+func current[L any](loads *[]L, rows func(*L) int, more int) *L {
+	if n := len(*loads); n == 0 || rows(&(*loads)[n-1])+more > MaxRows {
+		*loads = append(*loads, *new(L))
+	}
+	return &(*loads)[len(*loads)-1]
+}
+
 // bridge is the specification's PART_SUPP_BRIDGE: the i-th supplier of part
 // p among s suppliers.
 func bridge(p, i, s int64) int64 { return (p+i*(s/4+(p-1)/s))%s + 1 }
@@ -147,10 +156,7 @@ func (g *generator) supplier(item any) error {
 	if int64(s.SuppKey) > g.suppliers {
 		return errEnough
 	}
-	if n := len(g.d.Suppliers); n == 0 || len(g.d.Suppliers[n-1].Rows) == MaxRows {
-		g.d.Suppliers = append(g.d.Suppliers, LoadSuppliers{})
-	}
-	last := &g.d.Suppliers[len(g.d.Suppliers)-1]
+	last := current(&g.d.Suppliers, func(l *LoadSuppliers) int { return len(l.Rows) }, 1)
 	last.Rows = append(last.Rows, Supplier{SuppKey: int32(s.SuppKey), Name: s.Name, Address: s.Address, NationKey: int32(s.NationCode),
 		Phone: s.Phone, AcctBal: cents(int64(s.Acctbal)), Comment: s.Comment})
 	g.d.Rows++
@@ -163,10 +169,7 @@ func (g *generator) part(item any) error {
 	if key > g.parts {
 		return errEnough
 	}
-	if n := len(g.d.Parts); n == 0 || len(g.d.Parts[n-1].Rows)+len(g.d.Parts[n-1].Suppliers) >= MaxRows-5 {
-		g.d.Parts = append(g.d.Parts, LoadParts{})
-	}
-	last := &g.d.Parts[len(g.d.Parts)-1]
+	last := current(&g.d.Parts, func(l *LoadParts) int { return len(l.Rows) + len(l.Suppliers) }, 1+len(p.S))
 	g.retail[key] = cents(int64(p.RetailPrice))
 	last.Rows = append(last.Rows, Part{PartKey: int32(key), Name: p.Name, Mfgr: p.Mfgr, Brand: p.Brand, Type: p.Type, Size: int32(p.Size),
 		Container: p.Container, RetailPrice: g.retail[key], Comment: p.Comment})
@@ -183,10 +186,7 @@ func (g *generator) customer(item any) error {
 	if int64(c.CustKey) > g.customers {
 		return errEnough
 	}
-	if n := len(g.d.Customers); n == 0 || len(g.d.Customers[n-1].Rows) == MaxRows {
-		g.d.Customers = append(g.d.Customers, LoadCustomers{})
-	}
-	last := &g.d.Customers[len(g.d.Customers)-1]
+	last := current(&g.d.Customers, func(l *LoadCustomers) int { return len(l.Rows) }, 1)
 	last.Rows = append(last.Rows, Customer{CustKey: int32(c.CustKey), Name: c.Name, Address: c.Address, NationKey: int32(c.NationCode),
 		Phone: c.Phone, AcctBal: cents(int64(c.Acctbal)), MktSegment: c.MktSegment, Comment: c.Comment})
 	g.d.Rows++
@@ -201,10 +201,7 @@ func (g *generator) order(item any) error {
 		return errEnough
 	}
 	g.orders--
-	if n := len(g.d.Orders); n == 0 || len(g.d.Orders[n-1].Rows)+len(g.d.Orders[n-1].Lines) >= MaxRows-8 {
-		g.d.Orders = append(g.d.Orders, LoadOrders{})
-	}
-	last := &g.d.Orders[len(g.d.Orders)-1]
+	last := current(&g.d.Orders, func(l *LoadOrders) int { return len(l.Rows) + len(l.Lines) }, 1+len(o.Lines))
 	var total int64
 	for _, l := range o.Lines {
 		p := (int64(l.PartKey)-1)%g.parts + 1

@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -84,19 +83,7 @@ func (l *loader) loadHistory(plan *Plan) error {
 
 // importItems posts one import request.
 func (l *loader) importItems(items []importItem) error {
-	b, err := json.Marshal(items)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequest("POST", l.importURL, bytes.NewReader(b))
-	if err != nil {
-		return fmt.Errorf("--http-addr: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if l.token != "" {
-		req.Header.Set("Authorization", "Bearer "+l.token)
-	}
-	resp, err := l.client.Do(req)
+	resp, err := l.post(l.importURL, items)
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}

@@ -203,6 +203,23 @@ func (l *loader) order(o *Order) error {
 	return nil
 }
 
+// post sends body as JSON to url, with the token if there is one.
+func (l *loader) post(url string, body any) (*http.Response, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequest("POST", url, bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("--http-addr: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if l.token != "" {
+		req.Header.Set("Authorization", "Bearer "+l.token)
+	}
+	return l.client.Do(req)
+}
+
 // refusal is a command the server did not accept: its status and message.
 type refusal struct {
 	command string
@@ -214,19 +231,7 @@ func (r *refusal) Error() string { return fmt.Sprintf("%s: %d %s", r.command, r.
 
 // submit posts one command and decodes its result into result (if not nil).
 func (l *loader) submit(name string, body, result any) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequest("POST", l.base+name, bytes.NewReader(b))
-	if err != nil {
-		return fmt.Errorf("--http-addr: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if l.token != "" {
-		req.Header.Set("Authorization", "Bearer "+l.token)
-	}
-	resp, err := l.client.Do(req)
+	resp, err := l.post(l.base+name, body)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
