@@ -1,7 +1,7 @@
 # The two commands of the README. Run needs only Go; test also installs the
 # clients of the compatibility suite (Debian packages, npm) when missing.
 
-.PHONY: run test gotest mariadb compat difftest bench sysbench restart-bench fuzz torture
+.PHONY: run test gotest mariadb compat difftest tpch bench sysbench restart-bench fuzz torture
 
 # Run Imago: the demo shop on embedded defaults (HTTP :8080, MySQL :3306).
 run:
@@ -29,6 +29,13 @@ compat:
 difftest: mariadb
 	IMAGO_DIFFTEST_REQUIRE=1 IMAGO_DIFFTEST_ORDERS=20000 go test -count=1 -timeout 30m -run TestAgainstMariaDB -v ./sql/difftest/
 
+# TPC-H's 22 queries on Imago and on MariaDB with the same rows (dbgen's, by
+# go-tpc, at TPCH_SF), answers compared, times and ratios printed
+# (bench/tpch). dbgen alone needs about 40 s before its first row.
+TPCH_SF ?= 0.01
+tpch: mariadb
+	IMAGO_TPCH=1 IMAGO_TPCH_SF=$(TPCH_SF) go test -count=1 -v -timeout 90m -run TestTPCH ./bench/tpch/
+
 # The write-path benchmarks whose figures the README quotes.
 bench:
 	go test -run XXX -bench 'Submit|RawFsync' -benchtime 3s .
@@ -50,6 +57,7 @@ fuzz:
 	go test -run XXX -fuzz '^FuzzDecode$$' -fuzztime 30s ./envelope/
 	go test -run XXX -fuzz FuzzSubmitBody -fuzztime 30s ./api/
 	go test -run XXX -fuzz '^FuzzDecode$$' -fuzztime 30s ./api/
+	go test -run XXX -fuzz FuzzImportItem -fuzztime 30s ./api/
 	go test -run XXX -fuzz FuzzKeyOrder -fuzztime 30s ./memdb/
 	go test -run XXX -fuzz 'FuzzLoad$$' -fuzztime 30s ./checkpoint/
 	go test -run XXX -fuzz FuzzLoadBody -fuzztime 30s ./checkpoint/

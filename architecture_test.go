@@ -19,6 +19,7 @@ var layers = map[string][]string{
 	"progress":         nil,
 	"checked":          nil,
 	"internal/latency": nil,
+	"internal/mariadb": {"memdb"}, // the peer of tests and benchmarks
 	"envelope":         nil,
 	"checkpoint":       {"memdb"},
 	"commands":         {"envelope", "memdb"},
@@ -34,7 +35,7 @@ var layers = map[string][]string{
 	"offline":          {"", "applier", "checkpoint", "commands", "envelope", "memdb", "wal"},
 	"replica":          {"", "applier", "checkpoint", "wal"},
 	"server":           {"", "api", "applier", "checkpoint", "commands", "envelope", "gcpolicy", "memdb", "metrics", "reactors", "replica", "sql", "writer"},
-	"cli":              {"", "commands", "envelope", "gcpolicy", "offline", "reactors", "server", "wal", "writer"},
+	"cli":              {"", "api", "commands", "envelope", "gcpolicy", "offline", "reactors", "server", "wal", "writer"},
 }
 
 // readers may not depend on the log's storage or on the writer, even

@@ -285,6 +285,13 @@ func (db *DB) SubmitAll(ctx context.Context, cmds []commands.Command, metas []co
 	return db.writer.SubmitAll(ctx, cmds, metas)
 }
 
+// Import brings commands of another system's history into the log with
+// their original times, actors and ids, all or nothing, recorded as
+// imported by importer (see writer.Writer.Import).
+func (db *DB) Import(ctx context.Context, items []commands.Import, importer string) ([]commands.Result, error) {
+	return db.writer.Import(ctx, items, importer)
+}
+
 // Replicate applies a primary's log entries, given as seqs and the values
 // its log holds, following the published seq; a replica's only writes
 // (see writer.Writer.Replicate).

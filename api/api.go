@@ -9,6 +9,7 @@
 //	GET  /v1/log               envelopes as JSON lines, up to the durable seq (?from=&to=&name=&follow=)
 //	GET  /v1/log/stats         entries, seqs, times, bytes, commands by name
 //	POST /v1/admin/checkpoint  write a checkpoint now: {"seq","file","rows","bytes","ms"}
+//	POST /v1/admin/import      a history with its original times, all or nothing (import.go)
 //	GET  /healthz              the process is up
 //	GET  /readyz               the database accepts writes
 //
@@ -96,6 +97,8 @@ type Config struct {
 	// Checkpoint writes a checkpoint (POST /v1/admin/checkpoint); nil: no
 	// such endpoint.
 	Checkpoint func() (CheckpointResult, error)
+	// Import imports a history (POST /v1/admin/import); nil: no such endpoint.
+	Import ImportFunc
 	// Checkpoints lists the checkpoints replicas may bootstrap from, newest
 	// first (GET /v1/checkpoints and /v1/checkpoints/{seq}); nil: none.
 	Checkpoints func() ([]CheckpointFile, error)
@@ -203,6 +206,9 @@ func NewHandler(db Backend, cfg Config) (http.Handler, error) {
 			}
 			writeJSON(w, http.StatusOK, res)
 		}))
+	}
+	if cfg.Import != nil {
+		mux.HandleFunc("POST /v1/admin/import", h.requires(ScopeAdmin, h.importHistory(cfg.Import)))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s; commands are POST /v1/commands/{name}", r.Method, r.URL.Path))

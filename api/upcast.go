@@ -53,6 +53,11 @@ func (h *handler) decodeOld(body io.Reader, name string, version uint32) (*comma
 	if u, ok := h.db.(upcasting); ok {
 		up = u.Upcaster()
 	}
+	return decodeOld(h.db.Registry(), up, body, name, version)
+}
+
+// decodeOld is handler.decodeOld with the registry and upcaster (nil: none) given.
+func decodeOld(reg *commands.Registry, up envelope.Upcaster, body io.Reader, name string, version uint32) (*commands.Definition, commands.Command, int, string, string) {
 	var payload map[string]any
 	if err := decodeJSON(body, jsontext.KindBeginObject, &payload); err != nil {
 		status, code, msg := describe(err, name)
@@ -73,10 +78,10 @@ func (h *handler) decodeOld(body io.Reader, name string, version uint32) (*comma
 			return nil, nil, http.StatusGone, codeRetired, fmt.Sprintf("command %s v%d is retired: %s", name, version, env.Retired)
 		}
 	}
-	def, ok := h.db.Registry().Lookup(env.Name)
+	def, ok := reg.Lookup(env.Name)
 	if !ok || def.Version != env.Version {
 		current := ""
-		if d, ok := h.db.Registry().Lookup(name); ok {
+		if d, ok := reg.Lookup(name); ok {
 			current = fmt.Sprintf(" (current: v%d)", d.Version)
 		}
 		return nil, nil, http.StatusBadRequest, codeUnknownCommand,

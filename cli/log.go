@@ -63,12 +63,12 @@ func (r remote) get(path string) (*http.Response, error) {
 func logCommand(set *apps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "log",
-		Short: "Look into the command log: stats, dump, tail, verify",
+		Short: "Look into the command log: stats, dump, tail, verify; repair, redact, import",
 		Long: `The log subcommands read the command log of a stopped server's data
 directory (--data), or of a running server through its HTTP API (--http-addr):
 a running server holds its directory's lock.`,
 	}
-	cmd.AddCommand(logStatsCommand(set), logDumpCommand(set), logTailCommand(set), logVerifyCommand(set), logAcceptLossCommand(set), logRedactCommand(set))
+	cmd.AddCommand(logStatsCommand(set), logDumpCommand(set), logTailCommand(set), logVerifyCommand(set), logAcceptLossCommand(set), logRedactCommand(set), logImportCommand(set))
 	return cmd
 }
 

@@ -91,7 +91,7 @@ func processFlags(cmd *cobra.Command, set *apps, f *serveFlags, data string) {
 	fl.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate for MySQL TLS (with --tls-key)")
 	fl.StringVar(&c.TLSKey, "tls-key", "", "PEM private key for MySQL TLS (with --tls-cert)")
 	fl.IntVar(&c.MaxConnections, "mysql-max-connections", 151, "most MySQL connections open at once (0: no limit)")
-	fl.DurationVar(&c.QueryTimeout, "mysql-query-timeout", 0, "longest a SQL statement may run, e.g. 30s (0: no limit)")
+	fl.DurationVar(&c.QueryTimeout, "mysql-query-timeout", server.DefaultQueryTimeout, "longest a SQL statement may run; a longer one ends with MySQL error 3024 (0: no limit)")
 	fl.StringVar(&c.PprofAddr, "pprof-addr", "", "address for Go's pprof endpoints, e.g. 127.0.0.1:6060 (empty: off)")
 	fl.Var(&f.every, "checkpoint-every", "write a checkpoint after N commands since the last one, or when the log grew by a size (256MiB), or whichever comes first (100000,256MiB); 0: neither")
 	fl.DurationVar(&c.CheckpointInterval, "checkpoint-interval", time.Hour, "write a checkpoint this often while there are new commands (0: not by time)")

@@ -40,6 +40,11 @@ type Envelope struct {
 	// Payload is the command's fields as a CBOR map keyed by their JSON names:
 	// generic, so old entries still decode after the Go type changes.
 	Payload []byte
+	// ImportedBy is set on a command of another system's history brought in
+	// by an import (see writer.Writer.Import): the actor who imported it.
+	// Its Time, Actor and ID are then the original system's, not stamped
+	// here.
+	ImportedBy string
 	// Stored is the envelope as the log stores it, when the log's upcaster
 	// changed it (nil: Name, Version and Payload are as stored).
 	Stored *Envelope
@@ -62,6 +67,9 @@ type record struct {
 	Cause   string          `cbor:"6,keyasint,omitempty"`
 	Payload cbor.RawMessage `cbor:"7,keyasint"`
 	KeyExp  int64           `cbor:"8,keyasint,omitempty"` // unix ns; 0: not keyed
+	// Imported: the importer of an imported entry; absent on others, so
+	// entries written before imports existed have the same bytes.
+	Imported string `cbor:"9,keyasint,omitempty"`
 }
 
 var (
@@ -115,6 +123,7 @@ func Encode(env *Envelope) ([]byte, error) {
 	b, err := encMode.Marshal(record{
 		Format: formatVersion, Name: env.Name, Version: env.Version, ID: env.ID,
 		Time: env.Time.UnixNano(), Actor: env.Actor, Cause: env.Cause, Payload: env.Payload, KeyExp: unixNano(env.KeyExpires),
+		Imported: env.ImportedBy,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("envelope: encode envelope: %w", err)
@@ -151,6 +160,7 @@ func Decode(seq uint64, data []byte) (Envelope, error) {
 	return Envelope{
 		Seq: seq, ID: r.ID, Name: r.Name, Version: r.Version, Time: time.Unix(0, r.Time).UTC(),
 		Actor: r.Actor, Cause: r.Cause, Payload: []byte(r.Payload), KeyExpires: fromUnixNano(r.KeyExp),
+		ImportedBy: r.Imported,
 	}, nil
 }
 
@@ -181,6 +191,7 @@ type envelopeJSON struct {
 	Cause   string    `json:"cause,omitempty"`
 	// KeyExpires is set when id is the submitter's idempotency key.
 	KeyExpires time.Time       `json:"key_expires,omitzero"`
+	ImportedBy string          `json:"imported_by,omitempty"`
 	Payload    json.RawMessage `json:"payload"`
 	// Upcast from: the stored name and version, when an upcaster changed
 	// the entry; Retired: why it retired it.
@@ -197,7 +208,7 @@ func (e Envelope) MarshalJSON() ([]byte, error) {
 		return nil, fmt.Errorf("envelope: log entry %d: %w", e.Seq, err)
 	}
 	j := envelopeJSON{Seq: e.Seq, ID: e.ID, Name: e.Name, Version: e.Version, Time: e.Time,
-		Actor: e.Actor, Cause: e.Cause, KeyExpires: e.KeyExpires, Payload: payload, Retired: e.Retired}
+		Actor: e.Actor, Cause: e.Cause, KeyExpires: e.KeyExpires, ImportedBy: e.ImportedBy, Payload: payload, Retired: e.Retired}
 	if e.Stored != nil {
 		j.StoredName, j.StoredVersion = e.Stored.Name, e.Stored.Version
 	}

@@ -16,6 +16,8 @@
 //     Open, VerifyReplay and the tools that replay the log run none. A
 //     reactor registered for the first time starts at the log's end (or at
 //     its start with FromStart).
+//   - Never for an imported command (envelope.ImportedBy): its side effects
+//     happened in the system it came from.
 package reactors
 
 import (
@@ -347,7 +349,9 @@ func (r *reactorRun) read(from, to uint64) ([]*Delivery, error) {
 	// cursor passes it.
 	err := envelope.NewLog(r.cfg.Log).WithUpcaster(r.cfg.Upcaster).ReadAll(from, to, func(env envelope.Envelope) error {
 		d := &Delivery{Envelope: env, run: r}
-		if r.names[env.Name] && env.Retired == "" {
+		// An imported command's side effects happened in the system it
+		// came from: it passes too.
+		if r.names[env.Name] && env.Retired == "" && env.ImportedBy == "" {
 			def, _ := r.cfg.Registry.Lookup(env.Name)
 			var err error
 			if d.Command, err = def.Decode(env.Payload); err != nil {

@@ -29,6 +29,10 @@ import (
 	"github.com/imagodb/imago/writer"
 )
 
+// DefaultQueryTimeout is the command line's default --mysql-query-timeout
+// (see imagosql.DefaultQueryTimeout for the choice).
+const DefaultQueryTimeout = imagosql.DefaultQueryTimeout
+
 // Config is what a process serves and how. Settings are named, in errors,
 // by the command-line flags that set them.
 type Config struct {
@@ -47,7 +51,7 @@ type Config struct {
 	TLSCert        string        // --tls-cert
 	TLSKey         string        // --tls-key
 	MaxConnections int           // --mysql-max-connections; 0: no limit
-	QueryTimeout   time.Duration // --mysql-query-timeout; 0: no limit
+	QueryTimeout   time.Duration // --mysql-query-timeout (default DefaultQueryTimeout); 0: no limit
 	SlowQuery      time.Duration // --slow-query; 0: none logged
 	PprofAddr      string        // --pprof-addr; empty: off
 

@@ -14,6 +14,7 @@ import (
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/api"
 	"github.com/imagodb/imago/applier"
+	"github.com/imagodb/imago/commands"
 	"github.com/imagodb/imago/metrics"
 	"github.com/imagodb/imago/replica"
 	imagosql "github.com/imagodb/imago/sql"
@@ -124,6 +125,9 @@ func (s *Server) listen(m *metrics.Metrics) error {
 		Checkpoint: func() (api.CheckpointResult, error) {
 			info, err := s.DB().Checkpoint()
 			return api.CheckpointResult{Seq: info.Seq, File: info.Path, Rows: info.Rows, Bytes: info.Bytes, Ms: info.Duration.Milliseconds()}, err
+		},
+		Import: func(ctx context.Context, items []commands.Import, importer string) ([]commands.Result, error) {
+			return s.DB().Import(ctx, items, importer)
 		}})
 	if err != nil {
 		return err
@@ -282,6 +286,7 @@ func (s *Server) statusRows() []imagosql.StatusRow {
 		{Name: "checkpoint_at", Value: ckptAtText},
 		{Name: "log_first_seq", Value: strconv.FormatUint(db.Log().FirstSeq(), 10)},
 		{Name: "role", Value: s.role()},
+		{Name: "query_timeout", Value: queryTimeout(s.cfg.QueryTimeout)},
 		{Name: "gc_policy", Value: s.gcPolicy()},
 	}
 	if keys, bytes, err := applier.KeysHeld(db.View().Snapshot); err == nil {
@@ -298,6 +303,14 @@ func (s *Server) gcPolicy() string {
 		return "the runtime's (GOGC, GOMEMLIMIT)"
 	}
 	return s.cfg.GC.String()
+}
+
+// queryTimeout is --mysql-query-timeout as imago.status shows it.
+func queryTimeout(d time.Duration) string {
+	if d <= 0 {
+		return "off"
+	}
+	return d.String()
 }
 
 // Logger is the process's logger.

@@ -11,6 +11,15 @@ import (
 	"github.com/dolthub/vitess/go/vt/sqlparser"
 )
 
+// DefaultQueryTimeout is `imago serve`'s default --mysql-query-timeout.
+// go-mysql-server runs a statement on one goroutine until it ends, so
+// without a bound one bad subquery holds a core as long as it likes (the
+// analysts issue measured a grouped scalar subquery still running after 10
+// minutes). Five minutes leaves room for legitimate heavy work: the slowest
+// query of sql/difftest that finishes on 20,000 orders takes about a
+// minute, and a cold AS OF point on a large log replays for tens of seconds.
+const DefaultQueryTimeout = 5 * time.Minute
+
 // timeLimit cancels a statement that runs longer than limit and answers
 // MySQL's ER_QUERY_TIMEOUT (3024); the connection stays usable.
 type timeLimit struct {

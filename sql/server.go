@@ -62,7 +62,8 @@ type Config struct {
 	LoginFailures int
 	// LoginBlock is how long a host is blocked; 0: DefaultLoginBlock.
 	LoginBlock time.Duration
-	// QueryTimeout bounds each statement's run time; 0: no bound.
+	// QueryTimeout bounds each statement's run time; 0: no bound (the
+	// command line's default is DefaultQueryTimeout).
 	QueryTimeout time.Duration
 	// Statement limits, checked before GMS plans a statement (planning
 	// cannot be interrupted): text bytes, items of an IN list, nesting

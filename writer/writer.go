@@ -13,6 +13,9 @@
 //     restart replays the log.
 //   - A keyed command (Meta.ID) is applied once within the idempotency
 //     window; a retry gets the original seq and result.
+//   - An import of history (Import) is applied and logged whole, as one
+//     batch, or not at all; its times do not go backwards and do not
+//     precede the log's latest.
 package writer
 
 import (
@@ -71,18 +74,22 @@ type Stats struct {
 
 // Writer is the single writer of an image.
 type Writer struct {
-	cfg       Config
-	in        chan []*pending // a group: one command, or a batch submitted together
-	mu        sync.RWMutex    // guards closed against Submit's send
-	closed    bool
-	stopped   chan struct{}
-	failed    atomic.Pointer[error]
-	view      atomic.Pointer[commands.View]
-	lastSeq   uint64 // writer goroutine only (and Start before it)
-	stats     struct{ commands, refused, batches atomic.Uint64 }
-	stopBg    chan struct{}
-	bgDone    sync.WaitGroup
-	closeOnce sync.Once
+	cfg     Config
+	in      chan []*pending // a group: one command, or a batch submitted together
+	mu      sync.RWMutex    // guards closed against Submit's send
+	closed  bool
+	stopped chan struct{}
+	failed  atomic.Pointer[error]
+	view    atomic.Pointer[commands.View]
+	lastSeq uint64 // writer goroutine only (and Start before it)
+	// lastTime is the latest envelope time in the log, at lastTimeSeq
+	// (writer goroutine only): an import may not begin before it.
+	lastTime    time.Time
+	lastTimeSeq uint64
+	stats       struct{ commands, refused, batches atomic.Uint64 }
+	stopBg      chan struct{}
+	bgDone      sync.WaitGroup
+	closeOnce   sync.Once
 }
 
 // pending is one command on its way through the writer.
@@ -92,7 +99,11 @@ type pending struct {
 	// logged: a primary's log entry (a replica's writer), with its seq; it
 	// is applied as on replay and logged as it is.
 	logged bool
-	done   chan struct{}
+	// imported: a command of an import (Import): its group is a batch of
+	// its own, applied all or nothing.
+	imported bool
+	importID string // the id an imported command was given (empty: generated)
+	done     chan struct{}
 }
 
 // Start starts the writer of an image that holds the log up to StartSeq.
@@ -116,6 +127,11 @@ func Start(cfg Config) (*Writer, error) {
 		return nil, fmt.Errorf("writer: the image holds the log up to seq %d, the log ends at %d", cfg.StartSeq, last)
 	}
 	p := &Writer{cfg: cfg, in: make(chan []*pending, 4*cfg.MaxBatch), stopped: make(chan struct{}), stopBg: make(chan struct{}), lastSeq: cfg.StartSeq}
+	lastTime, err := lastEntryTime(cfg.Log, cfg.StartSeq)
+	if err != nil {
+		return nil, fmt.Errorf("writer: the log's last entry: %w", err)
+	}
+	p.lastTime, p.lastTimeSeq = lastTime, cfg.StartSeq
 	p.view.Store(commands.NewView(cfg.Image.Snapshot(), p.lastSeq))
 	go p.run()
 	if cfg.Durability.Mode == Interval {
@@ -311,13 +327,13 @@ func (p *Writer) run() {
 		}
 		batch, next = append(batch[:0], next...), nil
 	drain:
-		for len(batch) < p.cfg.MaxBatch {
+		for len(batch) < p.cfg.MaxBatch && !batch[0].imported {
 			select {
 			case group, ok := <-p.in:
 				if !ok {
 					break drain
 				}
-				if len(batch)+len(group) > p.cfg.MaxBatch {
+				if len(batch)+len(group) > p.cfg.MaxBatch || group[0].imported {
 					next = group
 					break drain
 				}
@@ -343,9 +359,12 @@ func (p *Writer) process(batch []*pending) {
 	}
 	start := time.Now()
 	var applied []*pending
-	if batch[0].logged {
+	switch {
+	case batch[0].logged:
 		applied = p.replicate(batch)
-	} else {
+	case batch[0].imported:
+		applied = p.importAll(batch)
+	default:
 		applied = p.apply(batch)
 	}
 	applyTime := time.Since(start)
@@ -365,6 +384,7 @@ func (p *Writer) process(batch []*pending) {
 	}
 	logTime := time.Since(start)
 	p.lastSeq = applied[len(applied)-1].Env.Seq
+	p.noteTimes(applied)
 	// Publish only now: readers never see what the log does not hold.
 	old := p.view.Swap(commands.NewView(p.cfg.Image.Snapshot(), p.lastSeq))
 	old.Supersede()

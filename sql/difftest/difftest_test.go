@@ -22,7 +22,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"slices"
 	"strconv"
@@ -36,6 +35,7 @@ import (
 	"github.com/imagodb/imago/commands"
 	"github.com/imagodb/imago/examples/shop"
 	"github.com/imagodb/imago/examples/shop/demo"
+	"github.com/imagodb/imago/internal/mariadb"
 	imagosql "github.com/imagodb/imago/sql"
 	"github.com/imagodb/imago/writer"
 )
@@ -52,24 +52,10 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// shopClock stamps commands along a year: steps of a few seconds to a few
-// hours, with microseconds, so that date and cohort queries have something to
-// group and datetime arithmetic has fractions to keep.
-func shopClock(commandsTotal int) func() time.Time {
-	at := time.Date(2025, 1, 3, 8, 0, 0, 0, time.UTC)
-	year := 365 * 24 * time.Hour
-	mean := year / time.Duration(max(commandsTotal, 1))
-	rng := rand.New(rand.NewPCG(7, 11))
-	return func() time.Time {
-		at = at.Add(time.Duration(rng.Int64N(int64(2*mean))) / time.Microsecond * time.Microsecond)
-		return at
-	}
-}
-
 func newPair(t *testing.T) *pair {
 	t.Helper()
 	dir := t.TempDir()
-	m, err := startMariaDB(dir)
+	m, err := mariadb.Start(dir)
 	if err != nil {
 		msg := "MariaDB cannot be started, so Imago is not compared with it (install Debian's mariadb-server; .ci/run and make difftest do): " + err.Error()
 		if os.Getenv("IMAGO_DIFFTEST_REQUIRE") == "1" {
@@ -77,28 +63,31 @@ func newPair(t *testing.T) *pair {
 		}
 		t.Skip(msg)
 	}
-	t.Cleanup(m.stop)
+	t.Cleanup(m.Stop)
 
 	orders := envInt("IMAGO_DIFFTEST_ORDERS", 1500)
+	// The demo shop's year of history, imported with its times (steps of
+	// seconds to hours, with microseconds), so that date and cohort queries
+	// have something to group and datetime arithmetic has fractions to keep.
 	plan := demo.New(demo.Options{Customers: max(orders/10, 20), Products: max(orders/100, 30), Orders: orders, Seed: 42, Prefix: "d"})
-	var cmds []commands.Command
-	for c := range plan.Serial() {
-		cmds = append(cmds, c)
-	}
-	db, err := imago.Open(dir+"/imago", shop.App(), imago.Options{Durability: writer.Durability{Mode: writer.None}, Now: shopClock(len(cmds))})
+	db, err := imago.Open(dir+"/imago", shop.App(), imago.Options{Durability: writer.Durability{Mode: writer.None}, Now: func() time.Time { return plan.End }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	ctx := context.Background()
-	for len(cmds) > 0 {
-		n := min(len(cmds), 512)
-		for i, o := range db.SubmitAll(ctx, cmds[:n], make([]commands.Meta, n)) {
-			if o.Err != nil {
-				t.Fatalf("%T: %v", cmds[i], o.Err)
+	var batch []commands.Import
+	for cmd, at := range plan.Timeline() {
+		batch = append(batch, commands.Import{Command: cmd, Time: at})
+		if len(batch) == 1000 {
+			if _, err := db.Import(ctx, batch, "difftest"); err != nil {
+				t.Fatal(err)
 			}
+			batch = batch[:0]
 		}
-		cmds = cmds[n:]
+	}
+	if _, err := db.Import(ctx, batch, "difftest"); err != nil {
+		t.Fatal(err)
 	}
 	srv, err := imagosql.NewServer(imagosql.Config{Addr: "127.0.0.1:0", Database: "shop", Tables: db.Tables(), Source: db, Log: db.Envelopes(), Version: "difftest"})
 	if err != nil {
@@ -107,13 +96,13 @@ func newPair(t *testing.T) *pair {
 	go srv.Serve()
 	t.Cleanup(func() { srv.Close() })
 
-	admin, err := gosql.Open("mysql", "root@tcp("+m.addr+")/?interpolateParams=true")
+	admin, err := gosql.Open("mysql", "root@tcp("+m.Addr+")/?interpolateParams=true")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer admin.Close()
 	start := time.Now()
-	if err := copyImage(ctx, admin, "shop", db.View().Snapshot, db.Tables()); err != nil {
+	if err := mariadb.CopyImage(ctx, admin, "shop", db.View().Snapshot, db.Tables()); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("shop of %d orders in Imago and MariaDB (copied in %v)", orders, time.Since(start).Round(time.Millisecond))
@@ -121,7 +110,7 @@ func newPair(t *testing.T) *pair {
 	for _, c := range []struct {
 		db   **gosql.DB
 		addr string
-	}{{&p.imago, srv.Addr()}, {&p.maria, m.addr}} {
+	}{{&p.imago, srv.Addr()}, {&p.maria, m.Addr}} {
 		conn, err := gosql.Open("mysql", "root@tcp("+c.addr+")/shop")
 		if err != nil {
 			t.Fatal(err)

@@ -4,6 +4,14 @@
 // customers and products are far more popular than others, as in a real
 // shop, so that BI queries have something to find.
 //
+// The shop has a history over a period (Options.Start to End, see
+// timeline.go): customers register over it, more as the shop grows; orders
+// follow growth, seasons (a December peak), weekdays and the hours of the
+// day; each is paid hours later, shipped days later, or cancelled, and what
+// would happen after End has not happened yet. Plan.Timeline gives the
+// commands with their times, for an import of history; Plan.Serial the
+// same commands without them.
+//
 // A plan is a pure function of its options: the same seed gives the same
 // shop. Ids carry the plan's prefix so that several loads into one server do
 // not collide.
@@ -14,6 +22,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+	"time"
 
 	"github.com/imagodb/imago/examples/shop"
 )
@@ -23,15 +32,26 @@ type Options struct {
 	Customers, Products, Orders int
 	Seed                        uint64
 	Prefix                      string // makes ids and emails unique to this load
+	// Start and End bound the shop's history (zero End: DefaultEnd; zero
+	// Start: a year before End).
+	Start, End time.Time
 }
 
+// DefaultEnd is the end of a history whose Options give none: a fixed
+// instant, so that a plan stays a function of its options.
+var DefaultEnd = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // Order is one order and what happens to it after it is placed. A paid order
-// is paid its exact total, which the shop tells when it is placed.
+// is paid its exact total, which the shop tells when it is placed. The times
+// of the steps that happen are set; a step after the plan's End does not
+// happen (nor those after it).
 type Order struct {
 	Place  shop.PlaceOrder
 	Pay    bool
 	Ship   bool   // after paying
 	Cancel string // the reason, if it is cancelled (after paying, if Pay)
+
+	PlacedAt, PaidAt, ShippedAt, CancelledAt time.Time
 }
 
 // Plan is a shop to load: products and customers first, then the orders.
@@ -39,6 +59,11 @@ type Plan struct {
 	Products  []shop.AddProduct
 	Customers []shop.RegisterCustomer
 	Orders    []Order
+	// Start and End are the history's period; Registered[i] is when
+	// Customers[i] registers (in order), AddedAt when the products are added.
+	Start, End time.Time
+	AddedAt    time.Time
+	Registered []time.Time
 }
 
 // Commands is the number of commands the plan submits (restocks aside).
@@ -58,18 +83,28 @@ func (p *Plan) Commands() int {
 // New plans a shop.
 func New(o Options) *Plan {
 	rng := rand.New(rand.NewPCG(o.Seed, 0xdeb0))
-	p := &Plan{}
+	p := &Plan{End: o.End, Start: o.Start}
+	if p.End.IsZero() {
+		p.End = DefaultEnd
+	}
+	if p.Start.IsZero() || !p.Start.Before(p.End) {
+		p.Start = p.End.AddDate(-1, 0, 0)
+	}
+	p.Start, p.End = p.Start.UTC().Truncate(time.Microsecond), p.End.UTC().Truncate(time.Microsecond)
+	p.AddedAt = p.Start
 	for i := range o.Products {
 		p.Products = append(p.Products, product(rng, o.Prefix, i))
 	}
 	for i := range o.Customers {
 		p.Customers = append(p.Customers, customer(rng, o.Prefix, i))
 	}
+	p.Registered = p.registrations(rng, o.Customers)
 	if o.Customers == 0 || o.Products == 0 {
 		return p
 	}
+	placed := p.sample(rng, o.Orders, p.Start.Add(p.span()/100))
 	for i := range o.Orders {
-		p.Orders = append(p.Orders, order(rng, p, o.Prefix, i))
+		p.Orders = append(p.Orders, p.order(rng, o.Prefix, i, placed[i]))
 	}
 	return p
 }
@@ -121,10 +156,11 @@ func customer(rng *rand.Rand, prefix string, i int) shop.RegisterCustomer {
 
 var cancelReasons = []string{"changed my mind", "found it cheaper elsewhere", "ordered by mistake", "delivery too slow", "payment problem"}
 
-func order(rng *rand.Rand, p *Plan, prefix string, i int) Order {
-	// Skewed picks: a few customers order often, a few products sell most.
-	c := p.Customers[skewed(rng, len(p.Customers))]
-	o := Order{Place: shop.PlaceOrder{OrderID: fmt.Sprintf("%s-o%07d", prefix, i), CustomerID: c.CustomerID}}
+func (p *Plan) order(rng *rand.Rand, prefix string, i int, at time.Time) Order {
+	// Skewed picks: a few customers order often (the early ones: loyal), a
+	// few products sell most. Only customers registered by then order.
+	c := p.Customers[skewed(rng, p.registeredBy(at))]
+	o := Order{Place: shop.PlaceOrder{OrderID: fmt.Sprintf("%s-o%07d", prefix, i), CustomerID: c.CustomerID}, PlacedAt: at}
 	seen := map[int]bool{}
 	for n := 1 + rng.IntN(4); len(o.Place.Lines) < n && len(seen) < len(p.Products); {
 		k := skewed(rng, len(p.Products))
@@ -145,6 +181,7 @@ func order(rng *rand.Rand, p *Plan, prefix string, i int) Order {
 	default:
 		o.Pay, o.Ship = true, true
 	}
+	p.schedule(rng, &o)
 	return o
 }
 

@@ -27,6 +27,7 @@ type demoFlags struct {
 	token       string
 	concurrency int
 	prefix      string
+	period      time.Duration
 	opts        Options
 }
 
@@ -39,9 +40,14 @@ func Command() *cobra.Command {
 		Use:   "load",
 		Short: "Load a realistic shop into a running server through its HTTP API",
 		Long: `load plans a shop (products in categories, customers across countries,
-orders that are placed, paid, shipped or cancelled) and submits it to a
-running imago serve --app shop through the HTTP API, with --concurrency
-clients. Ids carry a prefix unique to the load, so loads add up.`,
+orders that are placed, paid, shipped or cancelled) with a history over the
+--period up to now: customers register over it as the shop grows, orders
+follow seasons, weekdays and hours, each is paid hours and shipped days
+later. It imports that history into a running imago serve --app shop with
+its times (POST /v1/admin/import: an admin token), so a new data directory
+is wanted: an import may not go before the log's last command. With
+--period 0 every command is submitted now instead, with --concurrency
+clients. Ids carry a prefix unique to the load.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cli.BindEnv(cmd); err != nil {
@@ -56,7 +62,8 @@ clients. Ids carry a prefix unique to the load, so loads add up.`,
 	fl.IntVar(&f.opts.Customers, "customers", 2000, "customers to register")
 	fl.IntVar(&f.opts.Products, "products", 200, "products to add")
 	fl.IntVar(&f.opts.Orders, "orders", 20000, "orders to place (each then paid, shipped or cancelled, or left placed)")
-	fl.IntVar(&f.concurrency, "concurrency", 16, "concurrent HTTP clients")
+	fl.DurationVar(&f.period, "period", 365*24*time.Hour, "how long the shop's history is, up to now (0: every command now, through the write API)")
+	fl.IntVar(&f.concurrency, "concurrency", 16, "concurrent HTTP clients (with --period 0)")
 	fl.Uint64Var(&f.opts.Seed, "seed", 1, "seed of the plan: the same seed plans the same shop")
 	fl.StringVar(&f.prefix, "prefix", "", "prefix of ids and emails (default: random, so that loads add up)")
 	cmd.AddCommand(load)
@@ -69,21 +76,31 @@ func demoLoad(f demoFlags) error {
 		return fmt.Errorf("--customers and --products must be at least 1 and --orders at least 0")
 	case f.concurrency < 1 || f.concurrency > 1024:
 		return fmt.Errorf("--concurrency %d: want 1 to 1024", f.concurrency)
+	case f.period < 0:
+		return fmt.Errorf("--period %v: want a duration of 0 or more", f.period)
 	}
 	f.opts.Prefix = f.prefix
 	if f.opts.Prefix == "" {
 		f.opts.Prefix = strconv.FormatUint(rand.Uint64()%(36*36*36*36), 36)
 	}
+	now := time.Now()
+	f.opts.End, f.opts.Start = now, now.Add(-f.period)
 	plan := New(f.opts)
 	l := &loader{
-		base:   cli.ServerURL(f.httpAddr, "/v1/commands/"),
-		token:  f.token,
-		client: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: f.concurrency}},
+		base:      cli.ServerURL(f.httpAddr, "/v1/commands/"),
+		importURL: cli.ServerURL(f.httpAddr, "/v1/admin/import"),
+		token:     f.token,
+		client:    &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: f.concurrency}},
 	}
 	prog := startProgress(os.Stderr, plan.Commands())
 	l.progress = prog
 	start := time.Now()
-	err := l.run(plan, f.concurrency)
+	var err error
+	if f.period > 0 {
+		err = l.loadHistory(plan)
+	} else {
+		err = l.run(plan, f.concurrency)
+	}
 	prog.stop()
 	if err != nil {
 		return fmt.Errorf("demo load stopped after %d commands: %w", l.sent.Load(), err)
@@ -91,16 +108,20 @@ func demoLoad(f demoFlags) error {
 	d := time.Since(start)
 	fmt.Printf("loaded %d products, %d customers, %d orders (%d paid, %d shipped, %d cancelled) with prefix %s\n",
 		len(plan.Products), len(plan.Customers), len(plan.Orders), l.paid.Load(), l.shipped.Load(), l.cancelled.Load(), f.opts.Prefix)
+	if f.period > 0 {
+		fmt.Printf("history from %s to %s\n", plan.Start.Format(time.DateOnly), plan.End.Format(time.DateOnly))
+	}
 	fmt.Printf("%d commands (%d restocks) in %.1fs: %.0f commands/s\n", l.sent.Load(), l.restocks.Load(), d.Seconds(), float64(l.sent.Load())/d.Seconds())
 	return nil
 }
 
 // loader submits a plan.
 type loader struct {
-	base     string
-	token    string
-	client   *http.Client
-	progress *progress
+	base      string
+	importURL string
+	token     string
+	client    *http.Client
+	progress  *progress
 
 	sent, restocks, paid, shipped, cancelled atomic.Int64
 }
@@ -182,6 +203,23 @@ func (l *loader) order(o *Order) error {
 	return nil
 }
 
+// post sends body as JSON to url, with the token if there is one.
+func (l *loader) post(url string, body any) (*http.Response, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequest("POST", url, bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("--http-addr: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if l.token != "" {
+		req.Header.Set("Authorization", "Bearer "+l.token)
+	}
+	return l.client.Do(req)
+}
+
 // refusal is a command the server did not accept: its status and message.
 type refusal struct {
 	command string
@@ -193,19 +231,7 @@ func (r *refusal) Error() string { return fmt.Sprintf("%s: %d %s", r.command, r.
 
 // submit posts one command and decodes its result into result (if not nil).
 func (l *loader) submit(name string, body, result any) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequest("POST", l.base+name, bytes.NewReader(b))
-	if err != nil {
-		return fmt.Errorf("--http-addr: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if l.token != "" {
-		req.Header.Set("Authorization", "Bearer "+l.token)
-	}
-	resp, err := l.client.Do(req)
+	resp, err := l.post(l.base+name, body)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}

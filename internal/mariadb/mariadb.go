@@ -1,4 +1,12 @@
-package difftest
+// Package mariadb starts a MariaDB server from Debian's mariadb-server
+// package for the peers of tests and benchmarks (sql/difftest,
+// bench/tpch), on a free loopback port with its own data directory, and
+// copies an image into it row by row.
+//
+// Guarantees:
+//   - Nothing is installed: without the package Start says what to install.
+//   - The server is MySQL-strict (MySQL 8's sql_mode) and UTC.
+package mariadb
 
 import (
 	"context"
@@ -11,15 +19,19 @@ import (
 	"strings"
 	"time"
 
+	_ "github.com/go-sql-driver/mysql" // Start pings the server it started
+
 	"github.com/imagodb/imago/memdb"
 )
 
-// mariadb is a MariaDB server of Debian's mariadb-server package started on
-// a free loopback port with its data directory in dir. Nothing is installed
-// here: .ci/run and `make difftest` install the package.
-type mariadb struct {
-	cmd  *exec.Cmd
-	addr string
+// Server is a MariaDB server of Debian's mariadb-server package started on
+// a free loopback port with its data directory in a directory of the
+// caller's. Nothing is installed here: .ci/run and `make difftest` install
+// the package.
+type Server struct {
+	cmd *exec.Cmd
+	// Addr is its host:port.
+	Addr string
 	dir  string
 }
 
@@ -40,8 +52,8 @@ func lookBinary(name string) (string, error) {
 	return "", fmt.Errorf("%s not found (install Debian's mariadb-server: apt-get install mariadb-server)", name)
 }
 
-// startMariaDB initializes a data directory and starts mariadbd on it.
-func startMariaDB(dir string) (*mariadb, error) {
+// Start initializes a data directory in dir and starts mariadbd on it.
+func Start(dir string) (*Server, error) {
 	install, err := lookBinary("mariadb-install-db")
 	if err != nil {
 		return nil, err
@@ -81,12 +93,12 @@ func startMariaDB(dir string) (*mariadb, error) {
 		logf.Close()
 		return nil, fmt.Errorf("mariadbd: %w", err)
 	}
-	m := &mariadb{cmd: cmd, addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir}
+	m := &Server{cmd: cmd, Addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait(); logf.Close() }()
-	conn, err := gosql.Open("mysql", "root@tcp("+m.addr+")/")
+	conn, err := gosql.Open("mysql", "root@tcp("+m.Addr+")/")
 	if err != nil {
-		m.stop()
+		m.Stop()
 		return nil, err
 	}
 	defer conn.Close()
@@ -105,13 +117,14 @@ func startMariaDB(dir string) (*mariadb, error) {
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			m.stop()
+			m.Stop()
 			return nil, fmt.Errorf("mariadbd did not answer within a minute: %v", err)
 		}
 	}
 }
 
-func (m *mariadb) stop() {
+// Stop kills the server (its data directory is the caller's to remove).
+func (m *Server) Stop() {
 	if m.cmd.Process != nil {
 		m.cmd.Process.Kill()
 	}
@@ -177,9 +190,10 @@ func createTable(t *memdb.Table) string {
 	return b.String()
 }
 
-// copyImage creates the image's tables in MariaDB's database name and
-// inserts every row of snap, read from the image itself.
-func copyImage(ctx context.Context, conn *gosql.DB, name string, snap *memdb.Snapshot, tables []*memdb.Table) error {
+// CopyImage creates the image's tables in MariaDB's database name (the
+// same columns, primary key and indexes) and inserts every row of snap,
+// read from the image itself; then it analyzes them.
+func CopyImage(ctx context.Context, conn *gosql.DB, name string, snap *memdb.Snapshot, tables []*memdb.Table) error {
 	for _, q := range []string{"DROP DATABASE IF EXISTS `" + name + "`", "CREATE DATABASE `" + name + "`"} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("%s: %w", q, err)
