@@ -158,7 +158,15 @@ func pebbleOptions(o Options) *pebble.Options {
 		EventListener: &pebble.EventListener{DataCorruption: func(pebble.DataCorruptionInfo) {}},
 		FS:            o.FS,
 		ReadOnly:      o.ReadOnly,
+		// No recycled WAL files: they would keep redacted bytes (rewrite.go).
+		Cleaner: pebble.ArchiveCleaner{},
 	}
+	fs := o.FS
+	if fs == nil {
+		fs = vfs.Default
+	}
+	opts.EventListener.WALDeleted = func(i pebble.WALDeleteInfo) { removeArchived(fs, i.Path) }
+	opts.EventListener.ManifestDeleted = func(i pebble.ManifestDeleteInfo) { removeArchived(fs, i.Path) }
 	// No bloom filters (Levels[i].FilterPolicy stays nil): a log is read in
 	// ranges, never by point lookups of absent keys, so filters only cost.
 	return opts
@@ -246,6 +254,7 @@ func Open(dir string, o Options) (*Log, error) {
 		go l.syncer()
 		l.markStop, l.markDone = make(chan struct{}), make(chan struct{})
 		go l.markLoop(l.markStop, l.markDone)
+		l.removeArchive() // obsolete files Pebble archived before it could report them
 	}
 	return l, nil
 }

@@ -92,7 +92,10 @@ type pending struct {
 	// logged: a primary's log entry (a replica's writer), with its seq; it
 	// is applied as on replay and logged as it is.
 	logged bool
-	done   chan struct{}
+	// exclusive: not a command but work run on the writer goroutine
+	// between batches (see Exclusive).
+	exclusive func(image *memdb.Image, seq uint64) error
+	done      chan struct{}
 }
 
 // Start starts the writer of an image that holds the log up to StartSeq.
@@ -309,6 +312,11 @@ func (p *Writer) run() {
 			}
 			next = group
 		}
+		if next[0].exclusive != nil {
+			p.runExclusive(next[0])
+			next = nil
+			continue
+		}
 		batch, next = append(batch[:0], next...), nil
 	drain:
 		for len(batch) < p.cfg.MaxBatch {
@@ -317,7 +325,7 @@ func (p *Writer) run() {
 				if !ok {
 					break drain
 				}
-				if len(batch)+len(group) > p.cfg.MaxBatch {
+				if group[0].exclusive != nil || len(batch)+len(group) > p.cfg.MaxBatch {
 					next = group
 					break drain
 				}
