@@ -34,7 +34,7 @@ var layers = map[string][]string{
 	"metrics":          {"commands", "memdb", "reactors"},
 	"offline":          {"", "applier", "checkpoint", "commands", "envelope", "memdb", "redaction", "wal"},
 	"replica":          {"", "applier", "checkpoint", "wal"},
-	"server":           {"", "api", "applier", "checkpoint", "commands", "envelope", "memdb", "metrics", "reactors", "replica", "sql", "writer"},
+	"server":           {"", "api", "applier", "checkpoint", "commands", "envelope", "memdb", "metrics", "reactors", "redaction", "replica", "sql", "writer"},
 	"cli":              {"", "commands", "envelope", "offline", "reactors", "server", "wal", "writer"},
 }
 

@@ -28,6 +28,10 @@ import (
 // rewrite the checkpoints at or after the first redacted seq (or remove
 // those of another projection), and record it in RedactionsFile.
 
+// ErrBadRedaction is wrapped by the refusal of a redaction that chooses no
+// entry, names no field, or lacks who or why: nothing is written.
+var ErrBadRedaction = errors.New("bad redaction")
+
 // RedactionsFile records, in a data directory, each redaction: who, when,
 // why and what (seqs and fields, never the values), one JSON line each.
 // Its line count is the redaction epoch replicas compare.
@@ -133,14 +137,14 @@ type redactionPlan struct {
 // redaction up to there.
 func planRedaction(dataDir string, app *App, registry *commands.Registry, upcaster envelope.Upcaster, log *wal.Log, r Redaction, to uint64) (*redactionPlan, error) {
 	if r.Actor == "" || r.Reason == "" {
-		return nil, fmt.Errorf("a redaction needs who (actor) and why (reason): they are recorded")
+		return nil, fmt.Errorf("%w: a redaction needs who (actor) and why (reason): they are recorded", ErrBadRedaction)
 	}
 	if err := r.Check(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrBadRedaction, err)
 	}
 	for _, s := range r.Seqs {
 		if s == 0 || s > log.LastSeq() {
-			return nil, fmt.Errorf("seq %d is not in the log (it ends at %d)", s, log.LastSeq())
+			return nil, fmt.Errorf("%w: seq %d is not in the log (it ends at %d)", ErrBadRedaction, s, log.LastSeq())
 		}
 	}
 	values, err := redaction.Select(log, log.FirstSeq(), to, r.Selection)
@@ -213,7 +217,7 @@ func (pl *redactionPlan) run(log *wal.Log, to uint64) error {
 // records the redaction. The old bytes stay on disk until finish.
 func (pl *redactionPlan) write(dataDir string, log *wal.Log) (*RedactionRecord, error) {
 	if len(pl.values) == 0 {
-		return nil, fmt.Errorf("no entry holds the fields %v with a value to redact", pl.r.Fields)
+		return nil, fmt.Errorf("%w: no entry chosen holds the fields %v with a value to redact", ErrBadRedaction, pl.r.Fields)
 	}
 	now := pl.r.Now
 	if now.IsZero() {

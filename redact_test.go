@@ -173,4 +173,3 @@ func TestRedactOnline(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
