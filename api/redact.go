@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // POST /v1/admin/redact (scope admin) redacts payload fields of chosen log
@@ -79,9 +80,9 @@ func (h *handler) registerRedact(mux *http.ServeMux, cfg Config) {
 		rec, err := cfg.Redact(r.Context(), req, grant.Actor)
 		switch {
 		case errors.Is(err, ErrRedactionRefused):
-			writeError(w, http.StatusUnprocessableEntity, codeRedactionRefused, err.Error())
+			writeError(w, http.StatusUnprocessableEntity, codeRedactionRefused, strings.TrimPrefix(err.Error(), ErrRedactionRefused.Error()+": "))
 		case errors.Is(err, ErrBadRedaction):
-			writeError(w, http.StatusBadRequest, codeMalformed, err.Error())
+			writeError(w, http.StatusBadRequest, codeMalformed, strings.TrimPrefix(err.Error(), ErrBadRedaction.Error()+": "))
 		case err != nil:
 			status, code, msg := classify(err)
 			if status == http.StatusInternalServerError {
