@@ -56,6 +56,7 @@ restart-bench:
 # A short run of every fuzzer.
 fuzz:
 	go test -run XXX -fuzz '^FuzzDecode$$' -fuzztime 30s ./envelope/
+	go test -run XXX -fuzz '^FuzzPayloadMap$$' -fuzztime 30s ./envelope/
 	go test -run XXX -fuzz FuzzSubmitBody -fuzztime 30s ./api/
 	go test -run XXX -fuzz '^FuzzDecode$$' -fuzztime 30s ./api/
 	go test -run XXX -fuzz FuzzKeyOrder -fuzztime 30s ./memdb/
