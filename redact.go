@@ -243,7 +243,10 @@ func (pl *redactionPlan) write(dataDir string, log *wal.Log) (*RedactionRecord, 
 	if pl.seqs, err = log.Replace(pl.values); err != nil {
 		return nil, err
 	}
-	return rec, appendRedaction(dataDir, rec)
+	if err := appendRedaction(dataDir, rec); err != nil {
+		return rec, fmt.Errorf("the redaction is not recorded in %s (replicas are not told): %w", RedactionsFile, err)
+	}
+	return rec, nil
 }
 
 // removeSetAside removes the checkpoints set aside (accept-loss) at or
@@ -357,12 +360,12 @@ func RedactDir(dataDir string, app *App, r Redaction) (*RedactionRecord, error) 
 	if err != nil {
 		return nil, err
 	}
-	rec, err := pl.write(dataDir, log)
-	if err != nil {
-		return nil, err
+	rec, writeErr := pl.write(dataDir, log)
+	if pl.seqs == nil {
+		return nil, writeErr
 	}
 	_, err = pl.finish(dataDir, log)
-	return rec, err
+	return rec, errors.Join(writeErr, err)
 }
 
 // Redact redacts the log of this running primary (see Redaction). The
@@ -384,29 +387,37 @@ func (db *DB) Redact(ctx context.Context, r Redaction) (*RedactionRecord, error)
 		return nil, err
 	}
 	var rec *RedactionRecord
+	var writeErr error
 	err = db.writer.Exclusive(ctx, func(image *memdb.Image, seq uint64) error {
 		if err := pl.extend(db.log, to+1, seq); err != nil {
 			return err
 		}
-		var err error
-		if rec, err = pl.write(db.dir, db.log); err != nil {
-			return err
+		rec, writeErr = pl.write(db.dir, db.log)
+		if pl.seqs == nil {
+			return writeErr // the log is as it was
 		}
+		// The log holds the redacted entries: the image must be their
+		// replay, whether or not the record could be written.
 		image.Reset(pl.proof.Image().Snapshot())
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	db.redactionEpoch.Store(rec.Epoch)
 	db.past.forget()
+	if writeErr == nil {
+		db.redactionEpoch.Store(rec.Epoch)
+	}
 	newest, err := pl.finish(db.dir, db.log)
 	if last := db.lastCheckpoint.Load(); last != nil && last.Seq >= pl.first {
 		db.lastCheckpoint.Store(newest) // nil when it was removed: no hash to compare
 	}
+	if err = errors.Join(writeErr, err); err != nil {
+		return rec, fmt.Errorf("imago: redaction: the log is rewritten, but: %w", err)
+	}
 	db.logger.Info("log redacted", "epoch", rec.Epoch, "entries", len(rec.Seqs), "fields", rec.Fields, "actor", rec.Actor,
 		"checkpoints_rewritten", len(rec.Rewritten), "checkpoints_removed", len(rec.Removed))
-	return rec, err
+	return rec, nil
 }
 
 // RedactionEpoch is the number of redactions of this database's log:
