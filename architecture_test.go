@@ -19,6 +19,7 @@ var layers = map[string][]string{
 	"progress":         nil,
 	"checked":          nil,
 	"internal/latency": nil,
+	"internal/ondisk":  nil,
 	"envelope":         nil,
 	"checkpoint":       {"memdb"},
 	"commands":         {"envelope", "memdb"},

@@ -1,10 +1,8 @@
 package imago_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,32 +14,14 @@ import (
 	"github.com/imagodb/imago/commands"
 	"github.com/imagodb/imago/examples/shop"
 	"github.com/imagodb/imago/examples/shop/workload"
+	"github.com/imagodb/imago/internal/ondisk"
 	"github.com/imagodb/imago/redaction"
 )
 
 // filesHolding lists the files under dir holding s.
 func filesHolding(t *testing.T, dir, s string) []string {
 	t.Helper()
-	var found []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // removed while walked (Pebble's files of a running log)
-		}
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if bytes.Contains(b, []byte(s)) {
-			found = append(found, path)
-		}
-		return nil
-	})
+	found, err := ondisk.Holding(dir, []byte(s))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,8 @@
 package offline_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +13,7 @@ import (
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/examples/shop"
 	"github.com/imagodb/imago/examples/shop/workload"
+	"github.com/imagodb/imago/internal/ondisk"
 	"github.com/imagodb/imago/offline"
 	"github.com/imagodb/imago/redaction"
 )
@@ -22,20 +21,7 @@ import (
 // grepDir lists the files under dir holding s.
 func grepDir(t *testing.T, dir, s string) []string {
 	t.Helper()
-	var found []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		if bytes.Contains(b, []byte(s)) {
-			found = append(found, path)
-		}
-		return nil
-	})
+	found, err := ondisk.Holding(dir, []byte(s))
 	if err != nil {
 		t.Fatal(err)
 	}

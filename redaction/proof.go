@@ -265,14 +265,10 @@ func holdsMarker(v any) bool {
 
 // rowKey is the encoded primary key of a changed row.
 func rowKey(c memdb.Change) []byte {
-	row := c.After
-	if row == nil {
-		row = c.Before
-	}
 	var key []byte
-	for _, name := range c.Table.Primary().ColumnNames() {
-		i, _ := c.Table.Column(name)
-		key, _ = memdb.AppendValue(key, c.Table.Columns()[i].Type.Kind, row[i])
+	for i, v := range keyOf(c) {
+		col, _ := c.Table.Column(c.Table.Primary().ColumnNames()[i])
+		key, _ = memdb.AppendValue(key, c.Table.Columns()[col].Type.Kind, v)
 	}
 	return key
 }

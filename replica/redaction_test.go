@@ -1,44 +1,24 @@
 package replica_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
-	"io/fs"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/imagodb/imago/examples/shop"
 	"github.com/imagodb/imago/examples/shop/workload"
+	"github.com/imagodb/imago/internal/ondisk"
 	"github.com/imagodb/imago/redaction"
 )
 
 // holding lists the files under dir holding s.
 func holding(t *testing.T, dir, s string) []string {
 	t.Helper()
-	var found []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // removed while walked
-		}
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if bytes.Contains(b, []byte(s)) {
-			found = append(found, path)
-		}
-		return err
-	})
+	found, err := ondisk.Holding(dir, []byte(s))
 	if err != nil {
 		t.Fatal(err)
 	}
