@@ -1,7 +1,7 @@
 # The two commands of the README. Run needs only Go; test also installs the
 # clients of the compatibility suite (Debian packages, npm) when missing.
 
-.PHONY: run test gotest mariadb compat difftest tpch bench sysbench restart-bench fuzz torture
+.PHONY: run test gotest mariadb compat difftest tpch bench bench-redact bench-upcast sysbench restart-bench fuzz torture
 
 # Run Imago: the demo shop on embedded defaults (HTTP :8080, MySQL :3306).
 run:
@@ -43,6 +43,14 @@ bench:
 	go test -run XXX -bench AppendSync -benchtime 3s ./wal/
 	go test -run XXX -bench Reactor -benchtime 20000x .
 
+# Redaction of one customer in a 1M-command shop log, against a whole-log
+# replay (IMAGO_BENCH_REDACT_COMMANDS to change the size); and the replay's
+# decode step with an upcaster chain on every entry against none.
+bench-redact:
+	go test -run XXX -bench 'BenchmarkRedact$$' -benchtime 1x -timeout 3h .
+bench-upcast:
+	go test -run XXX -bench ReplayUpcast -benchtime 5x .
+
 # Imago against MariaDB with sysbench (point select, read-only, SELECT 1).
 sysbench:
 	bash bench/sysbench.sh
@@ -55,6 +63,7 @@ restart-bench:
 # A short run of every fuzzer.
 fuzz:
 	go test -run XXX -fuzz '^FuzzDecode$$' -fuzztime 30s ./envelope/
+	go test -run XXX -fuzz '^FuzzPayloadMap$$' -fuzztime 30s ./envelope/
 	go test -run XXX -fuzz FuzzSubmitBody -fuzztime 30s ./api/
 	go test -run XXX -fuzz '^FuzzDecode$$' -fuzztime 30s ./api/
 	go test -run XXX -fuzz FuzzImportItem -fuzztime 30s ./api/

@@ -20,6 +20,7 @@ var layers = map[string][]string{
 	"checked":          nil,
 	"internal/latency": nil,
 	"internal/mariadb": {"memdb"}, // the peer of tests and benchmarks
+	"internal/ondisk":  nil,
 	"envelope":         nil,
 	"checkpoint":       {"memdb"},
 	"commands":         {"envelope", "memdb"},
@@ -27,14 +28,15 @@ var layers = map[string][]string{
 	"writer":           {"applier", "commands", "envelope", "memdb", "wal"},
 	"reactors":         {"commands", "envelope"},
 	"migrations":       {"commands", "envelope"},
-	"":                 {"applier", "checkpoint", "commands", "envelope", "gcpolicy", "memdb", "migrations", "progress", "reactors", "wal", "writer"},
+	"redaction":        {"applier", "commands", "envelope", "memdb"},
+	"":                 {"applier", "checkpoint", "commands", "envelope", "gcpolicy", "memdb", "migrations", "progress", "reactors", "redaction", "wal", "writer"},
 	"sql":              {"commands", "envelope", "memdb", "internal/latency"},
 	"sql/difftest":     nil, // tests only: Imago against MariaDB
 	"api":              {"commands", "envelope", "memdb"},
 	"metrics":          {"commands", "memdb", "reactors"},
-	"offline":          {"", "applier", "checkpoint", "commands", "envelope", "memdb", "wal"},
+	"offline":          {"", "applier", "checkpoint", "commands", "envelope", "memdb", "redaction", "wal"},
 	"replica":          {"", "applier", "checkpoint", "wal"},
-	"server":           {"", "api", "applier", "checkpoint", "commands", "envelope", "gcpolicy", "memdb", "metrics", "reactors", "replica", "sql", "writer"},
+	"server":           {"", "api", "applier", "checkpoint", "commands", "envelope", "gcpolicy", "memdb", "metrics", "reactors", "redaction", "replica", "sql", "writer"},
 	"cli":              {"", "api", "commands", "envelope", "gcpolicy", "offline", "reactors", "server", "wal", "writer"},
 }
 

@@ -120,6 +120,8 @@ type DB struct {
 	replicas       replicaSlots  // the replicas that follow this primary
 	slotTTL        time.Duration // Options.ReplicaSlotTTL
 	past           *pastStates   // time travel (timetravel.go)
+	replicaOf      string        // Options.ReplicaOf
+	redactionEpoch atomic.Uint64 // redactions of the log (redact.go)
 	stop           chan struct{} // closed by Close: background work ends
 	bg             sync.WaitGroup
 
@@ -165,8 +167,14 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 		log.Close()
 		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
 	}
+	redactions, err := ReadRedactions(dir)
+	if err != nil {
+		log.Close()
+		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
+	}
 	db := &DB{app: app, dir: dir, registry: registry, slotTTL: opts.ReplicaSlotTTL, upcaster: app.upcaster(chain), log: log, logger: opts.Logger, fingerprint: app.Fingerprint(),
-		keep: opts.CheckpointsKeep, share: opts.CheckpointShare, truncateLog: opts.TruncateLog, stop: make(chan struct{})}
+		keep: opts.CheckpointsKeep, share: opts.CheckpointShare, truncateLog: opts.TruncateLog, stop: make(chan struct{}), replicaOf: opts.ReplicaOf}
+	db.redactionEpoch.Store(uint64(len(redactions)))
 	if err := db.start(opts); err != nil {
 		log.Close()
 		return nil, fmt.Errorf("imago: open %s: %w", dir, err)

@@ -86,6 +86,9 @@ type pastStates struct {
 	end      context.CancelFunc
 	closed   bool // guarded by mu: no build starts after close
 	building sync.WaitGroup
+	// gen counts forget calls (guarded by mu): a build begun before one
+	// is not cached.
+	gen uint64
 }
 
 type pastEntry struct {
@@ -176,10 +179,15 @@ func (p *pastStates) viewAt(ctx context.Context, seq uint64) (*commands.View, er
 func (p *pastStates) run(ctx context.Context, seq uint64, f *flight) {
 	defer p.building.Done()
 	defer f.cancel()
+	p.mu.Lock()
+	gen := p.gen
+	p.mu.Unlock()
 	f.view, f.err = p.build(ctx, seq)
 	p.mu.Lock()
-	delete(p.flights, seq)
-	if f.err == nil {
+	if p.flights[seq] == f {
+		delete(p.flights, seq)
+	}
+	if f.err == nil && gen == p.gen {
 		p.addLocked(f.view)
 	}
 	p.mu.Unlock()

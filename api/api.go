@@ -10,6 +10,7 @@
 //	GET  /v1/log/stats         entries, seqs, times, bytes, commands by name
 //	POST /v1/admin/checkpoint  write a checkpoint now: {"seq","file","rows","bytes","ms"}
 //	POST /v1/admin/import      a history with its original times, all or nothing (import.go)
+//	POST /v1/admin/redact      redact payload fields of chosen entries, proven first (redact.go)
 //	GET  /healthz              the process is up
 //	GET  /readyz               the database accepts writes
 //
@@ -119,6 +120,12 @@ type Config struct {
 	// the address the request came in on: the host of a --http-addr given
 	// by name. Any other Host is refused (421) against DNS rebinding.
 	AllowedHosts []string
+	// Redact redacts the log (POST /v1/admin/redact, see redact.go); nil:
+	// no such endpoint.
+	Redact Redactor
+	// RedactionEpoch, if set, is the primary's redaction epoch, sent on
+	// every response and in heartbeats.
+	RedactionEpoch func() uint64
 	// AllowedOrigins are the origins (scheme://host[:port]) whose web pages
 	// may call the API from a browser, with CORS; nil: none, and a request
 	// with any other Origin than the server's own is refused (403).
@@ -148,11 +155,12 @@ type handler struct {
 	ready       func() error
 	replicas    ReplicaTracker
 	imageAt     func() *ImageAt
+	epoch       func() uint64 // Config.RedactionEpoch
 }
 
 // NewHandler returns the HTTP handler of the API.
 func NewHandler(db Backend, cfg Config) (http.Handler, error) {
-	h := &handler{db: db, maxBody: cfg.MaxBody, log: cfg.Logger, shutdown: cfg.Shutdown, tokens: cfg.Tokens, ready: cfg.Ready, replicas: cfg.Replicas, imageAt: cfg.ImageAt}
+	h := &handler{db: db, maxBody: cfg.MaxBody, log: cfg.Logger, shutdown: cfg.Shutdown, tokens: cfg.Tokens, ready: cfg.Ready, replicas: cfg.Replicas, imageAt: cfg.ImageAt, epoch: cfg.RedactionEpoch}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBody
 	}
@@ -210,10 +218,11 @@ func NewHandler(db Backend, cfg Config) (http.Handler, error) {
 	if cfg.Import != nil {
 		mux.HandleFunc("POST /v1/admin/import", h.requires(ScopeAdmin, h.importHistory(cfg.Import)))
 	}
+	h.registerRedact(mux, cfg)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %s %s; commands are POST /v1/commands/{name}", r.Method, r.URL.Path))
 	})
-	return h.guard(mux), nil
+	return h.guard(withEpoch(cfg.RedactionEpoch, mux)), nil
 }
 
 // Error codes of the error body.

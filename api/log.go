@@ -37,6 +37,9 @@ type Heartbeat struct {
 	DurableSeq uint64    `json:"durable_seq"`
 	Time       time.Time `json:"time"`
 	Image      *ImageAt  `json:"image,omitempty"`
+	// RedactionEpoch is the number of redactions of the primary's log: a
+	// replica whose copy is older bootstraps again (redact.go).
+	RedactionEpoch uint64 `json:"redaction_epoch,omitempty"`
 }
 
 // ImageAt is the hash of an image at a seq (memdb.Snapshot.Hash, hex) and
@@ -164,6 +167,9 @@ func (h *handler) streamLog(w http.ResponseWriter, r *http.Request) {
 		// primary's durable seq and its image hashes also under load.
 		if q.raw && q.follow && time.Now().After(beat) {
 			hb := Heartbeat{DurableSeq: h.db.DurableSeq(), Time: time.Now().UTC()}
+			if h.epoch != nil {
+				hb.RedactionEpoch = h.epoch()
+			}
 			if h.imageAt != nil {
 				hb.Image = h.imageAt()
 			}

@@ -103,6 +103,11 @@ func init() {
 // EncodePayload encodes a command's fields (a struct with json tags, or a
 // map) as a CBOR map by their JSON names.
 func EncodePayload(v any) ([]byte, error) {
+	if m, ok := v.(map[string]any); ok {
+		if b, err := encodeMapFast(m); err == nil {
+			return b, nil
+		}
+	}
 	b, err := encMode.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("envelope: encode payload: %w", err)

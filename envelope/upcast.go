@@ -73,6 +73,9 @@ func (l *Log) Stored() *Log { return &Log{values: l.values} }
 // command's JSON field names (integers are int64 or uint64, nested maps
 // map[string]any), what upcasters change.
 func DecodePayloadMap(payload []byte) (map[string]any, error) {
+	if m, err := decodeMapFast(payload); err == nil {
+		return m, nil
+	}
 	var m map[string]any
 	if err := decMode.Unmarshal(payload, &m); err != nil {
 		return nil, fmt.Errorf("envelope: decode payload: %w", err)

@@ -46,6 +46,11 @@ func (r *Replica) Run(ctx context.Context) error {
 			r.cfg.Logger.Error("the replica diverged from its primary; it stops applying and serves the last state it verified and what follows up to the seq it found different", "err", err)
 			return err
 		}
+		if errors.Is(err, errRedacted) {
+			if err = r.rebootstrapRedacted(ctx); err == nil {
+				continue
+			}
+		}
 		if errors.Is(err, errGone) {
 			if goneAt == from+1 {
 				// A fresh bootstrap lands where the primary's log does not
@@ -100,8 +105,9 @@ type line struct {
 	Seq       uint64
 	Value     []byte
 	Heartbeat *struct {
-		DurableSeq uint64 `json:"durable_seq"`
-		Image      *imageAt
+		DurableSeq     uint64 `json:"durable_seq"`
+		Image          *imageAt
+		RedactionEpoch uint64 `json:"redaction_epoch"`
 	}
 	Error *struct{ Code, Message string }
 }
@@ -149,6 +155,9 @@ func (r *Replica) follow(ctx context.Context) (progressed bool, err error) {
 		case l.Error != nil:
 			return progressed, fmt.Errorf("the primary: %s", l.Error.Message)
 		case l.Heartbeat != nil:
+			if err := r.checkEpoch(l.Heartbeat.RedactionEpoch); err != nil {
+				return progressed, err // before the image hash: the primary's is of the redacted image
+			}
 			r.heard(l.Heartbeat.DurableSeq, db.View().Seq)
 			r.expect(l.Heartbeat.Image, db)
 			r.acknowledge(ctx, db.View().Seq)

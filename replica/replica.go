@@ -118,7 +118,7 @@ func Open(ctx context.Context, cfg Config) (*Replica, error) {
 func (r *Replica) open(ctx context.Context) error {
 	if _, err := os.Stat(imago.LogDir(r.cfg.Data)); errors.Is(err, os.ErrNotExist) {
 		r.setState("bootstrapping")
-		if err := r.bootstrap(ctx); err != nil {
+		if err := r.bootstrapAtEpoch(ctx); err != nil {
 			return fmt.Errorf("replica: bootstrap from %s: %w", r.cfg.Primary, err)
 		}
 		r.mu.Lock()

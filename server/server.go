@@ -113,14 +113,19 @@ func (s *Server) listen(m *metrics.Metrics) error {
 	sqlCfg.SystemTables = []imagosql.PackedTable{{Name: "idempotency_keys", Columns: applier.IdempotencyKeyColumns,
 		Stored: applier.IdempotencyKeys, Unpack: applier.UnpackIdempotencyKeys}}
 	sqlCfg.Version, sqlCfg.Logger = imago.Version, c.Logger
-	sqlCfg.Status, sqlCfg.Reactors, sqlCfg.Replicas = s.statusRows, s.reactorRows, s.replicaSlots
+	sqlCfg.Status, sqlCfg.Reactors, sqlCfg.Replicas, sqlCfg.Redactions = s.statusRows, s.reactorRows, s.replicaSlots, s.redactionRows
 	sqlCfg.Observer, sqlCfg.SlowQuery = m, c.SlowQuery
 	var err error
 	if s.sql, err = imagosql.NewServer(sqlCfg); err != nil {
 		return fmt.Errorf("--mysql-addr: %w", err)
 	}
 	m.Watch(db, s.sql)
+	var redact api.Redactor
+	if s.replica == nil {
+		redact = s.redact
+	}
 	handler, err := api.NewHandler(db, api.Config{Logger: c.Logger, Metrics: m.Handler(), Shutdown: s.stopping, Tokens: c.tokens,
+		Redact: redact, RedactionEpoch: func() uint64 { return s.DB().RedactionEpoch() },
 		AllowedHosts: namedHost(c.HTTPAddr), AllowedOrigins: c.HTTPOrigins, Checkpoints: s.checkpoints, Ready: s.ready, Replicas: current{s.DB}, ImageAt: s.imageAt,
 		Checkpoint: func() (api.CheckpointResult, error) {
 			info, err := s.DB().Checkpoint()

@@ -39,6 +39,9 @@ type Config struct {
 	Reactors func() []ReactorStatus
 	// Replicas, when set, are the replicas imago.replicas shows.
 	Replicas func() []ReplicaStatus
+	// Redactions, when set, are the redactions of the log imago.redactions
+	// shows.
+	Redactions func() ([]RedactionRow, error)
 	// Version is the Imago version reported in @@version_comment.
 	Version string
 	Logger  *slog.Logger

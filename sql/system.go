@@ -38,6 +38,7 @@ func newSystemDatabase(cfg Config) *database {
 	db.add(&statusTable{src: cfg.Source, rows: cfg.Status})
 	db.add(&reactorsTable{status: cfg.Reactors})
 	db.add(&replicasTable{status: cfg.Replicas})
+	db.add(&redactionsTable{rows: cfg.Redactions})
 	for _, t := range cfg.SystemTables {
 		db.add(newPackedTable(db, t))
 	}

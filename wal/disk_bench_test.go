@@ -16,12 +16,12 @@ const diskEntrySize = 200
 // commits do under load, and syncs them.
 func logEntries(tb testing.TB, l *Log, n int) {
 	tb.Helper()
-	data := make([]byte, diskEntrySize)
-	rand.Read(data[:diskEntrySize/2])
 	const batch = 16
 	for seq := uint64(1); seq <= uint64(n); seq += batch {
 		es := make([]Entry, batch)
 		for j := range es {
+			data := make([]byte, diskEntrySize)
+			rand.Read(data[:diskEntrySize/2])
 			es[j] = Entry{Seq: seq + uint64(j), Data: data}
 		}
 		if err := l.Append(es, false); err != nil {
@@ -34,7 +34,7 @@ func logEntries(tb testing.TB, l *Log, n int) {
 }
 
 // TestDiskNearEntries: a log's directory holds its entries plus a bounded
-// overhead (Pebble's preallocated and recycled WAL files, the MANIFEST),
+// overhead (Pebble's preallocated WAL files, the MANIFEST),
 // running and stopped; a 64 MiB memtable held 590 MB for 40 MB of entries.
 func TestDiskNearEntries(t *testing.T) {
 	const entries = 100_000

@@ -141,14 +141,15 @@ func pebbleOptions(o Options) *pebble.Options {
 		// sync chunks, which lets recovery tell a torn tail from corruption.
 		FormatMajorVersion: pebble.FormatValueSeparation,
 		// The memtable's size sets the disk a log costs beyond its entries:
-		// Pebble preallocates each WAL file at 1.1× the memtable and keeps
-		// up to three spent ones for reuse, so a 64 MiB memtable held four
-		// 70 MiB files, 2,953 bytes per 200-byte entry after 200,000
-		// entries (BenchmarkDiskPerEntry); 4 MiB (Pebble's default) holds
-		// 117 (119 after Close, tables compressed) at the same append
-		// speed (BenchmarkAppend nosync: 70 µs per batch of 16, against
-		// 69 at 64 MiB). A group commit (≤1024 commands) stays well under
-		// half of it, where a batch would force a rotation.
+		// Pebble preallocates each WAL file at 1.1× the memtable (and, before
+		// the Cleaner below, kept three spent ones for reuse), so a 64 MiB
+		// memtable held four 70 MiB files, 2,953 bytes per 200-byte entry
+		// after 200,000 entries (BenchmarkDiskPerEntry); 4 MiB (Pebble's
+		// default) holds 137 running and 124 after Close (tables
+		// compressed) at the same append speed (BenchmarkAppend nosync:
+		// 70 µs per batch of 16, against 69 at 64 MiB). A group commit
+		// (≤1024 commands) stays well under half of it, where a batch would
+		// force a rotation.
 		MemTableSize: memTableSize,
 		// Keys only ever grow, so flushed tables never overlap: compactions are
 		// cheap moves and L0 rarely stalls writes.
@@ -164,7 +165,15 @@ func pebbleOptions(o Options) *pebble.Options {
 		EventListener: &pebble.EventListener{DataCorruption: func(pebble.DataCorruptionInfo) {}},
 		FS:            o.FS,
 		ReadOnly:      o.ReadOnly,
+		// No recycled WAL files: they would keep redacted bytes (rewrite.go).
+		Cleaner: pebble.ArchiveCleaner{},
 	}
+	fs := o.FS
+	if fs == nil {
+		fs = vfs.Default
+	}
+	opts.EventListener.WALDeleted = func(i pebble.WALDeleteInfo) { removeArchived(fs, i.Path) }
+	opts.EventListener.ManifestDeleted = func(i pebble.ManifestDeleteInfo) { removeArchived(fs, i.Path) }
 	// No bloom filters (Levels[i].FilterPolicy stays nil): a log is read in
 	// ranges, never by point lookups of absent keys, so filters only cost.
 	return opts
@@ -252,6 +261,7 @@ func Open(dir string, o Options) (*Log, error) {
 		go l.syncer()
 		l.markStop, l.markDone = make(chan struct{}), make(chan struct{})
 		go l.markLoop(l.markStop, l.markDone)
+		l.removeArchive() // obsolete files Pebble archived before it could report them
 	}
 	return l, nil
 }

@@ -103,7 +103,10 @@ type pending struct {
 	// its own, applied all or nothing.
 	imported bool
 	importID string // the id an imported command was given (empty: generated)
-	done     chan struct{}
+	// exclusive: not a command but work run on the writer goroutine
+	// between batches (see Exclusive).
+	exclusive func(image *memdb.Image, seq uint64) error
+	done      chan struct{}
 }
 
 // Start starts the writer of an image that holds the log up to StartSeq.
@@ -325,6 +328,11 @@ func (p *Writer) run() {
 			}
 			next = group
 		}
+		if next[0].exclusive != nil {
+			p.runExclusive(next[0])
+			next = nil
+			continue
+		}
 		batch, next = append(batch[:0], next...), nil
 	drain:
 		for len(batch) < p.cfg.MaxBatch && !batch[0].imported {
@@ -333,7 +341,7 @@ func (p *Writer) run() {
 				if !ok {
 					break drain
 				}
-				if len(batch)+len(group) > p.cfg.MaxBatch || group[0].imported {
+				if group[0].exclusive != nil || group[0].imported || len(batch)+len(group) > p.cfg.MaxBatch {
 					next = group
 					break drain
 				}
