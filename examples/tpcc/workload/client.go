@@ -113,7 +113,12 @@ const (
 	sqlOrderLines = `SELECT ol_i_id, ol_supply_w_id, ol_quantity, ol_amount, ol_delivery_d FROM order_line
 		WHERE ol_w_id = ? AND ol_d_id = ? AND ol_o_id = ?`
 	sqlNextOrder = `SELECT d_next_o_id FROM district WHERE d_w_id = ? AND d_id = ?`
-	sqlLowStock  = `SELECT COUNT(DISTINCT s_i_id) FROM order_line JOIN stock ON s_w_id = ol_w_id AND s_i_id = ol_i_id
+	// The hints make go-mysql-server look up each order line's stock by its
+	// primary key: without them it builds a hash table of the whole stock
+	// (100,000 rows per warehouse) for every Stock-Level, ~1 s each on this
+	// machine against ~2 ms. MySQL and MariaDB ignore hints they lack.
+	sqlLowStock = `SELECT /*+ JOIN_ORDER(order_line, stock) LOOKUP_JOIN(order_line, stock) */ COUNT(DISTINCT s_i_id)
+		FROM order_line JOIN stock ON s_w_id = ol_w_id AND s_i_id = ol_i_id
 		WHERE ol_w_id = ? AND ol_d_id = ? AND ol_o_id < ? AND ol_o_id >= ? AND s_quantity < ?`
 )
 
