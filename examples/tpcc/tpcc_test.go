@@ -5,21 +5,25 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/imagodb/imago"
+	"github.com/imagodb/imago/commands"
 	"github.com/imagodb/imago/examples/tpcc"
 	"github.com/imagodb/imago/examples/tpcc/workload"
+	"github.com/imagodb/imago/memdb"
 	"github.com/imagodb/imago/server"
 	"github.com/imagodb/imago/writer"
 )
 
 // serve starts the real server (HTTP and MySQL on loopback, durability
-// always) with the tpcc app until the test ends.
-func serve(t *testing.T) *server.Server {
+// always) with the app until the test ends.
+func serve(t *testing.T, app *imago.App) *server.Server {
 	t.Helper()
 	s, err := server.Start(server.Config{
-		App: tpcc.App(), Data: filepath.Join(t.TempDir(), "data"), Logger: slog.New(slog.DiscardHandler),
+		App: app, Data: filepath.Join(t.TempDir(), "data"), Logger: slog.New(slog.DiscardHandler),
 		HTTPAddr: "127.0.0.1:0", MySQLAddr: "127.0.0.1:0", MySQLUser: "root",
 		Durability:      writer.Durability{Mode: writer.Always},
 		CheckpointsKeep: 3, CheckpointShare: 1, IdempotencyWindow: time.Hour,
@@ -40,7 +44,7 @@ func serve(t *testing.T) *server.Server {
 // (clause 3.3.2: 1 to 10 and 12) over SQL, and that the image is the
 // replay of the log.
 func TestConsistencyAfterARun(t *testing.T) {
-	s := serve(t)
+	s := serve(t, tpcc.App())
 	ctx := context.Background()
 	c, err := workload.NewClient(s.HTTPAddr(), s.MySQLAddr(), 8)
 	if err != nil {
@@ -74,5 +78,60 @@ func TestConsistencyAfterARun(t *testing.T) {
 	})
 	if err := s.DB().VerifyReplay(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// forgetfulPayment is Payment that leaves the district's d_ytd as it was:
+// the bug consistency conditions 1 and 9 are there to catch.
+type forgetfulPayment struct{ tpcc.Payment }
+
+func (c *forgetfulPayment) Apply(tx *memdb.Txn, env *commands.Envelope) (any, error) {
+	d, _, err := tpcc.Districts.Get(tx, c.WID, c.DID)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.Payment.Apply(tx, env)
+	if err != nil {
+		return nil, err
+	}
+	return res, tpcc.Districts.Update(tx, d)
+}
+
+// TestCheckFindsABrokenTransaction: with a Payment that forgets the
+// district, the check names conditions 1 and 9 and no other.
+func TestCheckFindsABrokenTransaction(t *testing.T) {
+	app := tpcc.App()
+	for i, def := range app.Commands {
+		if def.Name == "payment" {
+			app.Commands[i] = commands.Define[forgetfulPayment]("payment", 1)
+		}
+	}
+	s := serve(t, app)
+	ctx := context.Background()
+	c, err := workload.NewClient(s.HTTPAddr(), s.MySQLAddr(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	scale := workload.Scale{Warehouses: 1, Items: 100, Customers: 10}
+	if err := workload.Load(ctx, c, scale, 7, 0, 2); err != nil {
+		t.Fatal(err)
+	}
+	pay := &forgetfulPayment{tpcc.Payment{WID: 1, DID: 3, CWID: 1, CDID: 3, CID: 4, AmountCents: 12345}}
+	if _, err := s.DB().Submit(ctx, pay); err != nil {
+		t.Fatal(err)
+	}
+	err = workload.Check(ctx, c.DB)
+	if err == nil {
+		t.Fatal("the check passed a Payment that forgot the district")
+	}
+	for _, want := range []string{"condition 1 (W_YTD = sum(D_YTD)) fails at 1 keys: (1) 1123.45 against 1000",
+		"condition 9 (D_YTD = sum(H_AMOUNT)) fails at 1 keys: (1,3) 100 against 223.45"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("check's error lacks %q:\n%v", want, err)
+		}
+	}
+	if n := strings.Count(err.Error(), "condition "); n != 2 {
+		t.Errorf("%d conditions failed, want 2:\n%v", n, err)
 	}
 }
