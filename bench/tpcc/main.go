@@ -49,12 +49,15 @@ func main() {
 	}
 	warehouses := flag.Int("warehouses", 1, "warehouses (the same for both)")
 	duration := flag.Duration("duration", 60*time.Second, "measured run per database")
-	terminals := flag.Int("terminals", 16, "concurrent terminals (go-tpc's threads)")
+	terminals := flag.Int("terminals", 0, "concurrent terminals (go-tpc's threads); 0: the specification's 10 per warehouse")
 	loaders := flag.Int("load-threads", 4, "concurrent loaders")
 	peer := flag.Bool("peer", true, "also run MariaDB with go-tpc")
 	imago := flag.Bool("imago", true, "run Imago")
 	pprof := flag.String("pprof", "", "write a CPU profile of Imago's run to this file (Imago serves pprof on a loopback port)")
 	flag.Parse()
+	if *terminals == 0 {
+		*terminals = 10 * *warehouses // clause 4.2.2: ten terminals per warehouse
+	}
 	if err := run(*warehouses, *duration, *terminals, *loaders, *imago, *peer, *pprof); err != nil {
 		fmt.Fprintln(os.Stderr, "tpcc:", err)
 		os.Exit(1)

@@ -197,11 +197,6 @@ type StockRow struct {
 	Data      string `imago:"s_data"`
 }
 
-// dist is s_dist_NN for district d (1 to 10).
-func (s *StockRow) dist(d int32) string {
-	return [...]string{s.Dist01, s.Dist02, s.Dist03, s.Dist04, s.Dist05, s.Dist06, s.Dist07, s.Dist08, s.Dist09, s.Dist10}[d-1]
-}
-
 // Column types of the specification (clause 1.3), as go-tpc declares them
 // for MySQL.
 var (

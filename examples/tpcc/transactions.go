@@ -122,34 +122,37 @@ func (c *NewOrder) line(tx *memdb.Txn, oid, number int32, l LineItem) (LineResul
 	if err != nil || !found {
 		return LineResult{}, orErr(err, "item number %d is not valid", l.IID) // the 1% rollback
 	}
-	s, found, err := Stock.Get(tx, l.SupplyWID, l.IID)
+	stock, found, err := tx.Get(Stock.Table(), l.SupplyWID, l.IID)
 	if err != nil || !found {
 		return LineResult{}, orErr(err, "no stock of item %d in warehouse %d", l.IID, l.SupplyWID)
 	}
-	if s.Quantity >= l.Quantity+10 {
-		s.Quantity -= l.Quantity
+	quantity := stock[sQuantity].(int32)
+	if quantity >= l.Quantity+10 {
+		quantity -= l.Quantity
 	} else {
-		s.Quantity += 91 - l.Quantity
+		quantity += 91 - l.Quantity
 	}
-	s.YTD += l.Quantity
-	s.OrderCnt++
+	remote := int32(0)
 	if l.SupplyWID != c.WID {
-		s.RemoteCnt++
+		remote = 1
 	}
-	if err := Stock.Update(tx, s); err != nil {
+	stock = changed(stock, func(r memdb.Row) {
+		r[sQuantity], r[sYTD] = quantity, r[sYTD].(int32)+l.Quantity
+		r[sOrderCnt], r[sRemoteCnt] = r[sOrderCnt].(int32)+1, r[sRemoteCnt].(int32)+remote
+	})
+	if err := tx.Update(Stock.Table(), stock); err != nil {
 		return LineResult{}, err
 	}
 	amount := item.Price.Mul(decimal.NewFromInt32(l.Quantity))
-	ol := OrderLine{OID: oid, DID: c.DID, WID: c.WID, Number: number, IID: l.IID, SupplyWID: l.SupplyWID,
-		Quantity: l.Quantity, Amount: amount, DistInfo: s.dist(c.DID)}
-	if err := OrderLines.Insert(tx, ol); err != nil {
+	ol := memdb.Row{oid, c.DID, c.WID, number, l.IID, l.SupplyWID, nil, l.Quantity, amount, stock[sDist01+int(c.DID)-1]}
+	if err := tx.Insert(OrderLines.Table(), ol); err != nil {
 		return LineResult{}, err
 	}
 	brand := "G"
-	if strings.Contains(item.Data, "ORIGINAL") && strings.Contains(s.Data, "ORIGINAL") {
+	if strings.Contains(item.Data, "ORIGINAL") && strings.Contains(stock[sData].(string), "ORIGINAL") {
 		brand = "B"
 	}
-	return LineResult{Name: item.Name, Stock: s.Quantity, Brand: brand, Price: item.Price, Amount: amount}, nil
+	return LineResult{Name: item.Name, Stock: quantity, Brand: brand, Price: item.Price, Amount: amount}, nil
 }
 
 // Payment is the Payment transaction (clause 2.5): AmountCents paid by a
@@ -313,15 +316,14 @@ func (c *Delivery) deliver(tx *memdb.Txn, did int32, env *commands.Envelope) (in
 	if err != nil {
 		return 0, err
 	}
-	var lines []OrderLine
+	var lines []memdb.Row
 	for row := it.NextRow(); row != nil; row = it.NextRow() {
-		lines = append(lines, OrderLines.Value(row))
+		lines = append(lines, row)
 	}
 	sum := decimal.Zero
 	for _, l := range lines {
-		l.DeliveryD = &env.Time
-		sum = sum.Add(l.Amount)
-		if err := OrderLines.Update(tx, l); err != nil {
+		sum = sum.Add(l[olAmount].(decimal.Decimal))
+		if err := tx.Update(OrderLines.Table(), changed(l, func(r memdb.Row) { r[olDeliveryD] = env.Time })); err != nil {
 			return 0, err
 		}
 	}
