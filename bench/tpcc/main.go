@@ -29,6 +29,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -53,16 +54,33 @@ func main() {
 	loaders := flag.Int("load-threads", 4, "concurrent loaders")
 	peer := flag.Bool("peer", true, "also run MariaDB with go-tpc")
 	imago := flag.Bool("imago", true, "run Imago")
-	pprof := flag.String("pprof", "", "write a CPU profile of Imago's run to this file (Imago serves pprof on a loopback port)")
+	pprofFile := flag.String("pprof", "", "write a CPU profile of Imago's run to this file (Imago serves pprof on a loopback port)")
+	driverProfile := flag.String("driver-pprof", "", "write a CPU profile of this driver's Imago run to this file")
 	flag.Parse()
+	if *driverProfile != "" {
+		f, err := os.Create(*driverProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "tpcc:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		profileDriver = func() func() {
+			pprof.StartCPUProfile(f)
+			return pprof.StopCPUProfile
+		}
+	}
 	if *terminals == 0 {
 		*terminals = 10 * *warehouses // clause 4.2.2: ten terminals per warehouse
 	}
-	if err := run(*warehouses, *duration, *terminals, *loaders, *imago, *peer, *pprof); err != nil {
+	if err := run(*warehouses, *duration, *terminals, *loaders, *imago, *peer, *pprofFile); err != nil {
 		fmt.Fprintln(os.Stderr, "tpcc:", err)
 		os.Exit(1)
 	}
 }
+
+// profileDriver, when set, starts a CPU profile of the driver's Imago run
+// and returns what stops it.
+var profileDriver func() func()
 
 // figures is one database's run: tpmC and p50/p95 by transaction.
 type figures struct {
@@ -208,6 +226,9 @@ func runImagoBench(work string, warehouses int, duration time.Duration, terminal
 	if profile != "" {
 		stopProfile = cpuProfile("http://"+pprofAddr, duration, profile)
 	}
+	if profileDriver != nil {
+		defer profileDriver()()
+	}
 	res, err := workload.Run(ctx, c, workload.Config{Scale: workload.Full(warehouses), Constants: consts,
 		Terminals: terminals, Duration: duration, Seed: uint64(time.Now().UnixNano())})
 	if err != nil {
@@ -223,7 +244,33 @@ func runImagoBench(work string, warehouses int, duration time.Duration, terminal
 		f.p50[tx], f.p95[tx] = res.Percentile(tx, 50), res.Percentile(tx, 95)
 	}
 	fmt.Printf("imago: %v transactions, %d New-Orders rolled back\n", res.Count, res.Rollbacks)
+	if err := writerFigures("http://" + httpAddr + "/metrics"); err != nil {
+		return nil, err
+	}
 	return f, nil
+}
+
+// writerFigures prints the writer's means since the start (load included)
+// from Imago's metrics: commands per batch, apply and log append (fsync
+// included) per batch, where a command's latency goes on the write path.
+func writerFigures(url string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	m := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if ok && !strings.HasPrefix(name, "#") {
+			m[name], _ = strconv.ParseFloat(value, 64)
+		}
+	}
+	mean := func(name string) float64 { return m[name+"_sum"] / max(1, m[name+"_count"]) }
+	fmt.Printf("imago: %.0f batches, %.1f commands per batch; per batch apply %.2f ms, log append and fsync %.2f ms (means since start)\n",
+		m["imago_batch_commands_count"], mean("imago_batch_commands"), 1000*mean("imago_apply_seconds"), 1000*mean("imago_log_append_seconds"))
+	return sc.Err()
 }
 
 // cpuProfile fetches a CPU profile of the run from Imago's pprof endpoint
