@@ -222,6 +222,10 @@ func runImagoBench(work string, warehouses int, duration time.Duration, terminal
 		return nil, err
 	}
 	fmt.Printf("imago: loaded in %.1f s; running\n", time.Since(began).Seconds())
+	before, err := writerMetrics("http://" + httpAddr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
 	var stopProfile func() error
 	if profile != "" {
 		stopProfile = cpuProfile("http://"+pprofAddr, duration, profile)
@@ -244,19 +248,19 @@ func runImagoBench(work string, warehouses int, duration time.Duration, terminal
 		f.p50[tx], f.p95[tx] = res.Percentile(tx, 50), res.Percentile(tx, 95)
 	}
 	fmt.Printf("imago: %v transactions, %d New-Orders rolled back\n", res.Count, res.Rollbacks)
-	if err := writerFigures("http://" + httpAddr + "/metrics"); err != nil {
+	after, err := writerMetrics("http://" + httpAddr + "/metrics")
+	if err != nil {
 		return nil, err
 	}
+	printWriterFigures(before, after)
 	return f, nil
 }
 
-// writerFigures prints the writer's means since the start (load included)
-// from Imago's metrics: commands per batch, apply and log append (fsync
-// included) per batch, where a command's latency goes on the write path.
-func writerFigures(url string) error {
+// writerMetrics reads Imago's metrics as name -> value.
+func writerMetrics(url string) (map[string]float64, error) {
 	resp, err := http.Get(url)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	m := map[string]float64{}
@@ -267,10 +271,17 @@ func writerFigures(url string) error {
 			m[name], _ = strconv.ParseFloat(value, 64)
 		}
 	}
-	mean := func(name string) float64 { return m[name+"_sum"] / max(1, m[name+"_count"]) }
-	fmt.Printf("imago: %.0f batches, %.1f commands per batch; per batch apply %.2f ms, log append and fsync %.2f ms (means since start)\n",
-		m["imago_batch_commands_count"], mean("imago_batch_commands"), 1000*mean("imago_apply_seconds"), 1000*mean("imago_log_append_seconds"))
-	return sc.Err()
+	return m, sc.Err()
+}
+
+// printWriterFigures prints the writer's means over the run (the metrics
+// after less those before): commands per batch, apply and log append
+// (fsync included) per batch, where a command's time goes on the write path.
+func printWriterFigures(before, after map[string]float64) {
+	delta := func(name string) float64 { return after[name] - before[name] }
+	mean := func(name string) float64 { return delta(name+"_sum") / max(1, delta(name+"_count")) }
+	fmt.Printf("imago: %.0f batches, %.1f commands per batch; per batch apply %.2f ms, log append and fsync %.2f ms (means over the run)\n",
+		delta("imago_batch_commands_count"), mean("imago_batch_commands"), 1000*mean("imago_apply_seconds"), 1000*mean("imago_log_append_seconds"))
 }
 
 // cpuProfile fetches a CPU profile of the run from Imago's pprof endpoint
