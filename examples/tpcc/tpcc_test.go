@@ -2,6 +2,7 @@ package tpcc_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
@@ -133,5 +134,55 @@ func TestCheckFindsABrokenTransaction(t *testing.T) {
 	}
 	if n := strings.Count(err.Error(), "condition "); n != 2 {
 		t.Errorf("%d conditions failed, want 2:\n%v", n, err)
+	}
+}
+
+// TestRefusals: bad input is refused naming the field, and an order with an
+// unused item (New-Order's rollback) is refused by Apply; neither changes
+// the district's next order id or the orders.
+func TestRefusals(t *testing.T) {
+	s := serve(t, tpcc.App())
+	ctx := context.Background()
+	c, err := workload.NewClient(s.HTTPAddr(), s.MySQLAddr(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := workload.Load(ctx, c, workload.Scale{Warehouses: 1, Items: 100, Customers: 10}, 7, 0, 2); err != nil {
+		t.Fatal(err)
+	}
+	state := func() string {
+		var next, orders int
+		if err := c.DB.QueryRow("SELECT d_next_o_id, (SELECT COUNT(*) FROM orders) FROM district WHERE d_w_id = 1 AND d_id = 2").Scan(&next, &orders); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(next, " ", orders)
+	}
+	before := state()
+	line := func(iid, qty int32) []tpcc.LineItem {
+		return []tpcc.LineItem{{IID: 5, SupplyWID: 1, Quantity: 1}, {IID: iid, SupplyWID: 1, Quantity: qty}}
+	}
+	for _, tc := range []struct {
+		name string
+		cmd  commands.Command
+		want string
+	}{
+		{"quantity over 10", &tpcc.NewOrder{WID: 1, DID: 2, CID: 3, Lines: line(7, 11)}, "422 Unprocessable Entity: {\"error\":{\"code\":\"invalid_command\",\"message\":\"lines[1].quantity 11 is out of range: want 1 to 10\"}}"},
+		{"no lines", &tpcc.NewOrder{WID: 1, DID: 2, CID: 3}, "lines 0 is out of range: want 1 to 15"},
+		{"unused item (the rollback)", &tpcc.NewOrder{WID: 1, DID: 2, CID: 3, Lines: line(101, 1)}, "refused: item number 101 is not valid"},
+		{"unknown customer", &tpcc.NewOrder{WID: 1, DID: 2, CID: 11, Lines: line(7, 1)}, "refused: unknown customer 11 of district 2, warehouse 1"},
+		{"payment by id and name", &tpcc.Payment{WID: 1, DID: 2, CWID: 1, CDID: 2, CID: 3, CLast: "BARBARBAR", AmountCents: 100}, "c_id and c_last: give exactly one"},
+		{"payment to nobody", &tpcc.Payment{WID: 1, DID: 2, CWID: 1, CDID: 2, CLast: "EINGEINGEING", AmountCents: 100}, "refused: no customer named EINGEINGEING in district 2, warehouse 1"},
+		{"delivery carrier 11", &tpcc.Delivery{WID: 1, CarrierID: 11}, "o_carrier_id 11 is out of range: want 1 to 10"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := c.Submit(ctx, tc.cmd, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+			if after := state(); after != before {
+				t.Fatalf("district 2's next order id and the orders went from %s to %s", before, after)
+			}
+		})
 	}
 }
