@@ -3,7 +3,9 @@ package writer_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -66,4 +68,82 @@ func TestFailStopOnSyncError(t *testing.T) {
 	if _, err := db.Submit(ctx, &dictionary.Set{Key: "d", Value: "4"}); err != nil {
 		t.Fatalf("after restart: %v", err)
 	}
+}
+
+// TestFailStopWithBatchesInFlight: the next batch is applied while the
+// previous one is being synced; when that sync fails, the batches applied
+// after it are refused too and never published, however many were in
+// flight, and a restart holds exactly the acknowledged commands.
+func TestFailStopWithBatchesInFlight(t *testing.T) {
+	dir := t.TempDir()
+	var failSyncs atomic.Bool
+	fs := errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op) error {
+		isSync := op.Kind == errorfs.OpFileSync || op.Kind == errorfs.OpFileSyncData || op.Kind == errorfs.OpFileSyncTo
+		if failSyncs.Load() && isSync && strings.HasSuffix(op.Path, ".log") {
+			return errors.New("injected: disk gone")
+		}
+		return nil
+	}))
+	db, err := imago.Open(dir, dictionary.App(), imago.Options{LogFS: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const submitters = 64
+	var acked sync.Map
+	var wg sync.WaitGroup
+	for i := range submitters {
+		wg.Go(func() {
+			for j := 0; ; j++ {
+				key := fmt.Sprintf("k%d-%d", i, j)
+				if i == 0 && j == 20 {
+					failSyncs.Store(true)
+				}
+				if _, err := db.Submit(ctx, &dictionary.Set{Key: key, Value: "v"}); err != nil {
+					if !errors.Is(err, commands.ErrNotAccepting) {
+						t.Errorf("%s: %v, want ErrNotAccepting", key, err)
+					}
+					return
+				}
+				acked.Store(key, true)
+			}
+		})
+	}
+	wg.Wait()
+	view := db.View()
+	published := map[string]bool{}
+	it, err := view.Snapshot.Prefix(dictionary.Entries.Table().Primary())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for row := it.NextRow(); row != nil; row = it.NextRow() {
+		published[dictionary.Entries.Value(row).Key] = true
+	}
+	acked.Range(func(k, _ any) bool {
+		if !published[k.(string)] {
+			t.Errorf("acknowledged %s is not in the published image", k)
+		}
+		return true
+	})
+	n := 0
+	acked.Range(func(any, any) bool { n++; return true })
+	if len(published) != n {
+		t.Errorf("the published image holds %d keys, %d were acknowledged", len(published), n)
+	}
+	db.Close()
+	failSyncs.Store(false)
+	db, err = imago.Open(dir, dictionary.App(), imago.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got, want := db.View().Snapshot.Count(dictionary.Entries.Table()), int64(n); got < want {
+		t.Errorf("after restart %d keys, %d were acknowledged", got, want)
+	}
+	acked.Range(func(k, _ any) bool {
+		if _, found, _ := dictionary.Entries.Get(db.View().Snapshot, k.(string)); !found {
+			t.Errorf("acknowledged %s lost", k)
+		}
+		return true
+	})
 }

@@ -78,7 +78,10 @@ type Writer struct {
 	stopped   chan struct{}
 	failed    atomic.Pointer[error]
 	view      atomic.Pointer[commands.View]
-	lastSeq   uint64 // writer goroutine only (and Start before it)
+	lastSeq   uint64 // the last seq applied to the working image: writer goroutine only (and Start before it)
+	reset     bool   // the working image was reset after a failure: writer goroutine only
+	toLog     chan *stage
+	logDone   chan struct{} // closed when the log stage has logged and answered every batch
 	stats     struct{ commands, refused, batches atomic.Uint64 }
 	stopBg    chan struct{}
 	bgDone    sync.WaitGroup
@@ -93,6 +96,15 @@ type pending struct {
 	// is applied as on replay and logged as it is.
 	logged bool
 	done   chan struct{}
+}
+
+// stage is an applied batch on its way to the log: the snapshot of the
+// working image after it, published once the log holds it.
+type stage struct {
+	batch, applied []*pending
+	snap           *memdb.Snapshot
+	seq            uint64
+	applyTime      time.Duration
 }
 
 // Start starts the writer of an image that holds the log up to StartSeq.
@@ -115,8 +127,10 @@ func Start(cfg Config) (*Writer, error) {
 	if last := cfg.Log.LastSeq(); last != cfg.StartSeq {
 		return nil, fmt.Errorf("writer: the image holds the log up to seq %d, the log ends at %d", cfg.StartSeq, last)
 	}
-	p := &Writer{cfg: cfg, in: make(chan []*pending, 4*cfg.MaxBatch), stopped: make(chan struct{}), stopBg: make(chan struct{}), lastSeq: cfg.StartSeq}
+	p := &Writer{cfg: cfg, in: make(chan []*pending, 4*cfg.MaxBatch), stopped: make(chan struct{}), stopBg: make(chan struct{}), lastSeq: cfg.StartSeq,
+		toLog: make(chan *stage, 1), logDone: make(chan struct{})}
 	p.view.Store(commands.NewView(cfg.Image.Snapshot(), p.lastSeq))
+	go p.logLoop()
 	go p.run()
 	if cfg.Durability.Mode == Interval {
 		p.bgDone.Add(1)
@@ -297,9 +311,19 @@ func (p *Writer) Close() error {
 
 // run is the writer loop: take what has arrived, up to MaxBatch commands,
 // as one batch. A group is never split: a larger one is a batch of its own.
+// A batch is applied here and logged by logLoop, so that the next batch is
+// applied while the previous one is being written and synced: in TPC-C
+// (bench/tpcc, 1 warehouse, 10 terminals) applying a batch of 4 commands
+// took 4 ms and its append with the fsync 5 ms, one after the other.
 func (p *Writer) run() {
-	defer close(p.stopped)
-	batch := make([]*pending, 0, p.cfg.MaxBatch)
+	defer func() {
+		close(p.toLog)
+		<-p.logDone
+		if p.Err() != nil {
+			p.resetAfterFailure()
+		}
+		close(p.stopped)
+	}()
 	var next []*pending // a group that did not fit the last batch
 	for {
 		if next == nil {
@@ -309,7 +333,8 @@ func (p *Writer) run() {
 			}
 			next = group
 		}
-		batch, next = append(batch[:0], next...), nil
+		batch := make([]*pending, 0, p.cfg.MaxBatch)
+		batch, next = append(batch, next...), nil
 	drain:
 		for len(batch) < p.cfg.MaxBatch {
 			select {
@@ -326,54 +351,79 @@ func (p *Writer) run() {
 				break drain
 			}
 		}
-		p.process(batch)
+		p.toLog <- p.process(batch)
 	}
 }
 
-// process applies, logs and publishes one batch, then answers its submitters.
-func (p *Writer) process(batch []*pending) {
+// process applies one batch to the working image and returns it for the
+// log stage. After a failure of the log, it resets the working image to the
+// published one (once) and refuses the batch.
+func (p *Writer) process(batch []*pending) *stage {
+	st := &stage{batch: batch}
+	if err := p.Err(); err != nil {
+		p.resetAfterFailure()
+		p.failAll(batch, err)
+		return st
+	}
+	start := time.Now()
+	if batch[0].logged {
+		st.applied = p.replicate(batch)
+	} else {
+		st.applied = p.apply(batch)
+	}
+	st.applyTime = time.Since(start)
+	p.observeRefusals(batch)
+	if len(st.applied) > 0 {
+		p.lastSeq = st.applied[len(st.applied)-1].Env.Seq
+		st.seq, st.snap = p.lastSeq, p.cfg.Image.Snapshot()
+	}
+	return st
+}
+
+// logLoop logs, publishes and answers the applied batches in order.
+func (p *Writer) logLoop() {
+	defer close(p.logDone)
+	for st := range p.toLog {
+		p.log(st)
+	}
+}
+
+// log appends a batch's commands to the log, publishes the image holding
+// them, and answers its submitters. A batch applied after one that failed
+// to log is refused: its image is on top of what the log does not hold.
+func (p *Writer) log(st *stage) {
 	defer func() {
-		for _, pd := range batch {
+		for _, pd := range st.batch {
 			close(pd.done)
 		}
 	}()
 	if err := p.Err(); err != nil {
-		p.failAll(batch, err)
+		p.failAll(st.batch, err)
 		return
 	}
-	start := time.Now()
-	var applied []*pending
-	if batch[0].logged {
-		applied = p.replicate(batch)
-	} else {
-		applied = p.apply(batch)
-	}
-	applyTime := time.Since(start)
-	p.observeRefusals(batch)
-	if len(applied) == 0 {
+	if len(st.applied) == 0 {
 		return
 	}
-	entries := make([]wal.Entry, len(applied))
-	for i, pd := range applied {
+	entries := make([]wal.Entry, len(st.applied))
+	for i, pd := range st.applied {
 		entries[i] = wal.Entry{Seq: pd.Env.Seq, Data: pd.value}
 	}
-	start = time.Now()
+	start := time.Now()
 	if err := p.cfg.Log.Append(entries, p.cfg.Durability.Mode == Always); err != nil {
-		p.failStop(err)
-		p.failAll(batch, err) // with the answers of replayed keys: their originals may be in this batch
+		p.setFailed(err)
+		p.failAll(st.batch, err) // with the answers of replayed keys: their originals may be in this batch
 		return
 	}
 	logTime := time.Since(start)
-	p.lastSeq = applied[len(applied)-1].Env.Seq
 	// Publish only now: readers never see what the log does not hold.
-	old := p.view.Swap(commands.NewView(p.cfg.Image.Snapshot(), p.lastSeq))
+	old := p.view.Swap(commands.NewView(st.snap, st.seq))
 	old.Supersede()
-	p.stats.commands.Add(uint64(len(applied)))
+	p.stats.commands.Add(uint64(len(st.applied)))
 	p.stats.batches.Add(1)
-	for _, pd := range applied {
+	for _, pd := range st.applied {
 		p.cfg.Observer.Accepted(pd.Env.Name)
 	}
-	p.cfg.Observer.Batch(len(applied), applyTime, logTime)
+	p.cfg.Observer.Batch(len(st.applied), st.applyTime, logTime)
 }
 
 // observeRefusals reports the commands of batch that Apply refused.
@@ -390,13 +440,17 @@ func (p *Writer) observeRefusals(batch []*pending) {
 // QueueDepth is the number of submissions (single commands or SubmitAll groups) waiting for the writer.
 func (p *Writer) QueueDepth() int { return len(p.in) }
 
-// failStop resets the working image to the last published one and refuses
-// all further writes: nothing unlogged becomes visible, and only a restart
-// (which replays the log) can tell what reached the disk.
-// Writer goroutine only: it owns the working image.
-func (p *Writer) failStop(err error) {
+// resetAfterFailure resets the working image to the last published one,
+// once the log failed: nothing unlogged stays in it, and only a restart
+// (which replays the log) can tell what reached the disk. Writer goroutine
+// only: it owns the working image. Batches applied after the failed one
+// and still in the log stage are refused there, never published.
+func (p *Writer) resetAfterFailure() {
+	if p.reset {
+		return
+	}
+	p.reset = true
 	p.cfg.Image.Reset(p.view.Load().Snapshot)
-	p.setFailed(err)
 }
 
 func (p *Writer) setFailed(err error) {
