@@ -98,6 +98,10 @@ type pending struct {
 	done   chan struct{}
 }
 
+// stagesInFlight bounds the batches applied and not yet logged: the writer
+// waits for the log stage beyond it, so a slow disk holds back applying.
+const stagesInFlight = 64
+
 // stage is an applied batch on its way to the log: the snapshot of the
 // working image after it, published once the log holds it.
 type stage struct {
@@ -128,7 +132,7 @@ func Start(cfg Config) (*Writer, error) {
 		return nil, fmt.Errorf("writer: the image holds the log up to seq %d, the log ends at %d", cfg.StartSeq, last)
 	}
 	p := &Writer{cfg: cfg, in: make(chan []*pending, 4*cfg.MaxBatch), stopped: make(chan struct{}), stopBg: make(chan struct{}), lastSeq: cfg.StartSeq,
-		toLog: make(chan *stage, 1), logDone: make(chan struct{})}
+		toLog: make(chan *stage, stagesInFlight), logDone: make(chan struct{})}
 	p.view.Store(commands.NewView(cfg.Image.Snapshot(), p.lastSeq))
 	go p.logLoop()
 	go p.run()
@@ -380,50 +384,84 @@ func (p *Writer) process(batch []*pending) *stage {
 	return st
 }
 
-// logLoop logs, publishes and answers the applied batches in order.
+// logLoop logs, publishes and answers the applied batches in order. The
+// batches applied while an append was being synced are appended together,
+// with one fsync: the group commit of the stages.
 func (p *Writer) logLoop() {
 	defer close(p.logDone)
+	var group []*stage
 	for st := range p.toLog {
-		p.log(st)
+		group = append(group[:0], st)
+	gather:
+		for {
+			select {
+			case st, ok := <-p.toLog:
+				if !ok {
+					break gather
+				}
+				group = append(group, st)
+			default:
+				break gather
+			}
+		}
+		p.log(group)
 	}
 }
 
-// log appends a batch's commands to the log, publishes the image holding
-// them, and answers its submitters. A batch applied after one that failed
-// to log is refused: its image is on top of what the log does not hold.
-func (p *Writer) log(st *stage) {
+// log appends the commands of the stages to the log, publishes the image
+// holding them, and answers their submitters. A batch applied after one
+// that failed to log is refused: its image is on top of what the log does
+// not hold.
+func (p *Writer) log(group []*stage) {
 	defer func() {
-		for _, pd := range st.batch {
-			close(pd.done)
+		for _, st := range group {
+			for _, pd := range st.batch {
+				close(pd.done)
+			}
 		}
 	}()
+	fail := func(err error) {
+		for _, st := range group {
+			p.failAll(st.batch, err) // with the answers of replayed keys: their originals may be in this group
+		}
+	}
 	if err := p.Err(); err != nil {
-		p.failAll(st.batch, err)
+		fail(err)
 		return
 	}
-	if len(st.applied) == 0 {
-		return
+	var entries []wal.Entry
+	var last *stage
+	for _, st := range group {
+		for _, pd := range st.applied {
+			entries = append(entries, wal.Entry{Seq: pd.Env.Seq, Data: pd.value})
+		}
+		if len(st.applied) > 0 {
+			last = st
+		}
 	}
-	entries := make([]wal.Entry, len(st.applied))
-	for i, pd := range st.applied {
-		entries[i] = wal.Entry{Seq: pd.Env.Seq, Data: pd.value}
+	if last == nil {
+		return
 	}
 	start := time.Now()
 	if err := p.cfg.Log.Append(entries, p.cfg.Durability.Mode == Always); err != nil {
 		p.setFailed(err)
-		p.failAll(st.batch, err) // with the answers of replayed keys: their originals may be in this batch
+		fail(err)
 		return
 	}
 	logTime := time.Since(start)
 	// Publish only now: readers never see what the log does not hold.
-	old := p.view.Swap(commands.NewView(st.snap, st.seq))
+	old := p.view.Swap(commands.NewView(last.snap, last.seq))
 	old.Supersede()
-	p.stats.commands.Add(uint64(len(st.applied)))
+	p.stats.commands.Add(uint64(len(entries)))
 	p.stats.batches.Add(1)
-	for _, pd := range st.applied {
-		p.cfg.Observer.Accepted(pd.Env.Name)
+	var applyTime time.Duration
+	for _, st := range group {
+		applyTime += st.applyTime
+		for _, pd := range st.applied {
+			p.cfg.Observer.Accepted(pd.Env.Name)
+		}
 	}
-	p.cfg.Observer.Batch(len(st.applied), st.applyTime, logTime)
+	p.cfg.Observer.Batch(len(entries), applyTime, logTime)
 }
 
 // observeRefusals reports the commands of batch that Apply refused.
