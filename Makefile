@@ -1,7 +1,7 @@
 # The two commands of the README. Run needs only Go; test also installs the
 # clients of the compatibility suite (Debian packages, npm) when missing.
 
-.PHONY: run test gotest mariadb compat difftest tpch bench bench-redact bench-upcast sysbench restart-bench fuzz torture
+.PHONY: run test gotest mariadb compat difftest tpch tpcc bench bench-redact bench-upcast sysbench restart-bench fuzz torture
 
 # Run Imago: the demo shop on embedded defaults (HTTP :8080, MySQL :3306).
 run:
@@ -54,6 +54,14 @@ bench-upcast:
 # Imago against MariaDB with sysbench (point select, read-only, SELECT 1).
 sysbench:
 	bash bench/sysbench.sh
+
+# TPC-C: Imago (examples/tpcc, commands over HTTP, reads over MySQL) against
+# MariaDB driven by go-tpc, the same warehouses and terminals, durable
+# commits on both; prints tpmC, p50/p95 per transaction and the ratio.
+TPCC_WAREHOUSES ?= 1
+TPCC_DURATION ?= 60s
+tpcc: mariadb
+	go run ./bench/tpcc -warehouses $(TPCC_WAREHOUSES) -duration $(TPCC_DURATION)
 
 # Replay, checkpoint write, restore and write drop on a generated shop log of
 # 5 million rows (the default 10 million needs ~19 GB of heap; see README).
