@@ -78,7 +78,8 @@ type Writer struct {
 	stopped   chan struct{}
 	failed    atomic.Pointer[error]
 	view      atomic.Pointer[commands.View]
-	lastSeq   uint64 // writer goroutine only (and Start before it)
+	lastSeq   uint64    // writer goroutine only (and Start before it)
+	lastTime  time.Time // likewise: the latest envelope time applied (ordered)
 	stats     struct{ commands, refused, batches atomic.Uint64 }
 	stopBg    chan struct{}
 	bgDone    sync.WaitGroup
@@ -117,6 +118,11 @@ func Start(cfg Config) (*Writer, error) {
 	}
 	p := &Writer{cfg: cfg, in: make(chan []*pending, 4*cfg.MaxBatch), stopped: make(chan struct{}), stopBg: make(chan struct{}), lastSeq: cfg.StartSeq}
 	p.view.Store(commands.NewView(cfg.Image.Snapshot(), p.lastSeq))
+	if cfg.StartSeq >= max(cfg.Log.FirstSeq(), 1) {
+		// The log's last time: ordered continues from it. Unreadable, the
+		// writer starts from none (the entry's damage is recovery's concern).
+		p.lastTime, _ = envelope.NewLog(cfg.Log).TimeOf(cfg.StartSeq)
+	}
 	go p.run()
 	if cfg.Durability.Mode == Interval {
 		p.bgDone.Add(1)
@@ -504,6 +510,7 @@ func (p *Writer) replicate(batch []*pending) []*pending {
 // apply applies the batch (see applier.Batch), assigning seqs after the
 // last logged one, and returns the commands applied.
 func (p *Writer) apply(batch []*pending) []*pending {
+	p.ordered(batch)
 	entries := make([]*applier.Entry, len(batch))
 	for i, pd := range batch {
 		entries[i] = &pd.Entry
@@ -521,6 +528,33 @@ func (p *Writer) apply(batch []*pending) []*pending {
 		}
 	}
 	return out
+}
+
+// ordered raises a command's time to its predecessor's where concurrent
+// submitters' stamps interleave (accept stamps in their goroutines, a few
+// microseconds before the queue orders them), so that envelope times never
+// decrease with seq: a time then resolves to a seq by binary search (AS
+// OF, imago.commands and imago.changes filtered by time). A raised
+// envelope (and its key's expiry, by as much) is encoded again; a clock
+// that went back (a restart after it was set back) raises every command
+// until it catches up.
+func (p *Writer) ordered(batch []*pending) {
+	for _, pd := range batch {
+		if pd.Err == nil && pd.Env.Time.Before(p.lastTime) {
+			shift := p.lastTime.Sub(pd.Env.Time)
+			pd.Env.Time = p.lastTime
+			if !pd.Env.KeyExpires.IsZero() {
+				pd.Env.KeyExpires = pd.Env.KeyExpires.Add(shift)
+			}
+			value, err := envelope.Encode(&pd.Env)
+			if err != nil {
+				pd.Err = fmt.Errorf("writer: encode the envelope of %s: %w", pd.Env.Name, err)
+				continue
+			}
+			pd.value = value
+		}
+		p.lastTime = pd.Env.Time
+	}
 }
 
 func (p *Writer) syncEvery(d time.Duration) {
