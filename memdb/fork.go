@@ -67,3 +67,12 @@ func sameRow(t *Table, a, b Row) bool {
 	}
 	return bytes.Equal(ea, eb)
 }
+
+// Key is the primary key of the changed row.
+func (c Change) Key() []any {
+	row := c.After
+	if row == nil {
+		row = c.Before
+	}
+	return c.Table.primary.values(row)
+}
