@@ -10,9 +10,14 @@ import (
 )
 
 // What changed: the rows each command of a range changed, computed by
-// replaying the range from the state before it, one command per
-// transaction (applier.Trace, the step `imago replay --digests` takes),
-// and reading each transaction's changes before it commits.
+// replaying the range from the state before it in batches of commands, one
+// transaction each, as replay does (applier.TraceBatch), the transaction
+// recording each command's row changes (memdb.Txn.Track).
+
+// changesBatch is the commands replayed per transaction by Changes: fn
+// is called once a batch is applied, so a consumer that stops early (a
+// LIMIT) costs at most a batch more.
+const changesBatch = 1024
 
 // Changes replays the commands from..to (durable, from >= 1) from the
 // state at from-1 and calls fn with each one's envelope (upcast, as
@@ -43,14 +48,31 @@ func (db *DB) Changes(ctx context.Context, from, to uint64, fn func(env envelope
 	}
 	image.Reset(base.Snapshot)
 	log := envelope.NewLog(ctxValues{ctx, db.log}).WithUpcaster(db.upcaster)
-	err = log.Read(from, to, func(env envelope.Envelope) error {
-		e := applier.Decode(db.registry, env)
-		changes, err := applier.Trace(image, e)
-		if err != nil || len(changes) == 0 {
+	batch := make([]*applier.Entry, 0, changesBatch)
+	flush := func() error {
+		changes, err := applier.TraceBatch(image, batch)
+		if err != nil {
 			return err
 		}
-		return fn(env, changes)
+		for i, e := range batch {
+			if len(changes[i]) > 0 {
+				if err := fn(e.Env, changes[i]); err != nil {
+					return err
+				}
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	err = log.Read(from, to, func(env envelope.Envelope) error {
+		if batch = append(batch, applier.Decode(db.registry, env)); len(batch) == changesBatch {
+			return flush()
+		}
+		return nil
 	})
+	if err == nil && len(batch) > 0 {
+		err = flush()
+	}
 	if err != nil {
 		return fmt.Errorf("imago: changes of seq %d..%d: %w", from, to, err)
 	}

@@ -39,6 +39,9 @@ func (c current) ViewAt(ctx context.Context, seq uint64) (*commands.View, error)
 	return c.db().ViewAt(ctx, seq)
 }
 func (c current) SeqAt(t time.Time) (uint64, error) { return c.db().SeqAt(t) }
+func (c current) Changes(ctx context.Context, from, to uint64, fn func(envelope.Envelope, []memdb.Change) error) error {
+	return c.db().Changes(ctx, from, to, fn)
+}
 func (c current) DryRun(cmd commands.Command, meta commands.Meta) (commands.Result, []memdb.Change, error) {
 	return c.db().DryRun(cmd, meta)
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/envelope"
+	"github.com/imagodb/imago/memdb"
 )
 
 // Time travel: past states of the image, read with SQL.
@@ -41,6 +43,10 @@ type PastViews interface {
 	ViewAt(ctx context.Context, seq uint64) (*commands.View, error)
 	// SeqAt is the seq of the last command accepted at or before t.
 	SeqAt(t time.Time) (uint64, error)
+	// Changes calls fn with each command of from..to that changed rows
+	// and the rows it changed, in seq order, replaying the range from the
+	// state before it (imago.changes).
+	Changes(ctx context.Context, from, to uint64, fn func(env envelope.Envelope, changes []memdb.Change) error) error
 }
 
 // RevisionSeparator joins a database's name and a point of its past in the

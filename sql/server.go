@@ -31,8 +31,12 @@ type Config struct {
 	Source       Source
 	// Past, when set, serves past states: AS OF and shop@N (see asof.go).
 	Past PastViews
-	// Log, when set, is served as imago.commands.
+	// Log, when set, is served as imago.commands (and, with Past,
+	// imago.changes).
 	Log CommandLog
+	// MaxChangesCommands bounds the commands one statement's imago.changes
+	// replays; 0: DefaultMaxChangesCommands.
+	MaxChangesCommands int
 	// Status, when set, adds rows to imago.status.
 	Status func() []StatusRow
 	// Reactors, when set, is the progress imago.reactors shows.

@@ -25,6 +25,9 @@ type CommandLog interface {
 	Iter(from, to uint64) *envelope.Iterator
 	// FirstSeq is where the log begins: 1, unless it was truncated.
 	FirstSeq() uint64
+	// LastAt is the last seq up to to whose entry was accepted at or
+	// before t (FirstSeq()-1: none); times never decrease with seq.
+	LastAt(t time.Time, to uint64) (uint64, error)
 }
 
 // StatusRow is one row of imago.status.
@@ -34,6 +37,9 @@ func newSystemDatabase(cfg Config) *database {
 	db := newEmptyDatabase(SystemDatabase, cfg.Source)
 	if cfg.Log != nil {
 		db.add(newCommandsTable(cfg.Source, cfg.Log))
+		if cfg.Past != nil {
+			db.add(newChangesTable(cfg.Source, cfg.Log, cfg.Past, cfg.MaxChangesCommands))
+		}
 	}
 	db.add(&statusTable{src: cfg.Source, rows: cfg.Status})
 	db.add(&reactorsTable{status: cfg.Reactors})
