@@ -242,6 +242,7 @@ func installPast(p *provider, views PastViews) {
 	p.revision = func(ctx context.Context, name string, build bool) (gsql.Database, bool, error) {
 		return past.revision(ctx, p.dbs, name, build)
 	}
+	p.tableFunctions = map[string]gsql.TableFunction{DiffFunction: &diffFunction{past: past}}
 }
 
 // asOfParams refuses a statement whose AS OF is a parameter (AS OF ?)

@@ -138,29 +138,39 @@ func (t *changesTable) PartitionRows(ctx *gsql.Context, p gsql.Partition) (gsql.
 
 // changeRow is the row of imago.changes for change c of the command env.
 func changeRow(ctx *gsql.Context, env envelope.Envelope, c memdb.Change) (gsql.Row, error) {
-	kind := "update"
+	row := gsql.Row{env.Seq, env.Name, env.Actor, env.Time, c.Table.Name(), changeKind(c), nil, nil, nil}
+	return row, renderChange(ctx, c, row, chPK, chBefore, chAfter)
+}
+
+// changeKind is insert, update or delete.
+func changeKind(c memdb.Change) string {
 	switch {
 	case c.Before == nil:
-		kind = "insert"
+		return "insert"
 	case c.After == nil:
-		kind = "delete"
+		return "delete"
 	}
-	row := gsql.Row{env.Seq, env.Name, env.Actor, env.Time, c.Table.Name(), kind, nil, nil, nil}
+	return "update"
+}
+
+// renderChange sets row's columns pk, before and after to c's primary key
+// and rows as JSON (NULL for a row that is not there).
+func renderChange(ctx *gsql.Context, c memdb.Change, row gsql.Row, pk, before, after int) error {
 	var err error
-	if row[chPK], err = jsonValue(ctx, c.Key()); err != nil {
-		return nil, err
+	if row[pk], err = jsonValue(ctx, c.Key()); err != nil {
+		return err
 	}
 	if c.Before != nil {
-		if row[chBefore], err = jsonValue(ctx, c.Table.Object(c.Before)); err != nil {
-			return nil, err
+		if row[before], err = jsonValue(ctx, c.Table.Object(c.Before)); err != nil {
+			return err
 		}
 	}
 	if c.After != nil {
-		if row[chAfter], err = jsonValue(ctx, c.Table.Object(c.After)); err != nil {
-			return nil, err
+		if row[after], err = jsonValue(ctx, c.Table.Object(c.After)); err != nil {
+			return err
 		}
 	}
-	return row, nil
+	return nil
 }
 
 // jsonValue is v as a JSON column value, rendered as the HTTP API renders

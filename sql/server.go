@@ -269,6 +269,26 @@ type provider struct {
 	// revision resolves the name of a past database (shop@1000), listed by
 	// nothing; build false only checks the name (see asof.go).
 	revision func(ctx context.Context, name string, build bool) (gsql.Database, bool, error)
+	// tableFunctions: imago_diff, with past states (see diff.go).
+	tableFunctions map[string]gsql.TableFunction
+}
+
+var _ gsql.TableFunctionProvider = (*provider)(nil)
+
+// TableFunction is the table function named name (case-insensitive).
+func (p *provider) TableFunction(_ *gsql.Context, name string) (gsql.TableFunction, bool) {
+	f, ok := p.tableFunctions[strings.ToLower(name)]
+	return f, ok
+}
+
+// WithTableFunctions is a provider with only fns as its table functions.
+func (p *provider) WithTableFunctions(fns ...gsql.TableFunction) (gsql.TableFunctionProvider, error) {
+	n := *p
+	n.tableFunctions = map[string]gsql.TableFunction{}
+	for _, f := range fns {
+		n.tableFunctions[strings.ToLower(f.Name())] = f
+	}
+	return &n, nil
 }
 
 var _ gsql.FunctionProvider = (*provider)(nil)
