@@ -33,6 +33,9 @@ import (
 //     resolved on demand, listed by nothing.
 //   - Imago's own image tables (imago.idempotency_keys) travel too; the log
 //     (imago.commands) and the process's tables do not.
+//   - imago_diff(table, from, to) lists the rows that differ between two
+//     points (diff.go); imago.changes what each command of a bounded range
+//     changed (changes.go).
 //
 // GMS hands AS OF to sql.VersionedDatabase: a literal arrives as a string,
 // TIMESTAMP(...) and NOW() as a time.Time.

@@ -8,6 +8,8 @@
 //     never see a command the log does not hold.
 //   - A refused command leaves no trace: no seq, no log entry, no change.
 //   - Seqs are consecutive, without gaps, in the order commands were applied.
+//   - Envelope times never decrease with seq (a time resolves to a seq by
+//     binary search).
 //   - If the log fails to write, the working image is reset to the last
 //     published one and every later write is refused (fail-stop) until a
 //     restart replays the log.
