@@ -103,7 +103,7 @@ func (s *Server) listen(m *metrics.Metrics) error {
 	c, db := s.cfg, current{s.DB}
 	sqlCfg := c.sql
 	sqlCfg.Database, sqlCfg.Tables, sqlCfg.Source, sqlCfg.Log = c.App.Name, db.Tables(), db, envelopeLog{s.DB}
-	sqlCfg.Past = db
+	sqlCfg.Past, sqlCfg.Audit = db, db
 	sqlCfg.SystemTables = []*memdb.Table{applier.IdempotencyKeys.Table()}
 	sqlCfg.Version, sqlCfg.Logger = imago.Version, c.Logger
 	sqlCfg.Status, sqlCfg.Reactors, sqlCfg.Replicas = s.statusRows, s.reactorRows, s.replicaSlots

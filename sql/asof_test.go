@@ -41,7 +41,7 @@ func (f *pastFixture) start(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv, err := imagosql.NewServer(imagosql.Config{Addr: "127.0.0.1:0", Database: "shop", Tables: db.Tables(), Source: db, Past: db,
-		SystemTables: []*memdb.Table{applier.IdempotencyKeys.Table()}, Log: db.Envelopes(), Version: "test", MaxChangesCommands: 500})
+		SystemTables: []*memdb.Table{applier.IdempotencyKeys.Table()}, Log: db.Envelopes(), Audit: db, Version: "test", MaxChangesCommands: 500})
 	if err != nil {
 		t.Fatal(err)
 	}

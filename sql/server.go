@@ -34,6 +34,9 @@ type Config struct {
 	// Log, when set, is served as imago.commands (and, with Past,
 	// imago.changes).
 	Log CommandLog
+	// Audit, when set, finds imago.commands' entries by actor and by the
+	// app's declared payload fields (a column each).
+	Audit AuditIndex
 	// MaxChangesCommands bounds the commands one statement's imago.changes
 	// replays; 0: DefaultMaxChangesCommands.
 	MaxChangesCommands int
