@@ -1,7 +1,7 @@
 # The two commands of the README. Run needs only Go; test also installs the
 # clients of the compatibility suite (Debian packages, npm) when missing.
 
-.PHONY: run test gotest mariadb compat difftest bench sysbench restart-bench fuzz torture
+.PHONY: run test gotest mariadb compat difftest bench bench-audit sysbench restart-bench fuzz torture
 
 # Run Imago: the demo shop on embedded defaults (HTTP :8080, MySQL :3306).
 run:
@@ -35,6 +35,11 @@ bench:
 	go test -run XXX -bench HTTPSubmit -benchtime 20000x ./api/
 	go test -run XXX -bench AppendSync -benchtime 3s ./wal/
 	go test -run XXX -bench Reactor -benchtime 20000x .
+
+# The audit index on a 10M-command log: a lookup by customer and by actor
+# against a full scan, the backfill's rate, the index's bytes per command.
+bench-audit:
+	IMAGO_AUDIT_COMMANDS=10000000 go test -run XXX -bench AuditIndex -benchtime 1x -timeout 60m .
 
 # Imago against MariaDB with sysbench (point select, read-only, SELECT 1).
 sysbench:
