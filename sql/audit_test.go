@@ -16,15 +16,9 @@ import (
 // (the filter written so that no index applies), reading through the
 // audit index (EXPLAIN), before and after the index caught up.
 func TestAuditLookups(t *testing.T) {
-	f := &pastFixture{dir: t.TempDir()}
-	f.start(t)
+	f := startShop(t)
 	defer f.stop()
 	ctx := context.Background()
-	for _, c := range workload.Setup(20, 10) {
-		if _, err := f.db.Submit(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-	}
 	g := workload.New("aud", 4, 20, 10)
 	submit := func(n int) {
 		for i := range n {

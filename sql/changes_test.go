@@ -18,15 +18,9 @@ import (
 // selects the same rows as the range of seqs those times hold; a read
 // without a range, or wider than the limit, is refused naming it.
 func TestChangesSQL(t *testing.T) {
-	f := &pastFixture{dir: t.TempDir()}
-	f.start(t)
+	f := startShop(t)
 	defer f.stop()
 	ctx := context.Background()
-	for _, c := range workload.Setup(20, 10) {
-		if _, err := f.db.Submit(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-	}
 	g := workload.New("chg", 5, 20, 10)
 	for i := range 600 {
 		f.db.Submit(ctx, g.Next())
@@ -38,14 +32,7 @@ func TestChangesSQL(t *testing.T) {
 	}
 	end := f.db.View().Seq
 
-	orders := func(seq uint64) map[string]string {
-		m := map[string]string{}
-		for line := range strings.Lines(rows(t, f.conn, fmt.Sprintf("SELECT order_id, status, total_cents FROM orders AS OF %d", seq))) {
-			id, rest, _ := strings.Cut(strings.TrimSuffix(line, "\n"), "|")
-			m[id] = rest
-		}
-		return m
-	}
+	orders := func(seq uint64) map[string]string { return ordersAt(t, f, seq) }
 	for _, r := range [][2]uint64{{1, 450}, {100, 400}, {end - 30, end}} {
 		t.Run(fmt.Sprintf("%d..%d", r[0], r[1]), func(t *testing.T) {
 			state := orders(r[0] - 1)
@@ -133,4 +120,29 @@ func TestChangesSQL(t *testing.T) {
 	if got := rows(t, f.conn, "SELECT seq FROM imago.changes WHERE seq BETWEEN 1 AND 500 LIMIT 2"); len(slices.Collect(strings.Lines(got))) != 2 {
 		t.Fatalf("LIMIT 2: %q", got)
 	}
+}
+
+// startShop starts a pastFixture holding the shop's setup (20 customers,
+// 10 products).
+func startShop(t *testing.T) *pastFixture {
+	t.Helper()
+	f := &pastFixture{dir: t.TempDir()}
+	f.start(t)
+	for _, c := range workload.Setup(20, 10) {
+		if _, err := f.db.Submit(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+// ordersAt is the orders as of seq: order_id -> "status|total_cents|".
+func ordersAt(t *testing.T, f *pastFixture, seq uint64) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	for line := range strings.Lines(rows(t, f.conn, fmt.Sprintf("SELECT order_id, status, total_cents FROM orders AS OF %d", seq))) {
+		id, rest, _ := strings.Cut(strings.TrimSuffix(line, "\n"), "|")
+		m[id] = rest
+	}
+	return m
 }

@@ -17,28 +17,15 @@ import (
 // a point as a time is the seq it resolves to; one point twice differs in
 // nothing; bad arguments are errors naming them.
 func TestDiffSQL(t *testing.T) {
-	f := &pastFixture{dir: t.TempDir()}
-	f.start(t)
+	f := startShop(t)
 	defer f.stop()
 	ctx := context.Background()
-	for _, c := range workload.Setup(20, 10) {
-		if _, err := f.db.Submit(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-	}
 	g := workload.New("dif", 9, 20, 10)
 	for range 500 {
 		f.db.Submit(ctx, g.Next())
 	}
 	end := f.db.View().Seq
-	orders := func(seq uint64) map[string]string {
-		m := map[string]string{}
-		for line := range strings.Lines(rows(t, f.conn, fmt.Sprintf("SELECT order_id, status, total_cents FROM orders AS OF %d", seq))) {
-			id, rest, _ := strings.Cut(strings.TrimSuffix(line, "\n"), "|")
-			m[id] = rest
-		}
-		return m
-	}
+	orders := func(seq uint64) map[string]string { return ordersAt(t, f, seq) }
 	for _, r := range [][2]uint64{{0, end}, {100, 300}, {300, 100}, {end - 5, end}, {200, 200}} {
 		t.Run(fmt.Sprintf("%d..%d", r[0], r[1]), func(t *testing.T) {
 			before, after := orders(r[0]), orders(r[1])
