@@ -1,7 +1,10 @@
 package envelope
 
 import (
+	"fmt"
 	"strconv"
+
+	"github.com/fxamacker/cbor/v2"
 )
 
 // PayloadFields are the values of a payload's top-level fields names as
@@ -9,13 +12,23 @@ import (
 // for a field that is absent or not a scalar: what the audit index keys
 // an entry by and imago.commands shows in the declared fields' columns.
 func PayloadFields(payload []byte, names []string) ([]string, error) {
-	var m map[string]any
+	// The top level only: the other fields (an order's lines) stay
+	// undecoded, as the audit index's backfill reads every entry.
+	var m map[string]cbor.RawMessage
 	if err := DecodePayload(payload, &m); err != nil {
 		return nil, err
 	}
 	out := make([]string, len(names))
 	for i, n := range names {
-		out[i] = scalarText(m[n])
+		raw, ok := m[n]
+		if !ok {
+			continue
+		}
+		var v any
+		if err := decMode.Unmarshal(raw, &v); err != nil {
+			return nil, fmt.Errorf("envelope: decode payload field %s: %w", n, err)
+		}
+		out[i] = scalarText(v)
 	}
 	return out, nil
 }
