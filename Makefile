@@ -1,7 +1,7 @@
 # The two commands of the README. Run needs only Go; test also installs the
 # clients of the compatibility suite (Debian packages, npm) when missing.
 
-.PHONY: run test gotest mariadb compat difftest tpch tpcc bench bench-redact bench-upcast sysbench restart-bench fuzz torture
+.PHONY: run test gotest mariadb compat difftest tpch tpcc bench bench-audit bench-redact bench-upcast sysbench restart-bench fuzz torture
 
 # Run Imago: the demo shop on embedded defaults (HTTP :8080, MySQL :3306).
 run:
@@ -50,6 +50,11 @@ bench-redact:
 	go test -run XXX -bench 'BenchmarkRedact$$' -benchtime 1x -timeout 3h .
 bench-upcast:
 	go test -run XXX -bench ReplayUpcast -benchtime 5x .
+
+# The audit index on a 10M-command log: a lookup by customer and by actor
+# against a full scan, the backfill's rate, the index's bytes per command.
+bench-audit:
+	IMAGO_AUDIT_COMMANDS=10000000 go test -run XXX -bench AuditIndex -benchtime 1x -timeout 60m .
 
 # Imago against MariaDB with sysbench (point select, read-only, SELECT 1).
 sysbench:

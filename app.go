@@ -36,6 +36,12 @@ type App struct {
 	// Open refuses a log holding a (command, version) with no path to a
 	// current definition.
 	Upcasters []migrations.Upcaster
+	// AuditFields declares, per command name, the payload fields the log
+	// is indexed by besides the actor (e.g. place_order: customer_id,
+	// order_id): imago.commands shows each as a column, and a lookup of
+	// one value reads only the entries holding it. Changing it indexes
+	// the log anew, in the background. A field may not be named actor.
+	AuditFields map[string][]string
 	// Flags, if set, declares the app's own command-line flags for serve
 	// (package cli) on fs, and returns the function that builds the app's
 	// reactors from them once they are parsed; it refuses a bad value

@@ -108,6 +108,7 @@ type DB struct {
 	writer   *writer.Writer
 	reactors *reactors.Group
 	recovery applier.Stats
+	audit    *auditIndex // the log by actor and declared payload fields (timetravel_audit.go)
 
 	logger         *slog.Logger
 	fingerprint    [32]byte
@@ -175,6 +176,10 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 	db := &DB{app: app, dir: dir, registry: registry, slotTTL: opts.ReplicaSlotTTL, upcaster: app.upcaster(chain), log: log, logger: opts.Logger, fingerprint: app.Fingerprint(),
 		keep: opts.CheckpointsKeep, share: opts.CheckpointShare, truncateLog: opts.TruncateLog, stop: make(chan struct{}), replicaOf: opts.ReplicaOf}
 	db.redactionEpoch.Store(uint64(len(redactions)))
+	if db.audit, err = newAuditIndex(log, db.Envelopes(), app.AuditFields); err != nil {
+		log.Close()
+		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
+	}
 	if err := db.start(opts); err != nil {
 		log.Close()
 		return nil, fmt.Errorf("imago: open %s: %w", dir, err)
@@ -182,6 +187,8 @@ func Open(dir string, app *App, opts Options) (*DB, error) {
 	db.past = newPastStates(db, opts.AsOfCacheBytes)
 	db.bg.Add(1)
 	go db.past.ladderLoop()
+	db.bg.Add(1)
+	go db.auditLoop()
 	if opts.CheckpointEvery > 0 || opts.CheckpointEveryBytes > 0 || opts.CheckpointInterval > 0 {
 		db.bg.Add(1)
 		go db.checkpointLoop(opts.CheckpointEvery, opts.CheckpointEveryBytes, opts.CheckpointInterval)

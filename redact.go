@@ -392,7 +392,10 @@ func (db *DB) Redact(ctx context.Context, r Redaction) (*RedactionRecord, error)
 		if err := pl.extend(db.log, to+1, seq); err != nil {
 			return err
 		}
-		rec, writeErr = pl.write(db.dir, db.log)
+		db.audit.rewriting(func() bool {
+			rec, writeErr = pl.write(db.dir, db.log)
+			return pl.seqs != nil
+		})
 		if pl.seqs == nil {
 			return writeErr // the log is as it was
 		}

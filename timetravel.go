@@ -226,6 +226,13 @@ func (p *pastStates) addLocked(v *commands.View) {
 	}
 }
 
+// keep caches the state at seq built elsewhere (by Changes).
+func (p *pastStates) keep(s *memdb.Snapshot, seq uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.addLocked(commands.NewView(s, seq))
+}
+
 // stateBytes is the bytes of a state's rows.
 func stateBytes(s *memdb.Snapshot) int64 {
 	var n int64
@@ -442,9 +449,9 @@ func (p *pastStates) sample(v *commands.View) {
 
 // SeqAt is the seq of the last command accepted at or before t: the state
 // of the image at that time. Envelope times grow with seq (a command's
-// time is taken when it is accepted, just before it is applied: concurrent
-// submitters may interleave by microseconds), so a binary search over the
-// log finds it in about log2(entries) reads. A time before the first
+// time is taken when it is accepted and the writer raises it to its
+// predecessor's where concurrent submitters interleave), so a binary
+// search over the log finds it in about log2(entries) reads. A time before the first
 // command, or in the future, is refused naming the times reachable.
 func (db *DB) SeqAt(t time.Time) (uint64, error) {
 	durable := db.DurableSeq()
@@ -455,22 +462,12 @@ func (db *DB) SeqAt(t time.Time) (uint64, error) {
 		}
 		return durable, nil
 	}
-	timeOf := func(seq uint64) (time.Time, error) {
-		var at time.Time
-		err := envelope.NewLog(db.log).Read(seq, seq, func(env envelope.Envelope) error {
-			at = env.Time
-			return nil
-		})
-		if err == nil && at.IsZero() {
-			err = fmt.Errorf("imago: the log has no entry at seq %d", seq)
-		}
-		return at, err
-	}
-	t0, err := timeOf(first)
+	log := envelope.NewLog(db.log)
+	t0, err := log.TimeOf(first)
 	if err != nil {
 		return 0, err
 	}
-	tn, err := timeOf(durable)
+	tn, err := log.TimeOf(durable)
 	if err != nil {
 		return 0, err
 	}
@@ -485,21 +482,7 @@ func (db *DB) SeqAt(t time.Time) (uint64, error) {
 	case t.Before(t0):
 		return 0, &UnreachableError{fmt.Sprintf("time %s precedes the start of the truncated log (seq %d, accepted at %s): %s", fmtTime(t), first, fmtTime(t0), reach)}
 	}
-	// Invariant: time(lo) <= t < time(hi).
-	lo, hi := first, durable
-	for hi-lo > 1 {
-		mid := lo + (hi-lo)/2
-		tm, err := timeOf(mid)
-		if err != nil {
-			return 0, err
-		}
-		if tm.After(t) {
-			hi = mid
-		} else {
-			lo = mid
-		}
-	}
-	return lo, nil
+	return log.LastAt(t, durable)
 }
 
 func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.999999Z") }

@@ -8,8 +8,10 @@ import (
 
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/envelope"
 	"github.com/imagodb/imago/examples/shop"
 	"github.com/imagodb/imago/examples/shop/workload"
+	"github.com/imagodb/imago/memdb"
 	"github.com/imagodb/imago/writer"
 )
 
@@ -77,4 +79,46 @@ func BenchmarkAsOfCold(b *testing.B) {
 			b.ReportMetric(float64(db.AsOfStats().CacheBytes)/1e6, "MB/state")
 		})
 	}
+}
+
+// BenchmarkChanges is imago.changes' cost: the replay of a range of the
+// shop's mixed workload one command per transaction, recording each
+// command's rows (the state before the range cached, as it is after a
+// first query). sql.DefaultMaxChangesCommands is sized by it.
+//
+//	go test -run '^$' -bench Changes -benchtime 5x .
+func BenchmarkChanges(b *testing.B) {
+	opts := imago.Options{Durability: writer.Durability{Mode: writer.None}, Logger: slog.New(slog.DiscardHandler)}
+	db, err := imago.Open(b.TempDir(), shop.App(), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	for _, c := range workload.Setup(1000, 200) {
+		if _, err := db.Submit(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	g := workload.New("bench", 1, 1000, 200)
+	for range 30_000 {
+		db.Submit(ctx, g.Next())
+	}
+	to := db.DurableSeq()
+	from := to - 10_000 + 1
+	if _, err := db.ViewAt(ctx, from-1); err != nil {
+		b.Fatal(err)
+	}
+	var rows int
+	for b.Loop() {
+		err := db.Changes(ctx, from, to, func(_ envelope.Envelope, changes []memdb.Change) error {
+			rows += len(changes)
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(uint64(b.N)*(to-from+1))/b.Elapsed().Seconds(), "commands/s")
+	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
 }

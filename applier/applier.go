@@ -63,13 +63,25 @@ func Decode(registry *commands.Registry, env envelope.Envelope) *Entry {
 // and a keyed entry whose key is remembered is answered from it (Replayed)
 // instead of applied. Otherwise (replay) the seqs are the log's.
 func Batch(image *memdb.Image, batch []*Entry, after uint64, live bool) ([]*Entry, error) {
+	applied, _, err := runBatch(image, batch, after, live, false)
+	return applied, err
+}
+
+// runBatch is Batch; track: also what each entry changed (by position in
+// batch; nil for those not applied).
+func runBatch(image *memdb.Image, batch []*Entry, after uint64, live, track bool) ([]*Entry, [][]memdb.Change, error) {
 	for {
 		tx := image.Txn()
 		keys := &keyExpiry{}
+		var changes [][]memdb.Change
+		if track {
+			tx.Track()
+			changes = make([][]memdb.Change, len(batch))
+		}
 		seq := after
 		applied := make([]*Entry, 0, len(batch))
 		refused := false
-		for _, e := range batch {
+		for i, e := range batch {
 			if e.Err != nil {
 				continue
 			}
@@ -77,6 +89,7 @@ func Batch(image *memdb.Image, batch []*Entry, after uint64, live bool) ([]*Entr
 			if live {
 				e.Env.Seq = seq + 1
 			}
+			mark := tx.Mark()
 			done, err := apply(tx, keys, e, live)
 			if err != nil {
 				e.Err = &commands.RefusedError{Command: e.Env.Name, Err: err}
@@ -86,6 +99,9 @@ func Batch(image *memdb.Image, batch []*Entry, after uint64, live bool) ([]*Entr
 			if done {
 				seq = e.Env.Seq
 				applied = append(applied, e)
+				if track {
+					changes[i] = tx.ChangesSince(mark)
+				}
 			}
 		}
 		if refused {
@@ -94,9 +110,9 @@ func Batch(image *memdb.Image, batch []*Entry, after uint64, live bool) ([]*Entr
 		}
 		if err := tx.Commit(); err != nil {
 			// Only the row-count bookkeeping can fail here: a bug, not input.
-			return nil, fmt.Errorf("applier: image commit: %w", err)
+			return nil, nil, fmt.Errorf("applier: image commit: %w", err)
 		}
-		return applied, nil
+		return applied, changes, nil
 	}
 }
 

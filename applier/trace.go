@@ -32,3 +32,12 @@ func Trace(image *memdb.Image, e *Entry) ([]memdb.Change, error) {
 	}
 	return changes, nil
 }
+
+// TraceBatch applies logged entries as replay does (Batch, in one
+// transaction) and returns the rows each changed, by position in batch
+// (nil for an entry not applied: e.Err says why): Trace's answer at
+// replay's speed, for imago.changes.
+func TraceBatch(image *memdb.Image, batch []*Entry) ([][]memdb.Change, error) {
+	_, changes, err := runBatch(image, batch, 0, false, true)
+	return changes, err
+}

@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"errors"
+	"fmt"
 	"iter"
 	"time"
 )
@@ -138,4 +139,43 @@ func (l *Log) Stats(to, diskBytes uint64) (Stats, error) {
 		return nil
 	})
 	return st, err
+}
+
+// TimeOf is the time the entry at seq was accepted; an absent entry is an
+// error naming its seq.
+func (l *Log) TimeOf(seq uint64) (time.Time, error) {
+	var at time.Time
+	found := false
+	err := l.values.ReadValues(seq, seq, func(seq uint64, value []byte) error {
+		env, err := Decode(seq, value)
+		at, found = env.Time, true
+		return err
+	})
+	if err == nil && !found {
+		err = fmt.Errorf("envelope: the log has no entry at seq %d", seq)
+	}
+	return at, err
+}
+
+// LastAt is the last seq of FirstSeq()..to whose entry was accepted at or
+// before t, FirstSeq()-1 when none was: a binary search (about log2(n)
+// reads), as entries' times never decrease with seq (the writer stamps
+// them so).
+func (l *Log) LastAt(t time.Time, to uint64) (uint64, error) {
+	// Invariant: time(lo) <= t < time(hi), with lo = first-1 and hi = to+1
+	// standing for the times before and after the log.
+	lo, hi := l.FirstSeq()-1, to+1
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		tm, err := l.TimeOf(mid)
+		if err != nil {
+			return 0, err
+		}
+		if tm.After(t) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return lo, nil
 }

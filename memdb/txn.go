@@ -28,6 +28,9 @@ type Txn struct {
 	deltas map[*Table]tableSize
 	done   bool
 	fork   bool // a Snapshot's Fork: never committed
+	// journal, when tracking (Track), is every row change in order.
+	journal  []Change
+	tracking bool
 }
 
 // Txn starts the write transaction. Only one may be open at a time; it must
@@ -145,6 +148,9 @@ func (t *Txn) put(tb *Table, row Row, update bool) error {
 		}
 	}
 	t.write(ti, 0, &entry{key: pk, row: row})
+	if t.tracking {
+		t.journal = append(t.journal, Change{Table: tb, Before: old, After: row})
+	}
 	for i, ix := range tb.indexes {
 		if old != nil {
 			if oldKey := mustKey(ix, old); !bytes.Equal(oldKey, keys[i]) {
@@ -175,6 +181,9 @@ func (t *Txn) Delete(tb *Table, pk ...any) error {
 	}
 	ti := t.im.ord[tb]
 	t.write(ti, 0, &entry{key: mustKey(tb.primary, row)})
+	if t.tracking {
+		t.journal = append(t.journal, Change{Table: tb, Before: row})
+	}
 	for _, ix := range tb.indexes {
 		t.write(ti, ix.pos, &entry{key: mustKey(ix, row)})
 	}

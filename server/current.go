@@ -42,6 +42,14 @@ func (c current) ViewAt(ctx context.Context, seq uint64) (*commands.View, error)
 	return c.db().ViewAt(ctx, seq)
 }
 func (c current) SeqAt(t time.Time) (uint64, error) { return c.db().SeqAt(t) }
+func (c current) AuditFields() []string             { return c.db().AuditFields() }
+func (c current) AuditFieldsOf(cmd string) []string { return c.db().AuditFieldsOf(cmd) }
+func (c current) AuditLookup(name, value string, from, to uint64, fn func(uint64) error) error {
+	return c.db().AuditLookup(name, value, from, to, fn)
+}
+func (c current) Changes(ctx context.Context, from, to uint64, fn func(envelope.Envelope, []memdb.Change) error) error {
+	return c.db().Changes(ctx, from, to, fn)
+}
 func (c current) DryRun(cmd commands.Command, meta commands.Meta) (commands.Result, []memdb.Change, error) {
 	return c.db().DryRun(cmd, meta)
 }

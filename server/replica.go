@@ -20,6 +20,9 @@ func (l envelopeLog) Iter(from, to uint64) *envelope.Iterator {
 	return l.db().Envelopes().Iter(from, to)
 }
 func (l envelopeLog) FirstSeq() uint64 { return l.db().Envelopes().FirstSeq() }
+func (l envelopeLog) LastAt(t time.Time, to uint64) (uint64, error) {
+	return l.db().Envelopes().LastAt(t, to)
+}
 
 // checkpoints lists the checkpoints replicas may bootstrap from (GET
 // /v1/checkpoints): sound frames, newest first.

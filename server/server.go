@@ -109,7 +109,7 @@ func (s *Server) listen(m *metrics.Metrics) error {
 	c, db := s.cfg, current{s.DB}
 	sqlCfg := c.sql
 	sqlCfg.Database, sqlCfg.Tables, sqlCfg.Source, sqlCfg.Log = c.App.Name, db.Tables(), db, envelopeLog{s.DB}
-	sqlCfg.Past = db
+	sqlCfg.Past, sqlCfg.Audit = db, db
 	sqlCfg.SystemTables = []imagosql.PackedTable{{Name: "idempotency_keys", Columns: applier.IdempotencyKeyColumns,
 		Stored: applier.IdempotencyKeys, Unpack: applier.UnpackIdempotencyKeys}}
 	sqlCfg.Version, sqlCfg.Logger = imago.Version, c.Logger

@@ -17,6 +17,8 @@ import (
 	"github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"github.com/imagodb/imago/commands"
+	"github.com/imagodb/imago/envelope"
+	"github.com/imagodb/imago/memdb"
 )
 
 // Time travel: past states of the image, read with SQL.
@@ -31,6 +33,9 @@ import (
 //     resolved on demand, listed by nothing.
 //   - Imago's own image tables (imago.idempotency_keys) travel too; the log
 //     (imago.commands) and the process's tables do not.
+//   - imago_diff(table, from, to) lists the rows that differ between two
+//     points (diff.go); imago.changes what each command of a bounded range
+//     changed (changes.go).
 //
 // GMS hands AS OF to sql.VersionedDatabase: a literal arrives as a string,
 // TIMESTAMP(...) and NOW() as a time.Time.
@@ -41,6 +46,10 @@ type PastViews interface {
 	ViewAt(ctx context.Context, seq uint64) (*commands.View, error)
 	// SeqAt is the seq of the last command accepted at or before t.
 	SeqAt(t time.Time) (uint64, error)
+	// Changes calls fn with each command of from..to that changed rows
+	// and the rows it changed, in seq order, replaying the range from the
+	// state before it (imago.changes).
+	Changes(ctx context.Context, from, to uint64, fn func(env envelope.Envelope, changes []memdb.Change) error) error
 }
 
 // RevisionSeparator joins a database's name and a point of its past in the
@@ -240,6 +249,7 @@ func installPast(p *provider, views PastViews) {
 	p.revision = func(ctx context.Context, name string, build bool) (gsql.Database, bool, error) {
 		return past.revision(ctx, p.dbs, name, build)
 	}
+	p.tableFunctions = map[string]gsql.TableFunction{DiffFunction: &diffFunction{past: past}}
 }
 
 // asOfParams refuses a statement whose AS OF is a parameter (AS OF ?)

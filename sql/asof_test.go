@@ -41,7 +41,8 @@ func (f *pastFixture) start(t *testing.T) {
 	}
 	srv, err := imagosql.NewServer(imagosql.Config{Addr: "127.0.0.1:0", Database: "shop", Tables: db.Tables(), Source: db, Past: db,
 		SystemTables: []imagosql.PackedTable{{Name: "idempotency_keys", Columns: applier.IdempotencyKeyColumns,
-			Stored: applier.IdempotencyKeys, Unpack: applier.UnpackIdempotencyKeys}}, Log: db.Envelopes(), Version: "test"})
+			Stored: applier.IdempotencyKeys, Unpack: applier.UnpackIdempotencyKeys}},
+		Log: db.Envelopes(), Audit: db, Version: "test", MaxChangesCommands: 500})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,8 +31,15 @@ type Config struct {
 	Source       Source
 	// Past, when set, serves past states: AS OF and shop@N (see asof.go).
 	Past PastViews
-	// Log, when set, is served as imago.commands.
+	// Log, when set, is served as imago.commands (and, with Past,
+	// imago.changes).
 	Log CommandLog
+	// Audit, when set, finds imago.commands' entries by actor and by the
+	// app's declared payload fields (a column each).
+	Audit AuditIndex
+	// MaxChangesCommands bounds the commands one statement's imago.changes
+	// replays; 0: DefaultMaxChangesCommands.
+	MaxChangesCommands int
 	// Status, when set, adds rows to imago.status.
 	Status func() []StatusRow
 	// Reactors, when set, is the progress imago.reactors shows.
@@ -269,6 +276,26 @@ type provider struct {
 	// revision resolves the name of a past database (shop@1000), listed by
 	// nothing; build false only checks the name (see asof.go).
 	revision func(ctx context.Context, name string, build bool) (gsql.Database, bool, error)
+	// tableFunctions: imago_diff, with past states (see diff.go).
+	tableFunctions map[string]gsql.TableFunction
+}
+
+var _ gsql.TableFunctionProvider = (*provider)(nil)
+
+// TableFunction is the table function named name (case-insensitive).
+func (p *provider) TableFunction(_ *gsql.Context, name string) (gsql.TableFunction, bool) {
+	f, ok := p.tableFunctions[strings.ToLower(name)]
+	return f, ok
+}
+
+// WithTableFunctions is a provider with only fns as its table functions.
+func (p *provider) WithTableFunctions(fns ...gsql.TableFunction) (gsql.TableFunctionProvider, error) {
+	n := *p
+	n.tableFunctions = map[string]gsql.TableFunction{}
+	for _, f := range fns {
+		n.tableFunctions[strings.ToLower(f.Name())] = f
+	}
+	return &n, nil
 }
 
 var _ gsql.FunctionProvider = (*provider)(nil)

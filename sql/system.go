@@ -1,9 +1,11 @@
 package sql
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +27,9 @@ type CommandLog interface {
 	Iter(from, to uint64) *envelope.Iterator
 	// FirstSeq is where the log begins: 1, unless it was truncated.
 	FirstSeq() uint64
+	// LastAt is the last seq up to to whose entry was accepted at or
+	// before t (FirstSeq()-1: none); times never decrease with seq.
+	LastAt(t time.Time, to uint64) (uint64, error)
 }
 
 // StatusRow is one row of imago.status.
@@ -33,7 +38,10 @@ type StatusRow struct{ Name, Value string }
 func newSystemDatabase(cfg Config) *database {
 	db := newEmptyDatabase(SystemDatabase, cfg.Source)
 	if cfg.Log != nil {
-		db.add(newCommandsTable(cfg.Source, cfg.Log))
+		db.add(newCommandsTable(cfg.Source, cfg.Log, cfg.Audit))
+		if cfg.Past != nil {
+			db.add(newChangesTable(cfg.Source, cfg.Log, cfg.Past, cfg.MaxChangesCommands))
+		}
 	}
 	db.add(&statusTable{src: cfg.Source, rows: cfg.Status})
 	db.add(&reactorsTable{status: cfg.Reactors})
@@ -60,19 +68,37 @@ const (
 	cmdCause
 	cmdPayload
 	cmdUpcast
+	cmdFields // the declared payload fields, one column each
 )
 
 // commandsTable is the command log as a table. Rows are read from the log
 // for each query, never copied into memory, and only up to the seq of the
 // statement's snapshot, so that the log and the image agree within a query.
-// Its indexes exist to push conditions down: a range on seq bounds the log
-// iterator, and a condition on name is checked before the payload is
-// decoded (the log has no index by name; the scan is still a full one).
+// Its indexes push conditions down: a range on seq bounds the log
+// iterator, a range on time too (resolved to seqs: times never decrease
+// with seq), a value of actor or of a declared payload field (a column
+// each, after upcast) reads only the entries the audit index names, and a
+// condition on name is checked before the payload is decoded (the log has
+// no index by name: that scan is still a full one).
 type commandsTable struct {
 	src     Source
 	log     CommandLog
+	audit   AuditIndex // nil: no audit index
+	fields  []string   // the declared payload fields' columns, from cmdFields on
 	schema  gsql.Schema
 	indexes []gsql.Index
+}
+
+// AuditIndex finds log entries by actor and by the payload fields the app
+// declares (the root's DB).
+type AuditIndex interface {
+	// AuditFields are the payload fields indexed (besides "actor").
+	AuditFields() []string
+	// AuditFieldsOf are the fields indexed for a command.
+	AuditFieldsOf(command string) []string
+	// AuditLookup calls fn with the seqs from..to of the entries whose
+	// actor (name "actor") or field name has value, in order.
+	AuditLookup(name, value string, from, to uint64, fn func(seq uint64) error) error
 }
 
 var (
@@ -80,8 +106,8 @@ var (
 	_ gsql.StatisticsTable  = (*commandsTable)(nil)
 )
 
-func newCommandsTable(src Source, log CommandLog) *commandsTable {
-	t := &commandsTable{src: src, log: log}
+func newCommandsTable(src Source, log CommandLog, audit AuditIndex) *commandsTable {
+	t := &commandsTable{src: src, log: log, audit: audit}
 	col := func(name string, typ gsql.Type, nullable bool) *gsql.Column {
 		return &gsql.Column{Name: name, Type: typ, Nullable: nullable, Source: "commands", DatabaseSource: SystemDatabase}
 	}
@@ -102,6 +128,20 @@ func newCommandsTable(src Source, log CommandLog) *commandsTable {
 	t.indexes = []gsql.Index{
 		newIndexInfo(SystemDatabase, "commands", "PRIMARY", true, t.schema, cmdSeq),
 		newIndexInfo(SystemDatabase, "commands", "name", false, t.schema, cmdName),
+		newIndexInfo(SystemDatabase, "commands", "time", false, t.schema, cmdTime),
+	}
+	if audit != nil {
+		t.indexes = append(t.indexes, newIndexInfo(SystemDatabase, "commands", "actor", false, t.schema, cmdActor))
+		for _, f := range audit.AuditFields() {
+			if t.schema.IndexOfColName(f) >= 0 {
+				continue // named as a column of the log: not shown (still in payload)
+			}
+			t.fields = append(t.fields, f)
+			t.schema = append(t.schema, col(f, varchar(255), true))
+		}
+		for i := range t.fields {
+			t.indexes = append(t.indexes, newIndexInfo(SystemDatabase, "commands", t.fields[i], false, t.schema, cmdFields+i))
+		}
 	}
 	return t
 }
@@ -137,7 +177,84 @@ func (t *commandsTable) PartitionRows(ctx *gsql.Context, p gsql.Partition) (gsql
 	// A truncated log begins after seq 1: the rows before it are gone, so
 	// a range starting earlier starts at the log's first seq.
 	to := min(r.to, viewOf(ctx, t.src).Seq)
-	return &commandRows{it: t.log.Iter(max(r.from, t.log.FirstSeq()), to), rng: r}, nil
+	from := max(r.from, t.log.FirstSeq())
+	if r.lookup != "" {
+		return t.lookupRows(ctx, r, from, to), nil
+	}
+	return &commandRows{t: t, it: t.log.Iter(from, to), rng: r}, nil
+}
+
+// lookupRows are the rows of the entries from..to the audit index names
+// for r's value: the index's lookup runs beside the reader, which reads
+// each entry it sends.
+func (t *commandsTable) lookupRows(ctx *gsql.Context, r *logRange, from, to uint64) gsql.RowIter {
+	seqs := make(chan uint64, 1024)
+	cctx, cancel := context.WithCancel(ctx)
+	l := &lookupRows{t: t, rng: r, seqs: seqs, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		defer close(seqs)
+		l.err = t.audit.AuditLookup(r.lookup, r.value, from, to, func(seq uint64) error {
+			select {
+			case seqs <- seq:
+				return nil
+			case <-cctx.Done():
+				return cctx.Err()
+			}
+		})
+	}()
+	return l
+}
+
+// lookupRows reads the entries an audit lookup names.
+type lookupRows struct {
+	t      *commandsTable
+	rng    *logRange
+	seqs   chan uint64
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error // set before done closes
+}
+
+func (l *lookupRows) Next(ctx *gsql.Context) (gsql.Row, error) {
+	for {
+		var seq uint64
+		var ok bool
+		select {
+		case seq, ok = <-l.seqs:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if !ok {
+			<-l.done
+			if l.err != nil {
+				return nil, l.err
+			}
+			return nil, io.EOF
+		}
+		it := l.t.log.Iter(seq, seq)
+		env, found := it.Next()
+		err := it.Err()
+		it.Close()
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			continue // retired by the upcasters
+		}
+		row, keep, err := l.t.row(ctx, env, l.rng)
+		if err != nil || keep {
+			return row, err
+		}
+	}
+}
+
+func (l *lookupRows) Close(*gsql.Context) error {
+	l.cancel()
+	for range l.seqs {
+	}
+	<-l.done
+	return nil
 }
 
 type indexedCommands struct{ *commandsTable }
@@ -147,7 +264,7 @@ func (t *indexedCommands) LookupPartitions(ctx *gsql.Context, lookup gsql.IndexL
 	if !ok {
 		return nil, fmt.Errorf("sql: unsupported range collection %T", lookup.Ranges)
 	}
-	col := cmdName
+	col := t.schema.IndexOfColName(lookup.Index.ID())
 	if lookup.Index.ID() == "PRIMARY" {
 		col = cmdSeq
 	}
@@ -155,12 +272,37 @@ func (t *indexedCommands) LookupPartitions(ctx *gsql.Context, lookup gsql.IndexL
 	for _, r := range ranges {
 		rce := r[0]
 		p := &logRange{from: 1, to: math.MaxUint64, col: col, rce: &rce}
-		if col == cmdSeq {
+		switch {
+		case col == cmdSeq:
 			p.from, p.to = seqBounds(ctx, rce)
+		case col == cmdTime:
+			var err error
+			if p.from, p.to, err = timeBounds(ctx, t.log, rce, viewOf(ctx, t.src).Seq); err != nil {
+				return nil, err
+			}
+		case col == cmdActor || col >= cmdFields:
+			// A value: the audit index names its entries; a range of
+			// values is checked on every entry.
+			if v, ok := pointValue(ctx, rce); ok {
+				p.lookup, p.value = t.schema[col].Name, v
+			}
 		}
 		parts = append(parts, p)
 	}
 	return gsql.PartitionsToPartitionIter(parts...), nil
+}
+
+// pointValue is the one text value a range holds (col = 'x'), if it is one.
+func pointValue(ctx *gsql.Context, rce gsql.MySQLRangeColumnExpr) (string, bool) {
+	lo, ok1 := rce.LowerBound.(gsql.Below)
+	hi, ok2 := rce.UpperBound.(gsql.Above)
+	if !ok1 || !ok2 {
+		return "", false
+	}
+	a, _, err1 := varchar(255).Convert(ctx, lo.Key)
+	b, _, err2 := varchar(255).Convert(ctx, hi.Key)
+	s, ok := a.(string)
+	return s, ok && err1 == nil && err2 == nil && a == b
 }
 
 // logRange is a partition of imago.commands: the seqs from..to, and the
@@ -169,6 +311,9 @@ type logRange struct {
 	from, to uint64
 	col      int
 	rce      *gsql.MySQLRangeColumnExpr
+	// lookup, when set, is the audit index's name (actor, a field) whose
+	// value the rows hold: only the entries it names are read.
+	lookup, value string
 }
 
 func (r *logRange) Key() []byte { return []byte(fmt.Sprintf("%d-%d", r.from, r.to)) }
@@ -206,6 +351,7 @@ func asFloat(ctx *gsql.Context, v any) (float64, bool) {
 
 // commandRows decodes log entries into rows of imago.commands.
 type commandRows struct {
+	t   *commandsTable
 	it  *envelope.Iterator
 	rng *logRange
 	n   int
@@ -225,40 +371,70 @@ func (r *commandRows) Next(ctx *gsql.Context) (gsql.Row, error) {
 			}
 			return nil, io.EOF
 		}
-		upcast := env
-		if env.Stored != nil {
-			env = *env.Stored
+		row, keep, err := r.t.row(ctx, env, r.rng)
+		if err != nil || keep {
+			return row, err
 		}
-		row := gsql.Row{env.Seq, env.ID, env.Name, env.Version, env.Time, env.Actor, nil, nil, nil}
-		if env.Cause != "" {
-			row[cmdCause] = env.Cause
-		}
-		if r.rng.rce != nil {
-			if ok, err := inRange(ctx, *r.rng.rce, row[r.rng.col]); err != nil || !ok {
-				if err != nil {
-					return nil, err
-				}
-				continue
-			}
-		}
-		// The payload is decoded last: rows the conditions reject never pay for it.
-		js, err := envelope.PayloadJSON(env.Payload)
-		if err != nil {
-			return nil, fmt.Errorf("sql: imago.commands seq %d: %w", env.Seq, err)
-		}
-		if row[cmdPayload], _, err = types.JSON.Convert(ctx, js); err != nil {
-			return nil, fmt.Errorf("sql: imago.commands seq %d: %w", env.Seq, err)
-		}
-		if js, err = upcast.UpcastJSON(); err != nil {
-			return nil, fmt.Errorf("sql: imago.commands seq %d: %w", env.Seq, err)
-		}
-		if js != nil {
-			if row[cmdUpcast], _, err = types.JSON.Convert(ctx, js); err != nil {
-				return nil, fmt.Errorf("sql: imago.commands seq %d: %w", env.Seq, err)
-			}
-		}
-		return row, nil
 	}
+}
+
+// row is the row of the entry env, and whether it meets rng's condition.
+func (t *commandsTable) row(ctx *gsql.Context, env envelope.Envelope, rng *logRange) (gsql.Row, bool, error) {
+	upcast := env
+	if env.Stored != nil {
+		env = *env.Stored
+	}
+	row := make(gsql.Row, len(t.schema))
+	row[cmdSeq], row[cmdID], row[cmdName], row[cmdVersion], row[cmdTime], row[cmdActor] = env.Seq, env.ID, env.Name, env.Version, env.Time, env.Actor
+	if env.Cause != "" {
+		row[cmdCause] = env.Cause
+	}
+	if len(t.fields) > 0 {
+		if err := t.fieldValues(upcast, row); err != nil {
+			return nil, false, fmt.Errorf("sql: imago.commands seq %d: %w", env.Seq, err)
+		}
+	}
+	if rng.rce != nil {
+		if ok, err := inRange(ctx, *rng.rce, row[rng.col]); err != nil || !ok {
+			return nil, false, err
+		}
+	}
+	// The payload is decoded last: rows the conditions reject never pay for it.
+	js, err := envelope.PayloadJSON(env.Payload)
+	if err != nil {
+		return nil, false, fmt.Errorf("sql: imago.commands seq %d: %w", env.Seq, err)
+	}
+	if row[cmdPayload], _, err = types.JSON.Convert(ctx, js); err != nil {
+		return nil, false, fmt.Errorf("sql: imago.commands seq %d: %w", env.Seq, err)
+	}
+	if js, err = upcast.UpcastJSON(); err != nil {
+		return nil, false, fmt.Errorf("sql: imago.commands seq %d: %w", env.Seq, err)
+	}
+	if js != nil {
+		if row[cmdUpcast], _, err = types.JSON.Convert(ctx, js); err != nil {
+			return nil, false, fmt.Errorf("sql: imago.commands seq %d: %w", env.Seq, err)
+		}
+	}
+	return row, true, nil
+}
+
+// fieldValues sets the declared payload fields' columns of the command
+// env (upcast: as the audit index reads it).
+func (t *commandsTable) fieldValues(env envelope.Envelope, row gsql.Row) error {
+	names := t.audit.AuditFieldsOf(env.Name)
+	if len(names) == 0 {
+		return nil
+	}
+	values, err := envelope.PayloadFields(env.Payload, names)
+	if err != nil {
+		return err
+	}
+	for i, n := range names {
+		if c := slices.Index(t.fields, n); c >= 0 && values[i] != "" {
+			row[cmdFields+c] = values[i]
+		}
+	}
+	return nil
 }
 
 func (r *commandRows) Close(*gsql.Context) error { return r.it.Close() }

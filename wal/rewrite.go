@@ -20,10 +20,12 @@ func (l *Log) Rewrite(values map[uint64][]byte) error {
 }
 
 // Replace replaces the values of existing entries (seq → new value) in one
-// synced batch and returns their seqs in order. The old values stay on the
-// disk until Purge. The caller serialises it with appends (a running
-// server's writer waits meanwhile) and removes the checkpoints holding
-// data derived from the old values.
+// synced batch and returns their seqs in order. The indexes over the log
+// (index.go) are dropped in the same batch: they are derived from the old
+// values and may hold them; their reader builds them again. The old values
+// stay on the disk until Purge. The caller serialises it with appends (a
+// running server's writer waits meanwhile) and removes the checkpoints
+// holding data derived from the old values.
 func (l *Log) Replace(values map[uint64][]byte) ([]uint64, error) {
 	if l.readOnly {
 		return nil, fmt.Errorf("wal: rewrite: the log is open read-only")
@@ -46,6 +48,9 @@ func (l *Log) Replace(values map[uint64][]byte) ([]uint64, error) {
 			return nil, fmt.Errorf("wal: rewrite: %w", err)
 		}
 	}
+	if err := dropIndexes(b); err != nil {
+		return nil, fmt.Errorf("wal: rewrite: %w", err)
+	}
 	if err := l.commit(b, true); err != nil {
 		return nil, fmt.Errorf("wal: rewrite: %w", err)
 	}
@@ -64,6 +69,9 @@ func (l *Log) Purge(from, to uint64) error {
 	}
 	if err := l.db.Compact(context.Background(), entryKey(from), entryKey(to+1), true); err != nil {
 		return fmt.Errorf("wal: rewrite: compact: %w", err)
+	}
+	if err := l.db.Compact(context.Background(), []byte{prefixIndex}, []byte{prefixIndex + 1}, true); err != nil {
+		return fmt.Errorf("wal: rewrite: compact the indexes: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), purgeWait)
 	defer cancel()

@@ -134,7 +134,7 @@ func (p *Writer) importAll(batch []*pending) []*pending {
 	if first := batch[0].Env.Time; first.Before(p.lastTime) {
 		return refuse(0, &commands.TimeError{Time: first, Reason: fmt.Sprintf(
 			"is before the log's last entry (seq %d at %s): an import continues the log, it cannot go before it",
-			p.lastTimeSeq, p.lastTime.Format(time.RFC3339Nano))})
+			p.lastSeq, p.lastTime.Format(time.RFC3339Nano))})
 	}
 	entries := make([]*applier.Entry, len(batch))
 	for i, pd := range batch {
@@ -157,7 +157,7 @@ func (p *Writer) importAll(batch []*pending) []*pending {
 func (p *Writer) noteTimes(applied []*pending) {
 	for _, pd := range applied {
 		if pd.Env.Time.After(p.lastTime) {
-			p.lastTime, p.lastTimeSeq = pd.Env.Time, pd.Env.Seq
+			p.lastTime = pd.Env.Time
 		}
 	}
 }

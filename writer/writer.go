@@ -8,6 +8,8 @@
 //     never see a command the log does not hold.
 //   - A refused command leaves no trace: no seq, no log entry, no change.
 //   - Seqs are consecutive, without gaps, in the order commands were applied.
+//   - Envelope times never decrease with seq (a time resolves to a seq by
+//     binary search).
 //   - If the log fails to write, the working image is reset to the last
 //     published one and every later write is refused (fail-stop) until a
 //     restart replays the log.
@@ -82,14 +84,14 @@ type Writer struct {
 	failed  atomic.Pointer[error]
 	view    atomic.Pointer[commands.View]
 	lastSeq uint64 // writer goroutine only (and Start before it)
-	// lastTime is the latest envelope time in the log, at lastTimeSeq
-	// (writer goroutine only): an import may not begin before it.
-	lastTime    time.Time
-	lastTimeSeq uint64
-	stats       struct{ commands, refused, batches atomic.Uint64 }
-	stopBg      chan struct{}
-	bgDone      sync.WaitGroup
-	closeOnce   sync.Once
+	// lastTime is the latest envelope time in the log (writer goroutine
+	// only): times never decrease with seq (ordered), and an import may not
+	// begin before it.
+	lastTime  time.Time
+	stats     struct{ commands, refused, batches atomic.Uint64 }
+	stopBg    chan struct{}
+	bgDone    sync.WaitGroup
+	closeOnce sync.Once
 }
 
 // pending is one command on its way through the writer.
@@ -134,7 +136,7 @@ func Start(cfg Config) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("writer: the log's last entry: %w", err)
 	}
-	p.lastTime, p.lastTimeSeq = lastTime, cfg.StartSeq
+	p.lastTime = lastTime // ordered and imports continue from it
 	p.view.Store(commands.NewView(cfg.Image.Snapshot(), p.lastSeq))
 	go p.run()
 	if cfg.Durability.Mode == Interval {
@@ -532,6 +534,7 @@ func (p *Writer) replicate(batch []*pending) []*pending {
 // apply applies the batch (see applier.Batch), assigning seqs after the
 // last logged one, and returns the commands applied.
 func (p *Writer) apply(batch []*pending) []*pending {
+	p.ordered(batch)
 	entries := make([]*applier.Entry, len(batch))
 	for i, pd := range batch {
 		entries[i] = &pd.Entry
@@ -549,6 +552,33 @@ func (p *Writer) apply(batch []*pending) []*pending {
 		}
 	}
 	return out
+}
+
+// ordered raises a command's time to its predecessor's where concurrent
+// submitters' stamps interleave (accept stamps in their goroutines, a few
+// microseconds before the queue orders them), so that envelope times never
+// decrease with seq: a time then resolves to a seq by binary search (AS
+// OF, imago.commands and imago.changes filtered by time). A raised
+// envelope (and its key's expiry, by as much) is encoded again; a clock
+// that went back (a restart after it was set back) raises every command
+// until it catches up.
+func (p *Writer) ordered(batch []*pending) {
+	for _, pd := range batch {
+		if pd.Err == nil && pd.Env.Time.Before(p.lastTime) {
+			shift := p.lastTime.Sub(pd.Env.Time)
+			pd.Env.Time = p.lastTime
+			if !pd.Env.KeyExpires.IsZero() {
+				pd.Env.KeyExpires = pd.Env.KeyExpires.Add(shift)
+			}
+			value, err := envelope.Encode(&pd.Env)
+			if err != nil {
+				pd.Err = fmt.Errorf("writer: encode the envelope of %s: %w", pd.Env.Name, err)
+				continue
+			}
+			pd.value = value
+		}
+		p.lastTime = pd.Env.Time
+	}
 }
 
 func (p *Writer) syncEvery(d time.Duration) {

@@ -28,6 +28,18 @@ func App() *imago.App {
 			commands.Define[ShipOrder]("ship_order", 1),
 			commands.Define[CancelOrder]("cancel_order", 1),
 		},
+		// The audit trail by customer, order and product: imago.commands'
+		// columns customer_id, order_id and sku, indexed.
+		AuditFields: map[string][]string{
+			"register_customer": {"customer_id"},
+			"add_product":       {"sku"},
+			"restock":           {"sku"},
+			"change_price":      {"sku"},
+			"place_order":       {"customer_id", "order_id"},
+			"pay_order":         {"order_id"},
+			"ship_order":        {"order_id"},
+			"cancel_order":      {"order_id"},
+		},
 		Flags: flags,
 	}
 }
