@@ -39,4 +39,17 @@ with engine.connect() as conn:
     placed = pd.read_sql(sa.text("SELECT placed_at FROM orders LIMIT 5"), conn)
     assert str(placed.placed_at.dtype).startswith("datetime64"), placed.dtypes
 
-print("python (pandas read_sql, SQLAlchemy + PyMySQL): ok")
+# A past state as a database (shop@N), as a BI tool that cannot write AS OF
+# connects to it: before the first order there is none, after it one.
+with engine.connect() as conn:
+    first = int(pd.read_sql(sa.text(
+        "SELECT MIN(seq) AS s FROM imago.commands WHERE name = 'place_order'"), conn).s[0])
+for seq, want in ((first - 1, 0), (first, 1)):
+    past = sa.create_engine(engine.url.set(database=f"{engine.url.database}@{seq}"))
+    with past.connect() as conn:
+        n = int(pd.read_sql(sa.text("SELECT COUNT(*) AS n FROM orders"), conn).n[0])
+        assert n == want, f"shop@{seq}: {n} orders, want {want}"
+        assert sorted(sa.inspect(past).get_table_names()) == exp["tables"]
+    past.dispose()
+
+print("python (pandas read_sql, SQLAlchemy + PyMySQL, a past state as shop@N): ok")
