@@ -232,6 +232,9 @@ func (p *Proof) compareRow(seq uint64, name string, o, r memdb.Change) error {
 	if o.After == nil {
 		return nil
 	}
+	if t == applier.IdempotencyKeys {
+		return p.compareKeys(seq, name, o.After, r.After)
+	}
 	for i, c := range t.Columns() {
 		a, _ := memdb.AppendValue(nil, c.Type.Kind, o.After[i])
 		b, _ := memdb.AppendValue(nil, c.Type.Kind, r.After[i])
@@ -245,6 +248,40 @@ func (p *Proof) compareRow(seq uint64, name string, o, r memdb.Change) error {
 		return &RefusedError{Seq: seq, Command: name, Table: t.Name(), Column: c.Name, Key: key,
 			Reason: fmt.Sprintf("would set %s.%s of row %v to another value, which does not hold the marker %q...: the redaction would change more than the redacted data (declare the column derived, table.column, if it is computed from a redacted field)",
 				t.Name(), c.Name, key, markerPrefix)}
+	}
+	return nil
+}
+
+// compareKeys compares the idempotency keys of a bucket (Imago's own
+// table, see package applier) key by key: a keyed command's remembered body
+// hash is the hash of its payload, so it differs whenever a field of the
+// payload is redacted, and is derived by definition (a retry with the
+// original body then conflicts: what it asked for can no longer be
+// checked). Anything else of a key must be equal.
+func (p *Proof) compareKeys(seq uint64, name string, o, r memdb.Row) error {
+	ok, errO := applier.UnpackIdempotencyKeys(o)
+	rk, errR := applier.UnpackIdempotencyKeys(r)
+	if err := errors.Join(errO, errR); err != nil {
+		return err
+	}
+	refuse := func(reason string) error {
+		return &RefusedError{Seq: seq, Command: name, Table: "idempotency_keys", Reason: reason}
+	}
+	if len(ok) != len(rk) {
+		return refuse(fmt.Sprintf("would remember %d idempotency keys where %d are", len(rk), len(ok)))
+	}
+	for i := range ok {
+		for j, c := range applier.IdempotencyKeyColumns {
+			a, _ := memdb.AppendValue(nil, c.Type.Kind, ok[i][j])
+			b, _ := memdb.AppendValue(nil, c.Type.Kind, rk[i][j])
+			switch {
+			case bytes.Equal(a, b):
+			case c.Name == "body_sha256":
+				p.Differing++
+			default:
+				return refuse(fmt.Sprintf("would change the %s of a remembered idempotency key (the command's outcome differs)", c.Name))
+			}
+		}
 	}
 	return nil
 }

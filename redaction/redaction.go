@@ -18,7 +18,10 @@
 // and the row and column. This is stricter than "every difference is caused
 // by the redacted fields", which is true of every difference by
 // construction and so proves nothing; it errs towards refusing, and the
-// refusal says what to declare if the column is meant to follow.
+// refusal says what to declare if the column is meant to follow. One
+// column is derived by definition: the body hash Imago remembers with a
+// keyed command's idempotency key is the hash of its payload (the keys are
+// compared one by one; all else of a key must be equal).
 //
 // Guarantees:
 //   - Select never changes a seq, name, version, id, time, actor, cause or
