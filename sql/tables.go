@@ -171,6 +171,9 @@ func (t *table) Partitions(*gsql.Context) (gsql.PartitionIter, error) {
 }
 
 func (t *table) PartitionRows(ctx *gsql.Context, p gsql.Partition) (gsql.RowIter, error) {
+	if err := ctx.Err(); err != nil { // a join opens the inner table per outer row
+		return nil, err
+	}
 	snap := snapshotOf(ctx, t.db.src)
 	if rp, ok := p.(*rangePartition); ok {
 		return rp.rows(ctx, snap)
@@ -232,9 +235,21 @@ type rowIter struct {
 	table *table
 	it    *memdb.Iterator
 	scan  *rangeScan // nil for a full scan
+	read  uint       // rows read, for the context check
 }
 
+// ctxCheckEvery is how many rows a scan reads between checks of its
+// statement's context: go-mysql-server's join and aggregation loops check
+// none, so a statement past --mysql-query-timeout or KILL QUERY stops
+// where it next reads a table.
+const ctxCheckEvery = 1024
+
 func (r *rowIter) Next(ctx *gsql.Context) (gsql.Row, error) {
+	if r.read++; r.read%ctxCheckEvery == 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
 	for {
 		var row memdb.Row
 		var key []byte
