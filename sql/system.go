@@ -68,6 +68,7 @@ const (
 	cmdCause
 	cmdPayload
 	cmdUpcast
+	cmdImportedBy
 	cmdFields // the declared payload fields, one column each
 )
 
@@ -123,6 +124,9 @@ func newCommandsTable(src Source, log CommandLog, audit AuditIndex) *commandsTab
 		// upcast: what the app's upcasters make of an old entry (NULL:
 		// nothing); the columns before it are the entry as stored.
 		col("upcast", types.JSON, true),
+		// imported_by: who imported the command from another system's
+		// history (NULL: accepted here, live).
+		col("imported_by", varchar(255), true),
 	}
 	t.schema[cmdSeq].PrimaryKey = true
 	t.indexes = []gsql.Index{
@@ -388,6 +392,9 @@ func (t *commandsTable) row(ctx *gsql.Context, env envelope.Envelope, rng *logRa
 	row[cmdSeq], row[cmdID], row[cmdName], row[cmdVersion], row[cmdTime], row[cmdActor] = env.Seq, env.ID, env.Name, env.Version, env.Time, env.Actor
 	if env.Cause != "" {
 		row[cmdCause] = env.Cause
+	}
+	if env.ImportedBy != "" {
+		row[cmdImportedBy] = env.ImportedBy
 	}
 	if len(t.fields) > 0 {
 		if err := t.fieldValues(upcast, row); err != nil {

@@ -95,6 +95,11 @@ func TestLogImport(t *testing.T) {
 	if err := db.QueryRow("SELECT status, placed_at FROM shop.orders WHERE order_id = 'o-1'").Scan(&status, &placed); err != nil || status != "shipped" || placed != "2025-01-08 09:00:00.000000" {
 		t.Errorf("order o-1 served: %q placed %q, %v", status, placed, err)
 	}
+	var importedBy string
+	var imported int
+	if err := db.QueryRow("SELECT MIN(imported_by), COUNT(imported_by) FROM imago.commands").Scan(&importedBy, &imported); err != nil || importedBy != "migration" || imported != 5 {
+		t.Errorf("imago.commands imported_by: %q on %d commands (%v), want migration on 5", importedBy, imported, err)
+	}
 	if _, stderr, err := run(t, append(base, "--file", file)...); err == nil || !strings.Contains(stderr, "in use by a running server: import through it instead: POST /v1/admin/import") {
 		t.Errorf("import into a running server's directory: %v %s", err, stderr)
 	}
