@@ -153,7 +153,9 @@ func (p *Writer) importAll(batch []*pending) []*pending {
 }
 
 // noteTimes keeps the latest envelope time in the log (the writer
-// goroutine's): an import may not begin before it.
+// goroutine's), once a batch is logged, whatever its path (live, import,
+// replica): live commands are raised to it (ordered) and an import may not
+// begin before it.
 func (p *Writer) noteTimes(applied []*pending) {
 	for _, pd := range applied {
 		if pd.Env.Time.After(p.lastTime) {

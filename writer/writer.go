@@ -563,10 +563,11 @@ func (p *Writer) apply(batch []*pending) []*pending {
 // that went back (a restart after it was set back) raises every command
 // until it catches up.
 func (p *Writer) ordered(batch []*pending) {
+	last := p.lastTime // the log's; noteTimes moves it once the batch is logged
 	for _, pd := range batch {
-		if pd.Err == nil && pd.Env.Time.Before(p.lastTime) {
-			shift := p.lastTime.Sub(pd.Env.Time)
-			pd.Env.Time = p.lastTime
+		if pd.Err == nil && pd.Env.Time.Before(last) {
+			shift := last.Sub(pd.Env.Time)
+			pd.Env.Time = last
 			if !pd.Env.KeyExpires.IsZero() {
 				pd.Env.KeyExpires = pd.Env.KeyExpires.Add(shift)
 			}
@@ -577,7 +578,7 @@ func (p *Writer) ordered(batch []*pending) {
 			}
 			pd.value = value
 		}
-		p.lastTime = pd.Env.Time
+		last = pd.Env.Time
 	}
 }
 
