@@ -2,7 +2,12 @@
 # Imago against MariaDB with sysbench, same rows, same threads, same time.
 #
 #   bench/sysbench.sh            # ROWS=100000 THREADS=4 TIME=20 by default
+#   NEIGHBOUR=1 bench/sysbench.sh   # the same with a CPU-bound process beside
+#   PROFILE=DIR bench/sysbench.sh   # also a CPU profile of Imago's oltp_read_only
 #
+# NEIGHBOUR=1 runs a busy loop on one core (taskset) during both servers'
+# runs: the ratios should hold when the servers share the machine with a
+# CPU-bound process, as they do in production.
 # Installs what it needs (Debian mariadb-server, sysbench), starts Imago
 # (bench/sbserve: the sbtest app) and MariaDB on loopback ports in a temporary directory,
 # loads the same sbtest1 rows into both (bench/sbload), runs
@@ -15,9 +20,14 @@ export PATH=/usr/local/go/bin:$PATH
 ROWS=${ROWS:-100000}
 THREADS=${THREADS:-4}
 TIME=${TIME:-20}
-IMAGO_PORT=${IMAGO_PORT:-3316}
-PEER_PORT=${PEER_PORT:-3317}
-HTTP_PORT=${HTTP_PORT:-8096}
+# free_port: a loopback port free now (the servers bind it moments later).
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+IMAGO_PORT=${IMAGO_PORT:-$(free_port)}
+PEER_PORT=${PEER_PORT:-$(free_port)}
+HTTP_PORT=${HTTP_PORT:-$(free_port)}
+PPROF_PORT=${PPROF_PORT:-$(free_port)}
+NEIGHBOUR=${NEIGHBOUR:-0}
+PROFILE=${PROFILE:-}
 
 need=()
 command -v sysbench >/dev/null || need+=(sysbench)
@@ -40,7 +50,8 @@ go build -o "$work/imago" ./bench/sbserve
 go build -o "$work/sbload" ./bench/sbload
 
 "$work/imago" serve --data "$work/imago-data" --durability none \
-	--mysql-addr 127.0.0.1:$IMAGO_PORT --http-addr 127.0.0.1:$HTTP_PORT 2>"$work/imago.log" &
+	--mysql-addr 127.0.0.1:$IMAGO_PORT --http-addr 127.0.0.1:$HTTP_PORT \
+	--pprof-addr 127.0.0.1:$PPROF_PORT 2>"$work/imago.log" &
 pids+=($!)
 imago_pid=$!
 
@@ -79,9 +90,32 @@ sysbench_run() {
 	echo "$qps $tps $p95"
 }
 
+# profile_imago TEST: sysbench TEST on Imago while its CPU profile is taken
+# into $PROFILE/TEST.pprof.
+profile_imago() {
+	mkdir -p "$PROFILE"
+	curl -sf -o "$PROFILE/$1.pprof" "http://127.0.0.1:$PPROF_PORT/debug/pprof/profile?seconds=$((TIME > 2 ? TIME - 2 : 1))" &
+	local curl_pid=$!
+	sysbench_run $IMAGO_PORT "$1" >/dev/null
+	wait $curl_pid
+}
+
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
-printf '\nsbtest1: %d rows, %d threads, %ds per run\n\n' "$ROWS" "$THREADS" "$TIME"
+if [[ -n $PROFILE ]]; then
+	profile_imago oltp_read_only
+	echo "CPU profile of Imago under oltp_read_only: $PROFILE/oltp_read_only.pprof"
+fi
+
+if [[ $NEIGHBOUR == 1 ]]; then
+	# A CPU-bound neighbour on one core for both servers' runs.
+	taskset -c 0 bash -c 'while :; do :; done' &
+	neighbour=$!
+	pids+=($neighbour)
+fi
+
+printf '\nsbtest1: %d rows, %d threads, %ds per run%s, load %s\n\n' "$ROWS" "$THREADS" "$TIME" \
+	"$( ((NEIGHBOUR == 1)) && echo ', a busy loop beside on core 0')" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-22s %12s %12s %8s\n' "" "Imago" "MariaDB" "ratio"
 report() { # name imago mariadb
 	printf '%-22s %12s %12s %8s\n' "$1" "$2" "$3" "$(awk -v a="$2" -v b="$3" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')"
@@ -97,6 +131,10 @@ for test in oltp_point_select oltp_read_only "$PWD/bench/select1.lua"; do
 	fi
 	report "$name p95 ms" "$ip" "$mp"
 done
+
+if [[ $NEIGHBOUR == 1 ]]; then
+	kill "$neighbour"
+fi
 
 # Memory: MariaDB's own figure for the table; Imago's resident set after
 # loading (the log's memtable included), and the image alone from the Go

@@ -2,6 +2,7 @@ package sql
 
 import (
 	"context"
+	"errors"
 	"io"
 	"reflect"
 	"slices"
@@ -24,30 +25,44 @@ import (
 // on its parameters:
 //
 //	SELECT [DISTINCT] columns | aggregates FROM t
-//	WHERE pk = ? | pk BETWEEN ? AND ? | pk < ? [AND pk >= ?] ...
-//	[ORDER BY column [ASC|DESC], ...]
+//	WHERE a = ? AND b = ? [AND c BETWEEN ? AND ? | c < ? [AND c >= ?] ...]
+//	[ORDER BY column [ASC|DESC], ...] [LIMIT n]
 //
-// where pk is t's single-column primary key, columns are plain columns (or
-// *), and aggregates are COUNT/SUM/MIN/MAX/AVG of a column or COUNT(*).
-// It reads the key range of the statement's snapshot in key order, which is
-// the order GMS reads it in, so that every step below gives GMS's answer:
-// DISTINCT keeps the first of equal rows, ORDER BY is a stable sort with
-// NULLs first (last when DESC), aggregates are GMS's own functions.
+// where a, b, c are the leading columns of one index of t, the primary key
+// (single-column or composite) or a secondary index: equalities on a prefix
+// of its columns and at most a range on the next one, every condition on
+// the index's columns. columns are plain columns (or *), and aggregates are
+// COUNT/SUM/MIN/MAX/AVG of a column or COUNT(*).
+// It reads the key range of the statement's snapshot in the index's order,
+// which is the order GMS reads it in (through the same index, see
+// rangePartition), so that every step below gives GMS's answer: DISTINCT
+// keeps the first of equal rows, ORDER BY is a stable sort with NULLs first
+// (last when DESC), LIMIT takes the first rows after them, aggregates are
+// GMS's own functions.
 type readPlan struct {
 	table        *table
-	lower, upper keyBound
-	params       int   // distinct parameters the statement has
-	cols         []int // selected columns; nil when aggs
+	ix           *index   // the index read
+	eq           []string // parameters equal to the index's leading columns
+	lower, upper keyBound // bounds of the index column after them
+	params       int      // distinct parameters the statement has
+	cols         []int    // selected columns; nil when aggs
 	aggs         []gsql.Aggregation
 	distinct     bool
 	order        []sortKey
+	limit        int // rows at most; -1: no LIMIT
 }
 
-// keyBound is one side of the primary-key range.
+// keyBound is one side of a column's range.
 type keyBound struct {
 	param     string // bind variable ("v1"); "": unbounded
 	inclusive bool
 }
+
+// columnRange is what the WHERE clause says of one column: equal to a
+// parameter (both bounds that parameter, inclusive) or between bounds.
+type columnRange struct{ lower, upper keyBound }
+
+func (r columnRange) isEqual() bool { return r.lower.param != "" && r.lower == r.upper }
 
 // sortKey is one ORDER BY term: a table column.
 type sortKey struct {
@@ -63,22 +78,26 @@ func matchReadPlan(app *database, currentDB, query string) *readPlan {
 	}
 	sel, ok := stmt.(*sqlparser.Select)
 	if !ok || !reflect.DeepEqual(sel.QueryOpts, sqlparser.QueryOpts{Distinct: sel.QueryOpts.Distinct}) ||
-		sel.GroupBy != nil || sel.Having != nil || sel.Window != nil || sel.Limit != nil ||
+		sel.GroupBy != nil || sel.Having != nil || sel.Window != nil ||
 		(sel.Lock != nil && sel.Lock.Type != "") || sel.Into != nil || sel.With != nil || len(sel.From) != 1 || sel.Where == nil {
 		return nil
 	}
 	tb, tn := appTable(app, currentDB, sel.From[0])
-	if tb == nil || len(tb.t.Primary().Columns()) != 1 {
+	if tb == nil {
 		return nil
 	}
-	p := &readPlan{table: tb, distinct: sel.QueryOpts.Distinct}
-	if !p.where(sel.Where.Expr, tn) || !p.selectList(sel.SelectExprs, tn, len(sel.OrderBy) > 0) || !p.orderBy(sel.OrderBy, tn) {
+	p := &readPlan{table: tb, distinct: sel.QueryOpts.Distinct, limit: -1}
+	conds := map[int]*columnRange{}
+	if !p.where(sel.Where.Expr, tn, conds) || !p.selectList(sel.SelectExprs, tn, len(sel.OrderBy) > 0) ||
+		!p.orderBy(sel.OrderBy, tn) || !p.chooseIndex(conds) || !p.limitClause(sel.Limit) {
 		return nil
 	}
-	p.params = 1
-	if p.lower.param != "" && p.upper.param != "" && p.lower.param != p.upper.param {
-		p.params = 2
+	params := map[string]bool{}
+	for _, c := range conds {
+		params[c.lower.param], params[c.upper.param] = true, true
 	}
+	delete(params, "")
+	p.params = len(params)
 	return p
 }
 
@@ -103,37 +122,116 @@ func appTable(app *database, currentDB string, from sqlparser.TableExpr) (*table
 	return tb, tn
 }
 
-// where takes a conjunction of comparisons of the key with parameters, at
-// most one bound on each side.
-func (p *readPlan) where(e sqlparser.Expr, tn sqlparser.TableName) bool {
-	isKey := func(e sqlparser.Expr) bool {
+// where takes a conjunction of comparisons of columns with parameters, at
+// most one bound on each side of a column, into conds by column.
+func (p *readPlan) where(e sqlparser.Expr, tn sqlparser.TableName, conds map[int]*columnRange) bool {
+	cond := func(e sqlparser.Expr) *columnRange {
 		c, ok := e.(*sqlparser.ColName)
-		return ok && p.table.column(c, tn) == p.table.t.Primary().Columns()[0]
+		if !ok {
+			return nil
+		}
+		i := p.table.column(c, tn)
+		if i < 0 {
+			return nil
+		}
+		if conds[i] == nil {
+			conds[i] = &columnRange{}
+		}
+		return conds[i]
 	}
 	switch e := e.(type) {
 	case *sqlparser.AndExpr:
-		return p.where(e.Left, tn) && p.where(e.Right, tn)
+		return p.where(e.Left, tn, conds) && p.where(e.Right, tn, conds)
 	case *sqlparser.RangeCond:
-		return e.Operator == sqlparser.BetweenStr && isKey(e.Left) &&
-			p.lower.set(e.From, true) && p.upper.set(e.To, true)
+		c := cond(e.Left)
+		return e.Operator == sqlparser.BetweenStr && c != nil && c.lower.set(e.From, true) && c.upper.set(e.To, true)
 	case *sqlparser.ComparisonExpr:
-		if !isKey(e.Left) {
+		c := cond(e.Left)
+		if c == nil {
 			return false
 		}
 		switch e.Operator {
 		case sqlparser.EqualStr:
-			return p.lower.set(e.Right, true) && p.upper.set(e.Right, true)
+			return c.lower.set(e.Right, true) && c.upper.set(e.Right, true)
 		case sqlparser.GreaterThanStr:
-			return p.lower.set(e.Right, false)
+			return c.lower.set(e.Right, false)
 		case sqlparser.GreaterEqualStr:
-			return p.lower.set(e.Right, true)
+			return c.lower.set(e.Right, true)
 		case sqlparser.LessThanStr:
-			return p.upper.set(e.Right, false)
+			return c.upper.set(e.Right, false)
 		case sqlparser.LessEqualStr:
-			return p.upper.set(e.Right, true)
+			return c.upper.set(e.Right, true)
 		}
 	}
 	return false
+}
+
+// chooseIndex picks the index whose leading columns carry every condition:
+// equalities on a prefix, at most a range on the column after it. GMS reads
+// that index too (it covers the most conditions); when several would do,
+// their orders differ, so the plan is refused unless the conditions pin the
+// primary key (one row at most, read from the primary key).
+func (p *readPlan) chooseIndex(conds map[int]*columnRange) bool {
+	var found []*index
+	var eqs [][]string
+	var bounds []columnRange
+	for _, gi := range p.table.indexes {
+		ix := gi.(*index)
+		cols := ix.ix.Columns()
+		var eq []string
+		k := 0
+		for ; k < len(cols) && conds[cols[k]] != nil && conds[cols[k]].isEqual(); k++ {
+			eq = append(eq, conds[cols[k]].lower.param)
+		}
+		used, bound := k, columnRange{}
+		if k < len(cols) && conds[cols[k]] != nil {
+			used, bound = k+1, *conds[cols[k]]
+		}
+		if used != len(conds) || used == 0 {
+			continue // a condition on a column the index does not lead with
+		}
+		if ix.ix == p.table.t.Primary() && k == len(cols) {
+			found, eqs, bounds = []*index{ix}, [][]string{eq}, []columnRange{bound}
+			break
+		}
+		found, eqs, bounds = append(found, ix), append(eqs, eq), append(bounds, bound)
+	}
+	if len(found) != 1 {
+		return false
+	}
+	p.ix, p.eq, p.lower, p.upper = found[0], eqs[0], bounds[0].lower, bounds[0].upper
+	return true
+}
+
+// limitClause takes LIMIT n without offset. With ORDER BY, GMS keeps the
+// first rows of a heap (TopN), not of a stable sort: the order must then
+// leave no ties, every primary-key column pinned or sorted on.
+func (p *readPlan) limitClause(l *sqlparser.Limit) bool {
+	if l == nil {
+		return true
+	}
+	if l.Offset != nil || len(p.aggs) > 0 {
+		return false
+	}
+	v, ok := l.Rowcount.(*sqlparser.SQLVal)
+	if !ok || v.Type != sqlparser.IntVal {
+		return false
+	}
+	n, err := strconv.Atoi(string(v.Val))
+	if err != nil || n < 0 {
+		return false
+	}
+	if len(p.order) > 0 {
+		ixCols := p.ix.ix.Columns()
+		for _, c := range p.table.t.Primary().Columns() {
+			pinned := slices.Index(ixCols, c)
+			if (pinned < 0 || pinned >= len(p.eq)) && !slices.ContainsFunc(p.order, func(k sortKey) bool { return k.col == c }) {
+				return false
+			}
+		}
+	}
+	p.limit = n
+	return true
 }
 
 // set makes the bound the parameter e; false if e is not a parameter or the
@@ -336,16 +434,21 @@ func (p *readPlan) run(ctx context.Context, s *session, params map[string]*query
 	return true, p.selectRows(sctx, rows, types, emit)
 }
 
-// rows reads the rows the parameters select, in key order: one lookup for
-// pk = ?, a range scan otherwise.
+// rows reads the rows the parameters select, in the index's order: one
+// lookup when they pin the primary key, a range scan otherwise.
 func (p *readPlan) rows(ctx *gsql.Context, params map[string]*querypb.BindVariable) (gsql.RowIter, bool, error) {
 	snap := snapshotOf(ctx, p.table.db.src)
-	if p.lower == p.upper {
-		key, ok := p.table.keyValue(ctx, params[p.lower.param])
-		if !ok {
-			return nil, false, nil
+	cols := p.ix.ix.Columns()
+	if p.ix.ix == p.table.t.Primary() && len(p.eq) == len(cols) {
+		key := make([]any, len(cols))
+		for i, param := range p.eq {
+			v, ok := p.table.paramValue(ctx, cols[i], params[param])
+			if !ok {
+				return nil, false, nil
+			}
+			key[i] = v
 		}
-		row, found, err := snap.Get(p.table.t, key)
+		row, found, err := snap.Get(p.table.t, key...)
 		if err != nil || !found {
 			return gsql.RowsToRowIter(), true, err
 		}
@@ -361,14 +464,26 @@ func (p *readPlan) rows(ctx *gsql.Context, params map[string]*querypb.BindVariab
 	if !ok {
 		return nil, false, nil
 	}
-	rows, err := (&rangePartition{ix: p.table.indexes[0].(*index), rng: rng}).rows(ctx, snap)
+	rows, err := (&rangePartition{ix: p.ix, rng: rng}).rows(ctx, snap)
 	return rows, true, err
 }
 
-// keyRange is the primary-key range the parameters give.
+// keyRange is the range of the index's leading columns the parameters give.
 func (p *readPlan) keyRange(ctx *gsql.Context, params map[string]*querypb.BindVariable) (gsql.MySQLRange, bool) {
-	typ := p.table.schema[p.table.t.Primary().Columns()[0]].Type
-	rce := gsql.MySQLRangeColumnExpr{LowerBound: gsql.AboveNull{}, UpperBound: gsql.AboveAll{}, Typ: typ}
+	cols := p.ix.ix.Columns()
+	rng := make(gsql.MySQLRange, len(p.eq), len(p.eq)+1)
+	for i, param := range p.eq {
+		v, ok := p.table.paramValue(ctx, cols[i], params[param])
+		if !ok {
+			return nil, false
+		}
+		rng[i] = gsql.MySQLRangeColumnExpr{LowerBound: gsql.Below{Key: v}, UpperBound: gsql.Above{Key: v}, Typ: p.table.schema[cols[i]].Type}
+	}
+	if p.lower.param == "" && p.upper.param == "" {
+		return rng, true
+	}
+	col := cols[len(p.eq)]
+	rce := gsql.MySQLRangeColumnExpr{LowerBound: gsql.AboveNull{}, UpperBound: gsql.AboveAll{}, Typ: p.table.schema[col].Type}
 	for _, side := range []struct {
 		b     keyBound
 		cut   *gsql.MySQLRangeCut
@@ -377,7 +492,7 @@ func (p *readPlan) keyRange(ctx *gsql.Context, params map[string]*querypb.BindVa
 		if side.b.param == "" {
 			continue
 		}
-		v, ok := p.table.keyValue(ctx, params[side.b.param])
+		v, ok := p.table.paramValue(ctx, col, params[side.b.param])
 		if !ok {
 			return nil, false
 		}
@@ -389,7 +504,7 @@ func (p *readPlan) keyRange(ctx *gsql.Context, params map[string]*querypb.BindVa
 			*side.cut = gsql.Below{Key: v}
 		}
 	}
-	return gsql.MySQLRange{rce}, true
+	return append(rng, rce), true
 }
 
 // aggregateRows emits the one row of the aggregates over rows.
@@ -431,6 +546,9 @@ func (p *readPlan) aggregateRows(ctx *gsql.Context, rows gsql.RowIter, types []g
 	return emit([][]sqltypes.Value{out})
 }
 
+// errEnoughRows stops a read once LIMIT's rows are kept.
+var errEnoughRows = errors.New("enough rows for LIMIT")
+
 // batchRows is how many rows an unsorted result sends at a time, so that a
 // long range streams instead of being held whole.
 const batchRows = 256
@@ -446,11 +564,15 @@ func (p *readPlan) selectRows(ctx *gsql.Context, rows gsql.RowIter, types []gsql
 		seen   map[string]bool
 		key    []byte
 		sent   bool
+		taken  int // rows kept, for LIMIT without ORDER BY
 	)
 	if p.distinct {
 		seen = map[string]bool{}
 	}
 	err := forEachRow(ctx, rows, func(row gsql.Row) error {
+		if p.limit >= 0 && len(p.order) == 0 && taken == p.limit {
+			return errEnoughRows
+		}
 		vals, err := enc.row(ctx, types, p.cols, row)
 		if err != nil {
 			return err
@@ -463,6 +585,7 @@ func (p *readPlan) selectRows(ctx *gsql.Context, rows gsql.RowIter, types []gsql
 			seen[string(key)] = true
 		}
 		out = append(out, vals)
+		taken++
 		if len(p.order) > 0 {
 			sorted = append(sorted, row)
 		} else if len(out) == batchRows {
@@ -474,12 +597,15 @@ func (p *readPlan) selectRows(ctx *gsql.Context, rows gsql.RowIter, types []gsql
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && err != errEnoughRows {
 		return err
 	}
 	if len(p.order) > 0 {
 		if out, err = p.sort(ctx, out, sorted); err != nil {
 			return err
+		}
+		if p.limit >= 0 && len(out) > p.limit {
+			out = out[:p.limit]
 		}
 	}
 	if len(out) > 0 || !sent {
@@ -617,10 +743,10 @@ func forEachRow(ctx *gsql.Context, rows gsql.RowIter, f func(gsql.Row) error) er
 	}
 }
 
-// keyValue converts a parameter to the primary key column's type, and
-// reports false unless it converts exactly (GMS then applies MySQL's
-// comparison rules).
-func (t *table) keyValue(ctx *gsql.Context, bv *querypb.BindVariable) (any, bool) {
+// paramValue converts a parameter to the type of column col, and reports
+// false unless it converts exactly (GMS then applies MySQL's comparison
+// rules).
+func (t *table) paramValue(ctx *gsql.Context, col int, bv *querypb.BindVariable) (any, bool) {
 	if bv == nil || bv.Type == sqltypes.Null {
 		return nil, false
 	}
@@ -642,7 +768,7 @@ func (t *table) keyValue(ctx *gsql.Context, bv *querypb.BindVariable) (any, bool
 	if err != nil {
 		return nil, false
 	}
-	typ := t.schema[t.t.Primary().Columns()[0]].Type
+	typ := t.schema[col].Type
 	cv, inRange, err := typ.Convert(ctx, arg)
 	if err != nil || inRange != gsql.InRange || cv == nil {
 		return nil, false

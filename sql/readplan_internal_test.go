@@ -11,6 +11,7 @@ import (
 
 	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/bench/sbtest"
+	"github.com/imagodb/imago/examples/tpcc"
 )
 
 func TestMatchReadPlan(t *testing.T) {
@@ -27,12 +28,21 @@ func TestMatchReadPlan(t *testing.T) {
 		"SELECT DISTINCT c FROM sbtest1 WHERE id BETWEEN ? AND ? ORDER BY c":        true,
 		"SELECT COUNT(*), MIN(c), MAX(k), AVG(k) FROM sbtest1 WHERE id > ?":         true,
 		"SELECT c FROM sbtest1 WHERE id >= ? AND id < ? ORDER BY k DESC, c":         true,
-		"SELECT c FROM sbtest1 WHERE k = ?":                                         false, // not the primary key
+		"SELECT c FROM sbtest1 WHERE k = ?":                                         true, // the secondary index k_1
+		"SELECT c FROM sbtest1 WHERE k BETWEEN ? AND ? ORDER BY c":                  true,
+		"SELECT c FROM sbtest1 WHERE id = ? LIMIT 1":                                true,
+		"SELECT c FROM sbtest1 WHERE id > ? ORDER BY id DESC LIMIT 10":              true,  // no ties: the key is sorted on
+		"SELECT c FROM sbtest1 WHERE k = ? ORDER BY c LIMIT 1":                      false, // ties: TopN's order is not a stable sort's
+		"SELECT c FROM sbtest1 WHERE id > ? LIMIT ?":                                false,
+		"SELECT c FROM sbtest1 WHERE id > ? LIMIT 1, 2":                             false,
+		"SELECT COUNT(*) FROM sbtest1 WHERE id > ? LIMIT 1":                         false,
+		"SELECT c FROM sbtest1 WHERE id = ? AND k = ?":                              false, // k is not in the primary key
+		"SELECT c FROM sbtest1 WHERE c = ?":                                         false, // no index leads with c
+		"SELECT c FROM sbtest1 WHERE id = ? AND id > ?":                             false,
 		"SELECT c FROM sbtest1 WHERE id = 5":                                        false, // no parameter
 		"SELECT c FROM sbtest1 WHERE id > ? AND id > ?":                             false, // two lower bounds
 		"SELECT c FROM sbtest1 WHERE id > ? OR id < ?":                              false,
 		"SELECT c FROM sbtest1 WHERE id NOT BETWEEN ? AND ?":                        false,
-		"SELECT c FROM sbtest1 WHERE id = ? LIMIT 1":                                false,
 		"SELECT UPPER(c) FROM sbtest1 WHERE id = ?":                                 false,
 		"SELECT c FROM other.sbtest1 WHERE id = ?":                                  false,
 		"SELECT c FROM sbtest1 x WHERE id = ?":                                      false,
@@ -82,5 +92,38 @@ func TestReadPlanStopsWhenCancelled(t *testing.T) {
 		})
 	if !ok || !errors.Is(err, context.Canceled) || emitted != 0 {
 		t.Fatalf("run: ok %v, err %v, %d rows sent; want the cancellation and nothing sent", ok, err, emitted)
+	}
+}
+
+// TestMatchReadPlanIndexes: on composite keys the plan reads the index whose
+// leading columns carry every condition, and refuses when none or several
+// (of different orders) do.
+func TestMatchReadPlanIndexes(t *testing.T) {
+	app := newDatabase("tpcc", nil, tpcc.App().Tables)
+	for _, tc := range []struct {
+		query, index string // index "": no plan
+		eq           int
+	}{
+		{"SELECT c_first FROM customer WHERE c_w_id = ? AND c_d_id = ? AND c_id = ?", "PRIMARY", 3},
+		{"SELECT c_first FROM customer WHERE c_id = ? AND c_d_id = ? AND c_w_id = ?", "PRIMARY", 3},
+		{"SELECT c_first FROM customer WHERE c_w_id = ? AND c_d_id = ? AND c_last = ? ORDER BY c_first", "idx_customer", 3},
+		{"SELECT c_first FROM customer WHERE c_w_id = ? AND c_d_id = ? AND c_id > ?", "PRIMARY", 2},
+		{"SELECT o_id FROM orders WHERE o_w_id = ? AND o_d_id = ? AND o_c_id = ? ORDER BY o_id DESC LIMIT 1", "idx_order", 3},
+		{"SELECT ol_i_id FROM order_line WHERE ol_w_id = ? AND ol_d_id = ? AND ol_o_id = ?", "PRIMARY", 3},
+		{"SELECT ol_i_id FROM order_line WHERE ol_w_id = ? AND ol_d_id = ? AND ol_o_id < ? AND ol_o_id >= ?", "PRIMARY", 2},
+		{"SELECT c_first FROM customer WHERE c_w_id = ? AND c_d_id = ?", "", 0},                                      // primary and idx_customer both lead so
+		{"SELECT c_first FROM customer WHERE c_w_id = ? AND c_id = ?", "", 0},                                        // a gap in the key
+		{"SELECT c_first FROM customer WHERE c_w_id = ? AND c_d_id > ? AND c_id = ?", "", 0},                         // a range before an equality
+		{"SELECT o_id FROM orders WHERE o_w_id = ? AND o_d_id = ? AND o_c_id = ? ORDER BY o_entry_d LIMIT 1", "", 0}, // ties
+	} {
+		p := matchReadPlan(app, "tpcc", tc.query)
+		switch {
+		case p == nil && tc.index != "":
+			t.Errorf("%s: no plan, want one reading %s", tc.query, tc.index)
+		case p != nil && tc.index == "":
+			t.Errorf("%s: a plan reading %s, want none", tc.query, p.ix.ix.Name)
+		case p != nil && (p.ix.ix.Name != tc.index || len(p.eq) != tc.eq):
+			t.Errorf("%s: reads %s with %d equalities, want %s with %d", tc.query, p.ix.ix.Name, len(p.eq), tc.index, tc.eq)
+		}
 	}
 }
