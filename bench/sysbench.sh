@@ -4,6 +4,7 @@
 #   bench/sysbench.sh            # ROWS=100000 THREADS=4 TIME=20 by default
 #   NEIGHBOUR=1 bench/sysbench.sh   # the same with a CPU-bound process beside
 #   PROFILE=DIR bench/sysbench.sh   # also a CPU profile of Imago's oltp_read_only
+#   TESTS="oltp_read_only select1" bench/sysbench.sh   # some of the tests
 #
 # NEIGHBOUR=1 runs a busy loop on one core (taskset) during both servers'
 # runs: the ratios should hold when the servers share the machine with a
@@ -120,7 +121,8 @@ printf '%-22s %12s %12s %8s\n' "" "Imago" "MariaDB" "ratio"
 report() { # name imago mariadb
 	printf '%-22s %12s %12s %8s\n' "$1" "$2" "$3" "$(awk -v a="$2" -v b="$3" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')"
 }
-for test in oltp_point_select oltp_read_only "$PWD/bench/select1.lua"; do
+for test in ${TESTS:-oltp_point_select oltp_read_only select1}; do
+	[[ $test == select1 ]] && test=$PWD/bench/select1.lua
 	read -r iq it ip < <(sysbench_run $IMAGO_PORT "$test")
 	read -r mq mt mp < <(sysbench_run $PEER_PORT "$test")
 	name=$(basename "$test" .lua)

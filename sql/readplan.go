@@ -583,6 +583,8 @@ func (p *readPlan) selectRows(ctx *gsql.Context, rows readRows, types []gsql.Typ
 	)
 	if rows.iter != nil {
 		// A range: room for sysbench's 100 rows without regrowing.
+		enc.vals = make([]sqltypes.Value, 0, 128*len(p.cols))
+		enc.bytes = make([]byte, 0, 4<<10)
 		out = make([][]sqltypes.Value, 0, 128)
 		if len(p.order) > 0 {
 			sorted = make([]gsql.Row, 0, 128)
