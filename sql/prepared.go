@@ -116,7 +116,7 @@ func (g *preparedReads) StmtExecute(ctx context.Context, chain server.Chain, c *
 		return chain.ComStmtExecute(ctx, c, prepare, callback)
 	}
 	ok, err := plan.run(ctx, s, prepare.BindVars, res.types, func(rows [][]sqltypes.Value) error {
-		return callback(&sqltypes.Result{Fields: res.fields, Rows: rows})
+		return callback(&sqltypes.Result{Fields: res.fields, Rows: rows, Extras: rowsOwned})
 	})
 	if !ok {
 		return chain.ComStmtExecute(ctx, c, prepare, callback)
