@@ -13,7 +13,8 @@
 # (bench/sbserve: the sbtest app) and MariaDB on loopback ports in a temporary directory,
 # loads the same sbtest1 rows into both (bench/sbload), runs
 # oltp_point_select, oltp_read_only and a SELECT 1 loop against each, and
-# prints QPS/TPS, p95 latency and the Imago/MariaDB ratio.
+# prints QPS/TPS, each server's CPU time per query or transaction, p95
+# latency and the Imago/MariaDB ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH
@@ -62,6 +63,7 @@ mariadbd --no-defaults --datadir="$work/mariadb" --socket="$work/mariadb.sock" -
 	--bind-address=127.0.0.1 --pid-file="$work/mariadb.pid" --user=root --skip-grant-tables \
 	--innodb-buffer-pool-size=512M --max-connections=200 2>"$work/mariadb.log" &
 pids+=($!)
+peer_pid=$!
 
 for _ in $(seq 100); do
 	if curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null &&
@@ -101,6 +103,11 @@ profile_imago() {
 	wait $curl_pid
 }
 
+# cpu_ticks PID: the process's user and system CPU time in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# cpu_us TICKS RATE: CPU microseconds per unit of a TIME-second run at RATE/s.
+cpu_us() { awk -v t="$1" -v r="$2" -v hz="$(getconf CLK_TCK)" -v s="$TIME" 'BEGIN { if (r > 0) printf "%.0f", t / hz * 1e6 / (r * s); else print "-" }'; }
+
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 if [[ -n $PROFILE ]]; then
@@ -123,13 +130,21 @@ report() { # name imago mariadb
 }
 for test in ${TESTS:-oltp_point_select oltp_read_only select1}; do
 	[[ $test == select1 ]] && test=$PWD/bench/select1.lua
+	ic=$(cpu_ticks $imago_pid)
 	read -r iq it ip < <(sysbench_run $IMAGO_PORT "$test")
+	ic=$(($(cpu_ticks $imago_pid) - ic))
+	mc=$(cpu_ticks $peer_pid)
 	read -r mq mt mp < <(sysbench_run $PEER_PORT "$test")
+	mc=$(($(cpu_ticks $peer_pid) - mc))
 	name=$(basename "$test" .lua)
 	if [[ $name == oltp_read_only ]]; then
 		report "$name TPS" "$it" "$mt"
+		# The server's CPU time per transaction: what the load beside does
+		# not change.
+		report "$name CPU us/txn" "$(cpu_us "$ic" "$it")" "$(cpu_us "$mc" "$mt")"
 	else
 		report "$name QPS" "$iq" "$mq"
+		report "$name CPU us/query" "$(cpu_us "$ic" "$iq")" "$(cpu_us "$mc" "$mq")"
 	fi
 	report "$name p95 ms" "$ip" "$mp"
 done
