@@ -5,6 +5,7 @@
 #   NEIGHBOUR=1 bench/sysbench.sh   # the same with a CPU-bound process beside
 #   PROFILE=DIR bench/sysbench.sh   # also a CPU profile of Imago's oltp_read_only
 #   TESTS="oltp_read_only select1" bench/sysbench.sh   # some of the tests
+#   MEMORY=0 bench/sysbench.sh      # without the bytes per row
 #
 # NEIGHBOUR=1 runs a busy loop on one core (taskset) during both servers'
 # runs: the ratios should hold when the servers share the machine with a
@@ -151,6 +152,10 @@ done
 
 if [[ $NEIGHBOUR == 1 ]]; then
 	kill "$neighbour"
+fi
+
+if [[ ${MEMORY:-1} == 0 ]]; then
+	exit 0
 fi
 
 # Memory: MariaDB's own figure for the table; Imago's resident set after
