@@ -4,6 +4,8 @@
 //
 //	go run ./bench/peers -duration 20s     # make bench-peers
 //
+// The comparisons:
+//
 //   - HTTP `set` (the dictionary app, durability always) against Redis
 //     `SET` with appendonly yes and appendfsync always: one durable key
 //     write each, 64 connections, the same keys and 160-byte values, both

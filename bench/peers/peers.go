@@ -196,7 +196,7 @@ type postgres struct {
 	*process
 	port   string
 	socket string
-	bin    string // the directory of initdb, postgres and pgbench
+	bin    string              // the directory of initdb, postgres and pgbench
 	as     *syscall.Credential // the postgres user's, when this runs as root
 }
 
