@@ -20,6 +20,14 @@ type result struct {
 	ops     int
 	elapsed time.Duration
 	lat     []time.Duration // sorted
+	// serverCPU and clientCPU are the CPU time the server process and
+	// this client used in the measured time.
+	serverCPU, clientCPU time.Duration
+}
+
+// cpuPerOp is d per operation, in µs.
+func (r result) cpuPerOp(d time.Duration) float64 {
+	return float64(d) / 1e3 / float64(max(1, r.ops))
 }
 
 func (r result) rate() float64 { return float64(r.ops) / r.elapsed.Seconds() }
@@ -43,10 +51,11 @@ type conn struct {
 }
 
 // drive opens conns connections to addr and runs op on each in a loop for
-// warmup plus duration, counting and timing what completes after warmup.
+// warmup plus duration, counting and timing what completes after warmup,
+// and the CPU time of the server process pid and of this client.
 // Every connection does one request at a time (no pipelining), as
 // redis-benchmark and pgbench clients do.
-func drive(addr string, conns int, warmup, duration time.Duration, op exchange) (result, error) {
+func drive(addr string, pid, conns int, warmup, duration time.Duration, op exchange) (result, error) {
 	cs := make([]*conn, conns)
 	for i := range cs {
 		nc, err := net.Dial("tcp", addr)
@@ -79,11 +88,14 @@ func drive(addr string, conns int, warmup, duration time.Duration, op exchange) 
 		}()
 	}
 	time.Sleep(warmup)
+	meter := cpuMeter{pid: pid}
+	meter.begin()
 	measuring.Store(true)
 	began := time.Now()
 	time.Sleep(duration)
 	measuring.Store(false)
 	elapsed := time.Since(began)
+	meter.end()
 	stop.Store(true)
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -94,7 +106,7 @@ func drive(addr string, conns int, warmup, duration time.Duration, op exchange) 
 		all = append(all, l...)
 	}
 	slices.Sort(all)
-	return result{ops: len(all), elapsed: elapsed, lat: all}, nil
+	return result{ops: len(all), elapsed: elapsed, lat: all, serverCPU: meter.server, clientCPU: meter.client}, nil
 }
 
 // httpPost is an exchange of HTTP/1.1 keep-alive POSTs of JSON to path,

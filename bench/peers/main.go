@@ -22,6 +22,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"flag"
@@ -124,7 +125,7 @@ func compareSet(work string, o options) ([]row, error) {
 		if err != nil {
 			return nil, err
 		}
-		rd, err := drive(addr, o.conns, o.warmup, o.duration, redisSet(value))
+		rd, err := drive(addr, p.cmd.Process.Pid, o.conns, o.warmup, o.duration, redisSet(value))
 		p.stop()
 		os.RemoveAll(work + "/redis")
 		if err != nil {
@@ -201,7 +202,11 @@ func imagoRun(work, app, command string, o options, setup func(base string) erro
 	if o.profile != "" {
 		profile = cpuProfile("http://"+pprofAddr, o.warmup, o.duration, o.profile+"."+command)
 	}
-	res, err := drive(httpAddr, o.conns, o.warmup, o.duration, httpPost(httpAddr, "/v1/commands/"+command, body))
+	before, err := writerMetrics("http://" + httpAddr + "/metrics")
+	if err != nil {
+		return result{}, err
+	}
+	res, err := drive(httpAddr, p.cmd.Process.Pid, o.conns, o.warmup, o.duration, httpPost(httpAddr, "/v1/commands/"+command, body))
 	if err != nil {
 		return result{}, fmt.Errorf("imago: %w", err)
 	}
@@ -211,11 +216,17 @@ func imagoRun(work, app, command string, o options, setup func(base string) erro
 		}
 	}
 	printRun("imago HTTP "+command+", durability always", res)
+	after, err := writerMetrics("http://" + httpAddr + "/metrics")
+	if err != nil {
+		return result{}, err
+	}
+	printWriterFigures(before, after)
 	return res, nil
 }
 
 func printRun(what string, r result) {
-	fmt.Printf("  %-40s %9.0f/s   p50 %6.2f ms  p99 %6.2f ms\n", what, r.rate(), ms(r.pct(50)), ms(r.pct(99)))
+	fmt.Printf("  %-40s %9.0f/s   p50 %6.2f ms  p99 %6.2f ms   CPU per op: server %5.1f µs, client %5.1f µs\n",
+		what, r.rate(), ms(r.pct(50)), ms(r.pct(99)), r.cpuPerOp(r.serverCPU), r.cpuPerOp(r.clientCPU))
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
@@ -272,4 +283,32 @@ func loadAverage() string {
 		return "?"
 	}
 	return strings.Join(strings.Fields(string(b))[:3], " ")
+}
+
+// writerMetrics reads Imago's metrics as name -> value.
+func writerMetrics(url string) (map[string]float64, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	m := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if ok && !strings.HasPrefix(name, "#") {
+			m[name], _ = strconv.ParseFloat(value, 64)
+		}
+	}
+	return m, sc.Err()
+}
+
+// printWriterFigures prints the writer's means over the run, warm-up
+// included (the metrics after less those before): commands per batch (per
+// fsync), apply and log append (fsync included) per batch.
+func printWriterFigures(before, after map[string]float64) {
+	delta := func(name string) float64 { return after[name] - before[name] }
+	mean := func(name string) float64 { return delta(name+"_sum") / max(1, delta(name+"_count")) }
+	fmt.Printf("  %-40s %.1f commands per batch (fsync); per batch apply %.3f ms, log append and fsync %.3f ms\n", "",
+		mean("imago_batch_commands"), 1000*mean("imago_apply_seconds"), 1000*mean("imago_log_append_seconds"))
 }
