@@ -150,6 +150,7 @@ type frontConn struct {
 	body     []byte      // the last request's body, reused
 	out      []byte      // the last response, reused
 	ctx      context.Context
+	remote   string // RemoteAddr, formatted once
 }
 
 // serve reads and answers requests until the connection ends or is handed
@@ -165,6 +166,7 @@ func (fc *frontConn) serve() {
 			fc.Close()
 		}
 	}()
+	fc.remote = fc.RemoteAddr().String()
 	fc.ctx = context.WithValue(context.WithValue(context.Background(), http.ServerContextKey, fc.s.HTTP), http.LocalAddrContextKey, fc.LocalAddr())
 	for {
 		if !fc.waitForRequest() {
@@ -275,7 +277,7 @@ func (fc *frontConn) answer(req *frontRequest) bool {
 		return false // parseHead accepted only targets that parse
 	}
 	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
-	r.Header, r.Host, r.RequestURI, r.RemoteAddr = req.header, req.host, req.target, fc.RemoteAddr().String()
+	r.Header, r.Host, r.RequestURI, r.RemoteAddr = req.header, req.host, req.target, fc.remote
 	r.Close = req.close
 	w := &bufferedResponse{header: http.Header{}}
 	if !fc.s.handle(w, r) {
