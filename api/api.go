@@ -52,8 +52,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
