@@ -359,7 +359,7 @@ func parseHead(head []byte) *frontRequest {
 		v := string(value)
 		switch key {
 		case "Host": // r.Host, not a header, as net/http does
-			if req.host != "" || v == "" {
+			if req.host != "" || !plainHost(v) {
 				return nil
 			}
 			req.host = v
@@ -406,6 +406,21 @@ func commandTarget(t []byte) bool {
 	}
 	for _, c := range name {
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// plainHost tells whether a Host is a name or address with an optional
+// port, of characters net/http accepts in any Host (the rest goes to it).
+func plainHost(h string) bool {
+	if h == "" {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_') {
 			return false
 		}
 	}
