@@ -171,7 +171,7 @@ func comparePlaceOrder(work string, o options) ([]row, error) {
 // and simple-update.
 func pgbenchBoth(pg *postgres, o options) ([2]float64, error) {
 	var tps [2]float64
-	if out, err := pg.command("pgbench", "-h", pg.socket, "-p", pg.port, "-U", "postgres", "-i", "-q", "-s", strconv.Itoa(o.conns), "postgres").CombinedOutput(); err != nil {
+	if out, err := pg.command("pgbench", "-h", pg.socket, "-p", pg.port, "-U", "postgres", "-i", "-q", "-I", "dtGvp", "-s", strconv.Itoa(o.conns), "postgres").CombinedOutput(); err != nil {
 		return tps, fmt.Errorf("pgbench -i: %w\n%s", err, out)
 	}
 	for i, script := range []string{"tpcb-like", "simple-update"} {
