@@ -44,6 +44,10 @@
 //   - A token reads the log, or uses admin endpoints, only with that scope.
 //   - A body is read within Config.BodyTimeout: a slow client cannot hold
 //     a handler open.
+//   - Server (serve.go) answers command submissions in its own HTTP/1.1
+//     loop only when it understands the whole request header; any other
+//     request, and the rest of its connection, is net/http's, from its
+//     first byte.
 package api
 
 import (
