@@ -266,7 +266,7 @@ func (fc *frontConn) answer(req *frontRequest) bool {
 	fc.body = fc.body[:n]
 	if _, err := io.ReadFull(fc.r, fc.body); err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) { // as the handler answers a slow body under net/http
-			w := &bufferedResponse{header: http.Header{}}
+			w := &bufferedResponse{header: make(http.Header, 4)}
 			writeError(w, http.StatusRequestTimeout, codeTimeout, (&slowBodyError{limit: fc.s.BodyTimeout}).Error())
 			fc.Write(w.appendTo(fc.out[:0], true))
 		}
@@ -279,7 +279,7 @@ func (fc *frontConn) answer(req *frontRequest) bool {
 	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
 	r.Header, r.Host, r.RequestURI, r.RemoteAddr = req.header, req.host, req.target, fc.remote
 	r.Close = req.close
-	w := &bufferedResponse{header: http.Header{}}
+	w := &bufferedResponse{header: make(http.Header, 4)}
 	if !fc.s.handle(w, r) {
 		return false
 	}
@@ -468,7 +468,7 @@ func asciiEqualFold(s, lower string) bool {
 
 // bufferedResponse is the ResponseWriter of a request the loop serves: the
 // whole response is written in one system call once the handler returns.
-// It supports no Flush, hijacking or deadlines (http.ResponseController
+// It supports no Flush, hijacking or write deadlines (http.ResponseController
 // says so): the endpoints the loop serves need none.
 type bufferedResponse struct {
 	header http.Header
@@ -477,6 +477,11 @@ type bufferedResponse struct {
 }
 
 func (w *bufferedResponse) Header() http.Header { return w.header }
+
+// SetReadDeadline does nothing: the loop read the body whole before the
+// handler ran. (Answering http.ErrNotSupported instead cost an fmt.Errorf
+// per request, 1.5% of an HTTP set's server CPU.)
+func (w *bufferedResponse) SetReadDeadline(time.Time) error { return nil }
 
 func (w *bufferedResponse) WriteHeader(status int) {
 	if w.status == 0 {
