@@ -1,7 +1,7 @@
 # The two commands of the README. Run needs only Go; test also installs the
 # clients of the compatibility suite (Debian packages, npm) when missing.
 
-.PHONY: run test gotest mariadb compat difftest tpch tpcc bench bench-audit bench-redact bench-upcast sysbench restart-bench fuzz torture
+.PHONY: run test gotest mariadb compat difftest tpch tpcc bench bench-peers peers-packages bench-audit bench-redact bench-upcast sysbench restart-bench fuzz torture
 
 # Run Imago: the demo shop on embedded defaults (HTTP :8080, MySQL :3306).
 run:
@@ -68,6 +68,26 @@ TPCC_DURATION ?= 60s
 tpcc: mariadb
 	go run ./bench/tpcc -warehouses $(TPCC_WAREHOUSES) -duration $(TPCC_DURATION)
 
+# Imago's durable writes against its peers on this machine, each server on
+# its own free port and temporary data directory, one run (bench/peers):
+# HTTP set (the dictionary) against Redis SET with appendfsync always, and
+# HTTP place_order (the shop) against pgbench TPC-B-like and simple-update
+# on PostgreSQL with synchronous_commit on, 64 connections; then sysbench
+# and TPC-C against MariaDB (PEERS_MARIADB=0 skips them). Installs Debian's
+# redis-server, postgresql and mariadb-server when missing.
+PEERS_DURATION ?= 20s
+PEERS_ROUNDS ?= 2
+PEERS_MARIADB ?= 1
+bench-peers: peers-packages
+	go run ./bench/peers -duration $(PEERS_DURATION) -rounds $(PEERS_ROUNDS)
+	if [ "$(PEERS_MARIADB)" = 1 ]; then $(MAKE) sysbench && $(MAKE) tpcc; fi
+
+peers-packages: mariadb
+	command -v redis-server >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null)
+	ls /usr/lib/postgresql/*/bin/pgbench >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
+
 # Replay, checkpoint write, restore and write drop on a generated shop log of
 # 5 million rows (the default 10 million needs ~19 GB of heap; see README).
 restart-bench:
@@ -80,6 +100,7 @@ fuzz:
 	go test -run XXX -fuzz FuzzSubmitBody -fuzztime 30s ./api/
 	go test -run XXX -fuzz '^FuzzDecode$$' -fuzztime 30s ./api/
 	go test -run XXX -fuzz FuzzImportItem -fuzztime 30s ./api/
+	go test -run XXX -fuzz FuzzParseHead -fuzztime 30s ./api/
 	go test -run XXX -fuzz FuzzKeyOrder -fuzztime 30s ./memdb/
 	go test -run XXX -fuzz 'FuzzLoad$$' -fuzztime 30s ./checkpoint/
 	go test -run XXX -fuzz FuzzLoadBody -fuzztime 30s ./checkpoint/

@@ -44,6 +44,10 @@
 //   - A token reads the log, or uses admin endpoints, only with that scope.
 //   - A body is read within Config.BodyTimeout: a slow client cannot hold
 //     a handler open.
+//   - Server (serve.go) answers command submissions in its own HTTP/1.1
+//     loop only when it understands the whole request header; any other
+//     request, and the rest of its connection, is net/http's, from its
+//     first byte.
 package api
 
 import (
@@ -53,6 +57,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -315,7 +320,28 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 	if res.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"seq": res.Seq, "result": res.Value})
+	writeAccepted(w, res)
+}
+
+// jsonContentType is the Content-Type of every answer, shared: net/http
+// only reads a header's values.
+var jsonContentType = []string{"application/json"}
+
+// writeAccepted answers a command's result: {"result":...,"seq":N}, the
+// bytes writeJSON writes for that map, without encoding the map by
+// reflection (5.9% of the CPU of an HTTP set, profile of bench/peers).
+func writeAccepted(w http.ResponseWriter, res commands.Result) {
+	value, err := json.Marshal(res.Value)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, codeInternal, fmt.Sprintf("the command was applied as seq %d, but its result cannot be written as JSON: %v", res.Seq, err))
+		return
+	}
+	b := make([]byte, 0, len(value)+40)
+	b = append(append(append(b, `{"result":`...), value...), `,"seq":`...)
+	b = append(strconv.AppendUint(b, res.Seq, 10), "}\n"...)
+	w.Header()["Content-Type"] = jsonContentType
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
 }
 
 // classify maps a Submit error to its HTTP status, code and message.

@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 
@@ -19,7 +19,8 @@ import (
 )
 
 // BenchmarkHTTPSubmit: durable place_order commands over HTTP from 64
-// keep-alive connections, through the real net/http server and client.
+// keep-alive connections, through api.Server and net/http's client (see
+// bench/peers for a client as cheap as redis-benchmark's, and the peers).
 func BenchmarkHTTPSubmit(b *testing.B) {
 	const conns = 64
 	db, err := imago.Open(b.TempDir(), shop.App(), imago.Options{})
@@ -33,13 +34,19 @@ func BenchmarkHTTPSubmit(b *testing.B) {
 		}
 	}
 	h, _ := api.NewHandler(db, api.Config{})
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := api.NewServer(h, api.Config{}, &http.Server{})
+	go srv.Serve(ln)
+	defer srv.Shutdown(context.Background())
+	base := "http://" + ln.Addr().String()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
 	var n atomic.Int64
 	latency.Run(b, conns, func() error {
 		body, _ := json.Marshal(workload.BenchOrder(n.Add(1)))
-		resp, err := client.Post(srv.URL+"/v1/commands/place_order", "application/json", bytes.NewReader(body))
+		resp, err := client.Post(base+"/v1/commands/place_order", "application/json", bytes.NewReader(body))
 		if err != nil {
 			return err
 		}

@@ -53,6 +53,9 @@ func checkJSONType(contentType string) error {
 	if contentType == "" {
 		return fmt.Errorf("no Content-Type: %s", want)
 	}
+	if contentType == "application/json" { // what clients send; ParseMediaType allocates
+		return nil
+	}
 	mediaType, params, err := mime.ParseMediaType(contentType)
 	if err != nil || mediaType != "application/json" {
 		return fmt.Errorf("Content-Type %q: %s", contentType, want)

@@ -10,6 +10,9 @@ import (
 
 // dryRunParam reads ?dry_run=; an unknown value is an error naming it.
 func dryRunParam(r *http.Request) (bool, error) {
+	if r.URL.RawQuery == "" { // the write path's case: no query to parse
+		return false, nil
+	}
 	v := r.URL.Query().Get("dry_run")
 	if v == "" {
 		return false, nil

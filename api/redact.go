@@ -103,7 +103,9 @@ func withEpoch(epoch func() uint64, next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set(RedactionEpochHeader, strconv.FormatUint(epoch(), 10))
+		// The name is canonical already: Set would canonicalize it again
+		// on every response.
+		w.Header()[RedactionEpochHeader] = []string{strconv.FormatUint(epoch(), 10)}
 		next.ServeHTTP(w, r)
 	})
 }

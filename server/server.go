@@ -28,7 +28,7 @@ type Server struct {
 	replica   *replica.Replica // or a replica's
 	follow    chan error       // the replica's follower: its end
 	sql       *imagosql.Server
-	http      *http.Server
+	http      *api.Server
 	httpLn    net.Listener
 	pprof     *http.Server
 	stopping  chan struct{} // closed when the HTTP server shuts down
@@ -124,7 +124,7 @@ func (s *Server) listen(m *metrics.Metrics) error {
 	if s.replica == nil {
 		redact = s.redact
 	}
-	handler, err := api.NewHandler(db, api.Config{Logger: c.Logger, Metrics: m.Handler(), Shutdown: s.stopping, Tokens: c.tokens,
+	apiCfg := api.Config{Logger: c.Logger, Metrics: m.Handler(), Shutdown: s.stopping, Tokens: c.tokens,
 		Redact: redact, RedactionEpoch: func() uint64 { return s.DB().RedactionEpoch() },
 		AllowedHosts: namedHost(c.HTTPAddr), AllowedOrigins: c.HTTPOrigins, Checkpoints: s.checkpoints, Ready: s.ready, Replicas: current{s.DB}, ImageAt: s.imageAt,
 		Checkpoint: func() (api.CheckpointResult, error) {
@@ -133,15 +133,16 @@ func (s *Server) listen(m *metrics.Metrics) error {
 		},
 		Import: func(ctx context.Context, items []commands.Import, importer string) ([]commands.Result, error) {
 			return s.DB().Import(ctx, items, importer)
-		}})
+		}}
+	handler, err := api.NewHandler(db, apiCfg)
 	if err != nil {
 		return err
 	}
 	if s.httpLn, err = net.Listen("tcp", c.HTTPAddr); err != nil {
 		return fmt.Errorf("--http-addr: %w", err)
 	}
-	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	s.http.RegisterOnShutdown(func() { close(s.stopping) })
+	s.http = api.NewServer(handler, apiCfg, &http.Server{ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute})
+	s.http.HTTP.RegisterOnShutdown(func() { close(s.stopping) })
 	if c.PprofAddr != "" {
 		if err := s.servePprof(); err != nil {
 			return errors.Join(err, s.httpLn.Close())

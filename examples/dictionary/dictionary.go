@@ -73,7 +73,14 @@ func put(tx *memdb.Txn, key string, value func(old string) string) (any, error) 
 	} else {
 		err = Entries.Insert(tx, e)
 	}
-	return map[string]string{"value": e.Value}, err
+	return Result{Value: e.Value}, err
+}
+
+// Result is what set and add answer: the key's value now. A struct, not a
+// map: encoding/json writes it without sorting keys by reflection, which
+// was 4% of the server's CPU of an HTTP set (profile of bench/peers).
+type Result struct {
+	Value string `json:"value"`
 }
 
 func validKey(k string) error {
