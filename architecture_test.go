@@ -21,6 +21,7 @@ var layers = map[string][]string{
 	"internal/latency": nil,
 	"internal/mariadb": {"memdb"}, // the peer of tests and benchmarks
 	"internal/ondisk":  nil,
+	"internal/probe":   nil,
 	"envelope":         nil,
 	"checkpoint":       {"memdb"},
 	"commands":         {"envelope", "memdb"},

@@ -22,7 +22,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"flag"
@@ -39,6 +38,7 @@ import (
 	"github.com/imagodb/imago/examples/dictionary"
 	"github.com/imagodb/imago/examples/shop"
 	"github.com/imagodb/imago/examples/shop/workload"
+	"github.com/imagodb/imago/internal/probe"
 )
 
 func main() {
@@ -77,7 +77,7 @@ func run(o options) error {
 	}
 	defer os.RemoveAll(work)
 	fmt.Printf("peers: %d connections, %s per run after %s warm-up, %d round(s); %d CPUs, load %s\n",
-		o.conns, o.duration, o.warmup, o.rounds, runtime.NumCPU(), loadAverage())
+		o.conns, o.duration, o.warmup, o.rounds, runtime.NumCPU(), probe.LoadAverage())
 	var rows []row
 	for _, which := range strings.Split(o.only, ",") {
 		var got []row
@@ -98,7 +98,7 @@ func run(o options) error {
 	for _, r := range rows {
 		fmt.Printf("%-62s %10.0f %10.0f %6.2fx\n", r.what, r.imago, r.peer, r.imago/r.peer)
 	}
-	fmt.Printf("load average after: %s\n", loadAverage())
+	fmt.Printf("load average after: %s\n", probe.LoadAverage())
 	return nil
 }
 
@@ -200,9 +200,9 @@ func imagoRun(work, app, command string, o options, setup func(base string) erro
 	}
 	var profile func() error
 	if o.profile != "" {
-		profile = cpuProfile("http://"+pprofAddr, o.warmup, o.duration, o.profile+"."+command)
+		profile = probe.CPUProfile("http://"+pprofAddr, o.warmup, int(o.duration.Seconds())-1, o.profile+"."+command)
 	}
-	before, err := writerMetrics("http://" + httpAddr + "/metrics")
+	before, err := probe.Metrics("http://" + httpAddr + "/metrics")
 	if err != nil {
 		return result{}, err
 	}
@@ -216,11 +216,11 @@ func imagoRun(work, app, command string, o options, setup func(base string) erro
 		}
 	}
 	printRun("imago HTTP "+command+", durability always", res)
-	after, err := writerMetrics("http://" + httpAddr + "/metrics")
+	after, err := probe.Metrics("http://" + httpAddr + "/metrics")
 	if err != nil {
 		return result{}, err
 	}
-	printWriterFigures(before, after)
+	fmt.Printf("  %-40s %s\n", "", probe.Writer(before, after))
 	return res, nil
 }
 
@@ -253,62 +253,4 @@ func submitAll(base string, defs []commands.Definition, cmds []commands.Command)
 		}
 	}
 	return nil
-}
-
-// cpuProfile fetches a CPU profile of the measured part of a run from
-// Imago's pprof endpoint; the returned func waits for it.
-func cpuProfile(base string, warmup, duration time.Duration, file string) func() error {
-	done := make(chan error, 1)
-	go func() {
-		time.Sleep(warmup)
-		resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, max(1, int(duration.Seconds())-1)))
-		if err != nil {
-			done <- err
-			return
-		}
-		defer resp.Body.Close()
-		var b bytes.Buffer
-		if _, err := b.ReadFrom(resp.Body); err != nil {
-			done <- err
-			return
-		}
-		done <- os.WriteFile(file, b.Bytes(), 0o644)
-	}()
-	return func() error { return <-done }
-}
-
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	return strings.Join(strings.Fields(string(b))[:3], " ")
-}
-
-// writerMetrics reads Imago's metrics as name -> value.
-func writerMetrics(url string) (map[string]float64, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	m := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		name, value, ok := strings.Cut(sc.Text(), " ")
-		if ok && !strings.HasPrefix(name, "#") {
-			m[name], _ = strconv.ParseFloat(value, 64)
-		}
-	}
-	return m, sc.Err()
-}
-
-// printWriterFigures prints the writer's means over the run, warm-up
-// included (the metrics after less those before): commands per batch (per
-// fsync), apply and log append (fsync included) per batch.
-func printWriterFigures(before, after map[string]float64) {
-	delta := func(name string) float64 { return after[name] - before[name] }
-	mean := func(name string) float64 { return delta(name+"_sum") / max(1, delta(name+"_count")) }
-	fmt.Printf("  %-40s %.1f commands per batch (fsync); per batch apply %.3f ms, log append and fsync %.3f ms\n", "",
-		mean("imago_batch_commands"), 1000*mean("imago_apply_seconds"), 1000*mean("imago_log_append_seconds"))
 }

@@ -15,17 +15,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
-)
 
-// freePort returns a loopback address with a port free at the moment.
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
+	"github.com/imagodb/imago/internal/probe"
+)
 
 // process is a server this harness started, with its log file.
 type process struct {
@@ -96,7 +88,7 @@ func startImago(dir, app string) (p *process, httpAddr, pprofAddr string, err er
 	}
 	var addrs [3]string
 	for i := range addrs {
-		if addrs[i], err = freePort(); err != nil {
+		if addrs[i], err = probe.FreeAddr(); err != nil {
 			return nil, "", "", err
 		}
 	}
@@ -132,7 +124,7 @@ func startRedis(dir string) (*process, string, error) {
 	if err != nil {
 		return nil, "", errors.New("redis-server not found: apt-get install redis-server (make bench-peers installs it)")
 	}
-	addr, err := freePort()
+	addr, err := probe.FreeAddr()
 	if err != nil {
 		return nil, "", err
 	}
@@ -235,7 +227,7 @@ func startPostgres(dir string) (*postgres, error) {
 	if out, err := pg.command("initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync").CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("initdb: %w\n%s", err, out)
 	}
-	addr, err := freePort()
+	addr, err := probe.FreeAddr()
 	if err != nil {
 		return nil, err
 	}

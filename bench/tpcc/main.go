@@ -17,7 +17,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -38,6 +37,7 @@ import (
 	"github.com/imagodb/imago/cli"
 	"github.com/imagodb/imago/examples/tpcc"
 	"github.com/imagodb/imago/examples/tpcc/workload"
+	"github.com/imagodb/imago/internal/probe"
 )
 
 // goTPC is the go-tpc release the comparison is built with.
@@ -166,28 +166,18 @@ func sum(xs [5]int) int {
 	return n
 }
 
-// freePort returns a loopback address with a port free at the moment.
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
 // runImagoBench serves the tpcc app from this binary, loads it and runs
 // the workload.
 func runImagoBench(work string, warehouses int, duration time.Duration, terminals, loaders int, profile string) (*figures, error) {
-	httpAddr, err := freePort()
+	httpAddr, err := probe.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	sqlAddr, err := freePort()
+	sqlAddr, err := probe.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	pprofAddr, err := freePort()
+	pprofAddr, err := probe.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -222,13 +212,13 @@ func runImagoBench(work string, warehouses int, duration time.Duration, terminal
 		return nil, err
 	}
 	fmt.Printf("imago: loaded in %.1f s; running\n", time.Since(began).Seconds())
-	before, err := writerMetrics("http://" + httpAddr + "/metrics")
+	before, err := probe.Metrics("http://" + httpAddr + "/metrics")
 	if err != nil {
 		return nil, err
 	}
 	var stopProfile func() error
 	if profile != "" {
-		stopProfile = cpuProfile("http://"+pprofAddr, duration, profile)
+		stopProfile = probe.CPUProfile("http://"+pprofAddr, 0, int(duration.Seconds())-2, profile)
 	}
 	if profileDriver != nil {
 		defer profileDriver()()
@@ -248,64 +238,12 @@ func runImagoBench(work string, warehouses int, duration time.Duration, terminal
 		f.p50[tx], f.p95[tx] = res.Percentile(tx, 50), res.Percentile(tx, 95)
 	}
 	fmt.Printf("imago: %v transactions, %d New-Orders rolled back\n", res.Count, res.Rollbacks)
-	after, err := writerMetrics("http://" + httpAddr + "/metrics")
+	after, err := probe.Metrics("http://" + httpAddr + "/metrics")
 	if err != nil {
 		return nil, err
 	}
-	printWriterFigures(before, after)
+	fmt.Printf("imago: %s (means over the run)\n", probe.Writer(before, after))
 	return f, nil
-}
-
-// writerMetrics reads Imago's metrics as name -> value.
-func writerMetrics(url string) (map[string]float64, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	m := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		name, value, ok := strings.Cut(sc.Text(), " ")
-		if ok && !strings.HasPrefix(name, "#") {
-			m[name], _ = strconv.ParseFloat(value, 64)
-		}
-	}
-	return m, sc.Err()
-}
-
-// printWriterFigures prints the writer's means over the run (the metrics
-// after less those before): commands per batch, apply and log append
-// (fsync included) per batch, where a command's time goes on the write path.
-func printWriterFigures(before, after map[string]float64) {
-	delta := func(name string) float64 { return after[name] - before[name] }
-	mean := func(name string) float64 { return delta(name+"_sum") / max(1, delta(name+"_count")) }
-	fmt.Printf("imago: %.0f batches, %.1f commands per batch; per batch apply %.2f ms, log append and fsync %.2f ms (means over the run)\n",
-		delta("imago_batch_commands_count"), mean("imago_batch_commands"), 1000*mean("imago_apply_seconds"), 1000*mean("imago_log_append_seconds"))
-}
-
-// cpuProfile fetches a CPU profile of the run from Imago's pprof endpoint
-// in the background; the returned func waits for it.
-func cpuProfile(base string, duration time.Duration, file string) func() error {
-	done := make(chan error, 1)
-	go func() {
-		seconds := max(1, int(duration.Seconds())-2)
-		resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, seconds))
-		if err != nil {
-			done <- err
-			return
-		}
-		defer resp.Body.Close()
-		out, err := os.Create(file)
-		if err != nil {
-			done <- err
-			return
-		}
-		defer out.Close()
-		_, err = bufio.NewReader(resp.Body).WriteTo(out)
-		done <- err
-	}()
-	return func() error { return <-done }
 }
 
 func waitReady(url string) error {
@@ -355,7 +293,7 @@ func runMariaDB(work string, warehouses int, duration time.Duration, terminals, 
 		"--skip-test-db", "--user=root").CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("mariadb-install-db: %w\n%s", err, out)
 	}
-	addr, err := freePort()
+	addr, err := probe.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
