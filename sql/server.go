@@ -179,7 +179,6 @@ func newEngine(cfg Config) (*sqle.Engine, *database, error) {
 	p := newProvider(functions, app, newSystemDatabase(cfg), newPerformanceSchema())
 	installPast(p, cfg.Past)
 	a := newAnalyzer(p)
-	a.Catalog.StatsProvider = newStatsProvider()
 	engine := sqle.New(a, &sqle.Config{IsReadOnly: true})
 	return engine, app, nil
 }
