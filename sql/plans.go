@@ -46,15 +46,16 @@ func (c lookupCoster) EstimateCost(ctx *gsql.Context, n memo.RelExpr, s gsql.Sta
 	return left*seqIOCost + left*perKey*(randIOCost+seqIOCost), nil
 }
 
-// hashSemiJoins turns a nested-loop semi join whose right side does not
-// depend on its left rows into a hash semi join: the right side runs once
+// hashSemiJoins turns a nested-loop semi or anti join whose right side does
+// not depend on its left rows into a hash join: the right side runs once
 // and each left row probes its rows by the join's equalities. GMS's join
 // planner leaves a join as written when a side holds a node it cannot
 // reorder (GROUP BY, ORDER BY ... LIMIT), and its nested loop then runs that
 // side again for every left row: `customer_id = (SELECT customer_id FROM
 // orders GROUP BY customer_id ORDER BY COUNT(*) DESC LIMIT 1)` grouped the
 // orders once per order (5.4 s on 1,500 orders; 5 ms as a hash join), as
-// did `IN (SELECT ... GROUP BY ... HAVING ...)` and TPC-H's q18.
+// did `IN (SELECT ... GROUP BY ... HAVING ...)`; TPC-H's q21 read lineitem
+// whole for each of its rows in a NOT EXISTS.
 func hashSemiJoins(ctx *gsql.Context, _ *analyzer.Analyzer, n gsql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *gsql.QueryFlags) (gsql.Node, transform.TreeIdentity, error) {
 	return transform.NodeWithOpaque(ctx, n, func(ctx *gsql.Context, n gsql.Node) (gsql.Node, transform.TreeIdentity, error) {
 		out, same, err := transform.OneNodeExpressions(ctx, n, func(ctx *gsql.Context, e gsql.Expression) (gsql.Expression, transform.TreeIdentity, error) {
@@ -72,10 +73,14 @@ func hashSemiJoins(ctx *gsql.Context, _ *analyzer.Analyzer, n gsql.Node, _ *plan
 			return nil, same, err
 		}
 		j, ok := out.(*plan.JoinNode)
-		if !ok || j.Op != plan.JoinTypeSemi {
+		if !ok {
 			return out, same, nil
 		}
-		h, ok := hashSemiJoin(ctx, j)
+		op, ok := hashOp(ctx, j)
+		if !ok {
+			return out, same, nil
+		}
+		h, ok := hashSemiJoin(ctx, j, op)
 		if !ok {
 			return out, same, nil
 		}
@@ -83,10 +88,34 @@ func hashSemiJoins(ctx *gsql.Context, _ *analyzer.Analyzer, n gsql.Node, _ *plan
 	})
 }
 
-// hashSemiJoin is j as a hash semi join, if its right side reads nothing
+// hashOp is the hash join of a nested-loop semi or anti join j. Each row
+// its hash lookup finds is still checked against j's whole condition, and
+// a row it does not find fails one of its equalities, so the answer is the
+// same, except for NOT IN (JoinTypeAnti), where a right row whose
+// condition is NULL excludes the left row: a row with a NULL key, which
+// the lookup never finds. That one is only hashed when no column its
+// condition reads can be NULL.
+func hashOp(ctx *gsql.Context, j *plan.JoinNode) (plan.JoinType, bool) {
+	switch j.Op {
+	case plan.JoinTypeSemi:
+		return plan.JoinTypeSemiHash, true
+	case plan.JoinTypeAntiIncludeNulls:
+		return plan.JoinTypeAntiHashIncludeNulls, true
+	case plan.JoinTypeAnti:
+		nullable := transform.InspectExpr(ctx, j.Filter, func(ctx *gsql.Context, e gsql.Expression) bool {
+			_, sq := e.(*plan.Subquery)
+			gf, ok := e.(*expression.GetField)
+			return sq || ok && gf.IsNullable(ctx)
+		})
+		return plan.JoinTypeAntiHash, !nullable
+	}
+	return 0, false
+}
+
+// hashSemiJoin is j as the hash join op, if its right side reads nothing
 // of its left and its condition holds an equality of a left expression and
 // a right one (the whole condition still applies to each probed row).
-func hashSemiJoin(ctx *gsql.Context, j *plan.JoinNode) (gsql.Node, bool) {
+func hashSemiJoin(ctx *gsql.Context, j *plan.JoinNode, op plan.JoinType) (gsql.Node, bool) {
 	left, right := tablesOf(ctx, j.Left()), tablesOf(ctx, j.Right())
 	if !selfContained(ctx, j.Right(), right) {
 		return nil, false
@@ -110,8 +139,8 @@ func hashSemiJoin(ctx *gsql.Context, j *plan.JoinNode) (gsql.Node, bool) {
 	if len(leftKeys) == 0 {
 		return nil, false
 	}
-	lookup := plan.NewHashLookup(ctx, j.Right(), expression.Tuple(rightKeys), expression.Tuple(leftKeys), plan.JoinTypeSemiHash)
-	return plan.NewJoin(j.Left(), lookup, plan.JoinTypeSemiHash, j.Filter).WithComment(j.Comment()), true
+	lookup := plan.NewHashLookup(ctx, j.Right(), expression.Tuple(rightKeys), expression.Tuple(leftKeys), op)
+	return plan.NewJoin(j.Left(), lookup, op, j.Filter).WithComment(j.Comment()), true
 }
 
 // tablesOf is the ids of the tables (and derived tables) n reads, in its
