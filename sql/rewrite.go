@@ -1,6 +1,7 @@
 package sql
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -195,4 +196,144 @@ func correlated(sq *sqlparser.Subquery, outer map[string]bool) bool {
 		return !found, nil
 	}, sq)
 	return found
+}
+
+// schemaColumns is the lower-case column names of each app table, by
+// lower-case table name: what derivedSubqueries needs to tell whether a
+// subquery's unqualified column is its own.
+type schemaColumns map[string]map[string]bool
+
+// derivedSubqueries makes each non-correlated `x IN (SELECT ...)` (and
+// `x = (SELECT ... LIMIT 1)`) in sel's WHERE whose SELECT groups, orders
+// with a LIMIT or is DISTINCT a derived table, `x IN (SELECT * FROM
+// (SELECT ...) AS imago_in_n)`: the same rows. GMS turns such a subquery
+// into a semi join, but its join planner cannot reorder a join holding
+// GROUP BY or TOP-N and then leaves the whole join tree nested loops in
+// the order written: TPC-H's q18 joined customer, orders and lineitem row
+// by row and did not end within two minutes. A derived table is a leaf it
+// plans. A subquery naming a column of the outer query (qualified by an
+// outer table or unqualified and no column of its own tables), or
+// reading anything but the app's tables, is left alone.
+func derivedSubqueries(sel *sqlparser.Select, schema schemaColumns, n *int) bool {
+	if sel.Where == nil || len(schema) == 0 {
+		return false
+	}
+	changed := false
+	sqlparser.Walk(func(node sqlparser.SQLNode) (bool, error) {
+		switch x := node.(type) {
+		case *sqlparser.Subquery:
+			return false, nil // its own WHERE is its own Select's
+		case *sqlparser.ComparisonExpr:
+			sq, ok := x.Right.(*sqlparser.Subquery)
+			if !ok {
+				return true, nil
+			}
+			inner, ok := sq.Select.(*sqlparser.Select)
+			if !ok || !wantsDerived(inner, x.Operator) || !selfContainedSelect(inner, schema) {
+				return true, nil
+			}
+			col := derivedColumn(inner)
+			if col == "" {
+				return true, nil
+			}
+			*n++
+			// The column by name: GMS flattens `SELECT * FROM (...)` back
+			// into the subquery.
+			wrapped, err := sqlparser.Parse(fmt.Sprintf("SELECT imago_in_%d.`%s` FROM (%s) AS imago_in_%d", *n, col, sqlparser.String(inner), *n))
+			if err != nil {
+				return true, nil
+			}
+			sq.Select = wrapped.(*sqlparser.Select)
+			changed = true
+		}
+		return true, nil
+	}, sel.Where)
+	return changed
+}
+
+// derivedColumn is the name of s's one column, naming it when it is an
+// unnamed expression; "" if it cannot be named.
+func derivedColumn(s *sqlparser.Select) string {
+	ae, ok := s.SelectExprs[0].(*sqlparser.AliasedExpr)
+	switch {
+	case !ok:
+		return ""
+	case !ae.As.IsEmpty():
+		return strings.ReplaceAll(ae.As.String(), "`", "")
+	}
+	if c, ok := ae.Expr.(*sqlparser.ColName); ok {
+		return strings.ReplaceAll(c.Name.String(), "`", "")
+	}
+	ae.As = sqlparser.NewColIdent("imago_v")
+	return "imago_v"
+}
+
+// wantsDerived tells whether a subquery compared by op is one GMS makes a
+// semi join it cannot plan: IN over a grouped, DISTINCT or limited SELECT,
+// or = with one of LIMIT 1 (which is what lets GMS make it a semi join;
+// without it, = must still fail on a second row, as MySQL's does).
+func wantsDerived(s *sqlparser.Select, op string) bool {
+	if s.With != nil || s.Into != nil || len(s.SelectExprs) != 1 || len(s.Window) > 0 {
+		return false
+	}
+	complex := len(s.GroupBy) > 0 || s.Having != nil || s.QueryOpts.Distinct || s.Limit != nil
+	switch strings.ToLower(op) {
+	case sqlparser.InStr:
+		return complex
+	case sqlparser.EqualStr:
+		if s.Limit == nil || s.Limit.Offset != nil {
+			return false
+		}
+		v, ok := s.Limit.Rowcount.(*sqlparser.SQLVal)
+		return ok && string(v.Val) == "1" && complex
+	}
+	return false
+}
+
+// selfContainedSelect tells whether every column s (and the subqueries in
+// it) reads belongs to a table s reads itself, and every table it reads is
+// an app table.
+func selfContainedSelect(s *sqlparser.Select, schema schemaColumns) bool {
+	aliases := map[string]bool{}
+	columns := map[string]bool{}
+	ok := true
+	sqlparser.Walk(func(n sqlparser.SQLNode) (bool, error) {
+		t, isTable := n.(*sqlparser.AliasedTableExpr)
+		if !isTable {
+			return true, nil
+		}
+		tn, plain := t.Expr.(sqlparser.TableName)
+		cols := schema[strings.ToLower(tn.Name.String())]
+		if !plain || !tn.DbQualifier.IsEmpty() || !tn.SchemaQualifier.IsEmpty() || cols == nil {
+			ok = false
+			return false, nil
+		}
+		aliases[strings.ToLower(tn.Name.String())] = true
+		if !t.As.IsEmpty() {
+			aliases[strings.ToLower(t.As.String())] = true
+		}
+		for c := range cols {
+			columns[c] = true
+		}
+		return true, nil
+	}, s)
+	if !ok {
+		return false
+	}
+	sqlparser.Walk(func(n sqlparser.SQLNode) (bool, error) {
+		c, isCol := n.(*sqlparser.ColName)
+		if !isCol || !ok {
+			return ok, nil
+		}
+		switch q := c.Qualifier; {
+		case !q.DbQualifier.IsEmpty() || !q.SchemaQualifier.IsEmpty():
+			ok = false
+		case !q.Name.IsEmpty():
+			ok = aliases[strings.ToLower(q.Name.String())]
+		default:
+			ok = columns[c.Name.Lowered()]
+		}
+		return ok, nil
+	}, s)
+	return ok
 }

@@ -33,7 +33,7 @@ func TestRollupUnion(t *testing.T) {
 }
 
 func TestGroupedSubqueries(t *testing.T) {
-	sameSQL(t, rewriteStatement("SELECT c, COUNT(*) / (SELECT COUNT(*) FROM t) FROM t GROUP BY c", nil),
+	sameSQL(t, rewriteStatement("SELECT c, COUNT(*) / (SELECT COUNT(*) FROM t) FROM t GROUP BY c", nil, nil),
 		"SELECT c, COUNT(*) / (SELECT COUNT(*) FROM t) FROM t GROUP BY c, (SELECT COUNT(*) FROM t)")
 	// Correlated, inside an aggregate, or not grouped: untouched.
 	for _, q := range []string{
@@ -41,7 +41,37 @@ func TestGroupedSubqueries(t *testing.T) {
 		"SELECT c, SUM((SELECT 1)) FROM t GROUP BY c",
 		"SELECT c, (SELECT 1) FROM t",
 	} {
-		if got := rewriteStatement(q, nil); got != q {
+		if got := rewriteStatement(q, nil, nil); got != q {
+			t.Errorf("%s rewritten to %s", q, got)
+		}
+	}
+}
+
+func TestDerivedSubqueries(t *testing.T) {
+	schema := schemaColumns{
+		"orders":    {"order_id": true, "customer_id": true, "total": true},
+		"customers": {"customer_id": true, "name": true},
+	}
+	for _, c := range []struct{ name, in, want string }{
+		{"grouped IN",
+			"SELECT name FROM customers WHERE customer_id IN (SELECT customer_id FROM orders GROUP BY customer_id HAVING SUM(total) > 10)",
+			"SELECT name FROM customers WHERE customer_id IN (SELECT imago_in_1.customer_id FROM (SELECT customer_id FROM orders GROUP BY customer_id HAVING SUM(total) > 10) AS imago_in_1)"},
+		{"= with LIMIT 1",
+			"SELECT order_id FROM orders WHERE customer_id = (SELECT o.customer_id FROM orders o GROUP BY o.customer_id ORDER BY COUNT(*) DESC LIMIT 1)",
+			"SELECT order_id FROM orders WHERE customer_id = (SELECT imago_in_1.customer_id FROM (SELECT o.customer_id FROM orders o GROUP BY o.customer_id ORDER BY COUNT(*) DESC LIMIT 1) AS imago_in_1)"},
+	} {
+		t.Run(c.name, func(t *testing.T) { sameSQL(t, rewriteStatement(c.in, nil, schema), c.want) })
+	}
+	// Correlated (qualified or not), = without LIMIT 1, plain IN, an
+	// unknown table: untouched.
+	for _, q := range []string{
+		"SELECT name FROM customers c WHERE customer_id IN (SELECT customer_id FROM orders o WHERE o.customer_id = c.customer_id GROUP BY customer_id)",
+		"SELECT name FROM customers c WHERE customer_id IN (SELECT customer_id FROM orders GROUP BY customer_id HAVING MAX(name) > 'a')",
+		"SELECT order_id FROM orders WHERE customer_id = (SELECT customer_id FROM orders GROUP BY customer_id)",
+		"SELECT name FROM customers WHERE customer_id IN (SELECT customer_id FROM orders)",
+		"SELECT name FROM customers WHERE customer_id IN (SELECT customer_id FROM other GROUP BY customer_id)",
+	} {
+		if got := rewriteStatement(q, nil, schema); got != q {
 			t.Errorf("%s rewritten to %s", q, got)
 		}
 	}

@@ -131,7 +131,7 @@ func NewServer(cfg Config) (*Server, error) {
 	var chain server.InterceptorChain
 	chain.WithInterceptor(okInfo{})
 	chain.WithInterceptor(mysqlErrors{})
-	chain.WithInterceptor(namedWindows{})
+	chain.WithInterceptor(newNamedWindows(cfg.Tables))
 	chain.WithInterceptor(explainNulls{})
 	chain.WithInterceptor(readOnlyGuard{limits: newStatementLimits(cfg)})
 	chain.WithInterceptor(newReaderGrants(cfg.Users, cfg.Database, SystemDatabase, PerformanceSchema))
