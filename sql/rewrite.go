@@ -337,3 +337,113 @@ func selfContainedSelect(s *sqlparser.Select, schema schemaColumns) bool {
 	}, s)
 	return ok
 }
+
+var orWord = regexp.MustCompile(`(?i)\bOR\b`)
+
+// commonConjuncts takes the conditions every branch of an OR in sel's WHERE
+// (the whole WHERE, or one of its AND-ed conditions) holds out of the OR:
+// (a AND b) OR (a AND c) is a AND (b OR c), in SQL's three-valued logic
+// too. GMS finds no join condition inside an OR, so TPC-H's q19, whose
+// three branches each hold p_partkey = l_partkey, joined lineitem and
+// part through three index lookups per part and filtered the OR on every
+// pair (6.7 s at SF 0.01, MariaDB 11 ms).
+func commonConjuncts(sel *sqlparser.Select) bool {
+	if sel.Where == nil {
+		return false
+	}
+	changed := false
+	var conds []sqlparser.Expr
+	for _, c := range conjuncts(sel.Where.Expr) {
+		if f, ok := factorOr(c); ok {
+			c, changed = f, true
+		}
+		conds = append(conds, c)
+	}
+	if changed {
+		sel.Where.Expr = andOf(conds)
+	}
+	return changed
+}
+
+// factorOr is e, an OR, with the conditions all its branches hold taken out.
+func factorOr(e sqlparser.Expr) (sqlparser.Expr, bool) {
+	branches := disjuncts(e)
+	if len(branches) < 2 {
+		return e, false
+	}
+	parts := make([][]sqlparser.Expr, len(branches))
+	count := map[string]int{}
+	for i, b := range branches {
+		parts[i] = conjuncts(b)
+		seen := map[string]bool{}
+		for _, c := range parts[i] {
+			if k := sqlparser.String(c); !seen[k] {
+				seen[k] = true
+				count[k]++
+			}
+		}
+	}
+	var common []sqlparser.Expr
+	taken := map[string]bool{}
+	for _, c := range parts[0] {
+		if k := sqlparser.String(c); count[k] == len(branches) && !taken[k] {
+			taken[k] = true
+			common = append(common, c)
+		}
+	}
+	if len(common) == 0 {
+		return e, false
+	}
+	var rest []sqlparser.Expr
+	for _, p := range parts {
+		var left []sqlparser.Expr
+		for _, c := range p {
+			if !taken[sqlparser.String(c)] {
+				left = append(left, c)
+			}
+		}
+		if len(left) == 0 {
+			// This branch holds only the common conditions: the OR is true
+			// whenever they are.
+			return andOf(common), true
+		}
+		rest = append(rest, &sqlparser.ParenExpr{Expr: andOf(left)})
+	}
+	or := rest[0]
+	for _, r := range rest[1:] {
+		or = &sqlparser.OrExpr{Left: or, Right: r}
+	}
+	return andOf(append(common, &sqlparser.ParenExpr{Expr: or})), true
+}
+
+func conjuncts(e sqlparser.Expr) []sqlparser.Expr {
+	switch x := e.(type) {
+	case *sqlparser.AndExpr:
+		return append(conjuncts(x.Left), conjuncts(x.Right)...)
+	case *sqlparser.ParenExpr:
+		if _, or := x.Expr.(*sqlparser.OrExpr); !or {
+			return conjuncts(x.Expr)
+		}
+	}
+	return []sqlparser.Expr{e}
+}
+
+func disjuncts(e sqlparser.Expr) []sqlparser.Expr {
+	switch x := e.(type) {
+	case *sqlparser.OrExpr:
+		return append(disjuncts(x.Left), disjuncts(x.Right)...)
+	case *sqlparser.ParenExpr:
+		if _, ok := x.Expr.(*sqlparser.OrExpr); ok {
+			return disjuncts(x.Expr)
+		}
+	}
+	return []sqlparser.Expr{e}
+}
+
+func andOf(es []sqlparser.Expr) sqlparser.Expr {
+	out := es[0]
+	for _, e := range es[1:] {
+		out = &sqlparser.AndExpr{Left: out, Right: e}
+	}
+	return out
+}

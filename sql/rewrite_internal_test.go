@@ -76,3 +76,24 @@ func TestDerivedSubqueries(t *testing.T) {
 		}
 	}
 }
+
+func TestCommonConjuncts(t *testing.T) {
+	for _, c := range []struct{ name, in, want string }{
+		{"join condition in every branch",
+			"SELECT 1 FROM a, b WHERE (a.k = b.k AND a.x = 1 AND b.y < 2) OR (a.k = b.k AND a.x = 2) OR (b.y > 5 AND a.k = b.k)",
+			"SELECT 1 FROM a, b WHERE a.k = b.k AND ((a.x = 1 AND b.y < 2) OR (a.x = 2) OR (b.y > 5))"},
+		{"beside other conditions",
+			"SELECT 1 FROM a WHERE a.z = 3 AND ((a.k = 1 AND a.x = 1) OR (a.k = 1 AND a.x = 2))",
+			"SELECT 1 FROM a WHERE a.z = 3 AND a.k = 1 AND ((a.x = 1) OR (a.x = 2))"},
+		{"a branch of only common conditions",
+			"SELECT 1 FROM a WHERE (a.k = 1) OR (a.k = 1 AND a.x = 2)",
+			"SELECT 1 FROM a WHERE a.k = 1"},
+	} {
+		t.Run(c.name, func(t *testing.T) { sameSQL(t, rewriteStatement(c.in, nil, nil), c.want) })
+	}
+	for _, q := range []string{"SELECT 1 FROM a WHERE a.x = 1 OR a.y = 2", "SELECT 1 FROM a WHERE (a.x = 1 AND a.y = 2) OR a.z = 3"} {
+		if got := rewriteStatement(q, nil, nil); got != q {
+			t.Errorf("%s rewritten to %s", q, got)
+		}
+	}
+}

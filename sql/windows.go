@@ -48,7 +48,8 @@ func (namedWindows) Priority() int { return 2 }
 // plans well: WITH ROLLUP as a union (rollupUnion), named windows inlined,
 // scalar subqueries of grouped SELECTs added to the GROUP BY
 // (groupedSubqueries), grouped IN subqueries as derived tables
-// (derivedSubqueries). Anything else passes untouched, and so does what a
+// (derivedSubqueries), what every branch of an OR holds taken out of it
+// (commonConjuncts). Anything else passes untouched, and so does what a
 // rewrite cannot handle (GMS then reports it).
 func rewriteStatement(query string, stmt sqlparser.Statement, schema schemaColumns) string {
 	if containsFold(query, "rollup") {
@@ -57,7 +58,8 @@ func rewriteStatement(query string, stmt sqlparser.Statement, schema schemaColum
 		}
 	}
 	query = inlineWindows(query, stmt)
-	if !containsFold(query, "select", 2) || !containsFold(query, "group") && !containsFold(query, "limit") && !containsFold(query, "distinct") {
+	subqueries := containsFold(query, "select", 2) && (containsFold(query, "group") || containsFold(query, "limit") || containsFold(query, "distinct"))
+	if !subqueries && !orWord.MatchString(query) {
 		return query
 	}
 	parsed, err := sqlparser.Parse(query)
@@ -65,15 +67,20 @@ func rewriteStatement(query string, stmt sqlparser.Statement, schema schemaColum
 		return query
 	}
 	changed, derived := false, 0
+	var root sqlparser.SQLNode = parsed
+	if e, ok := parsed.(*sqlparser.Explain); ok {
+		root = e.Statement // EXPLAIN shows the plan of what runs
+	}
 	sqlparser.Walk(func(n sqlparser.SQLNode) (bool, error) {
 		if s, ok := n.(*sqlparser.Select); ok {
 			// Both: a statement can hold both kinds of subquery.
 			grouped := groupedSubqueries(s)
 			wrapped := derivedSubqueries(s, schema, &derived)
-			changed = changed || grouped || wrapped
+			factored := commonConjuncts(s)
+			changed = changed || grouped || wrapped || factored
 		}
 		return true, nil
-	}, parsed)
+	}, root)
 	if !changed {
 		return query
 	}
