@@ -46,6 +46,7 @@ func (namedWindows) Priority() int { return 2 }
 
 // rewriteStatement is query in the form GMS runs with MySQL's answer, or
 // plans well: WITH ROLLUP as a union (rollupUnion), named windows inlined,
+// ordered window aggregates with their default frame (rangeFrames),
 // scalar subqueries of grouped SELECTs added to the GROUP BY
 // (groupedSubqueries), grouped IN subqueries as derived tables
 // (derivedSubqueries), what every branch of an OR holds taken out of it
@@ -58,6 +59,9 @@ func rewriteStatement(query string, stmt sqlparser.Statement, schema schemaColum
 		}
 	}
 	query = inlineWindows(query, stmt)
+	if containsFold(query, "over") {
+		query = rangeFrames(query)
+	}
 	subqueries := containsFold(query, "select", 2) && (containsFold(query, "group") || containsFold(query, "limit") || containsFold(query, "distinct"))
 	if !subqueries && !orWord.MatchString(query) {
 		return query
@@ -191,4 +195,32 @@ func (w namedWindows) Prepare(ctx context.Context, chain server.Chain, c *mysql.
 		prepare.PrepareStmt = q
 	}
 	return chain.ComPrepare(ctx, c, query, prepare)
+}
+
+// rangeFrames gives every aggregate over an ordered window without a frame
+// MySQL's default frame written out, RANGE BETWEEN UNBOUNDED PRECEDING AND
+// CURRENT ROW: GMS's default frame stops at the current row, leaving out
+// its peers (rows with the same ORDER BY values), so a running SUM over
+// ties was wrong; its explicit RANGE frame includes them.
+func rangeFrames(query string) string {
+	stmt, err := sqlparser.Parse(query)
+	if err != nil {
+		return query
+	}
+	changed := false
+	sqlparser.Walk(func(n sqlparser.SQLNode) (bool, error) {
+		f, ok := n.(*sqlparser.FuncExpr)
+		if ok && f.Over != nil && f.Over.NameRef.IsEmpty() && len(f.Over.OrderBy) > 0 && f.Over.Frame == nil && isAggregateName(f.Name.Lowered()) {
+			f.Over.Frame = &sqlparser.Frame{Unit: sqlparser.RangeUnit, Extent: &sqlparser.FrameExtent{
+				Start: &sqlparser.FrameBound{Type: sqlparser.UnboundedPreceding},
+				End:   &sqlparser.FrameBound{Type: sqlparser.CurrentRow},
+			}}
+			changed = true
+		}
+		return true, nil
+	}, stmt)
+	if !changed {
+		return query
+	}
+	return sqlparser.String(stmt)
 }
