@@ -447,3 +447,175 @@ func andOf(es []sqlparser.Expr) sqlparser.Expr {
 	}
 	return out
 }
+
+// groupedWindows rewrites a grouped SELECT whose window functions read its
+// aggregates (RANK() OVER (ORDER BY COUNT(*) DESC), SUM(SUM(x)) OVER ()),
+// which GMS refuses (1140), into the window functions over the grouped
+// query as a derived table: the inner SELECT computes the grouped
+// expressions and aggregates, the outer one the select list and ORDER BY
+// from them, with the same column names. ok is false when the statement
+// is not one such SELECT or the select list reads a column that is not
+// grouped (GMS then reports it).
+func groupedWindows(query string) (string, bool) {
+	parse := func() *sqlparser.Select {
+		stmt, err := sqlparser.Parse(query)
+		if err != nil {
+			return nil
+		}
+		sel, _ := stmt.(*sqlparser.Select)
+		if sel == nil || len(sel.GroupBy) == 0 || sel.Into != nil || len(sel.Window) > 0 {
+			return nil
+		}
+		return sel
+	}
+	outer := parse()
+	if outer == nil || !windowOverAggregate(outer.SelectExprs) {
+		return "", false
+	}
+	inner := parse()
+	refs := map[string]string{} // expression text -> inner column
+	var innerExprs sqlparser.SelectExprs
+	for i, g := range inner.GroupBy {
+		name := fmt.Sprintf("imago_g%d", i)
+		refs[sqlparser.String(g)] = name
+		innerExprs = append(innerExprs, &sqlparser.AliasedExpr{Expr: g, As: sqlparser.NewColIdent(name)})
+	}
+	replace := func(e sqlparser.Expr) sqlparser.Expr {
+		return groupedRef(e, refs, func(agg sqlparser.Expr) string {
+			name := fmt.Sprintf("imago_a%d", len(innerExprs))
+			refs[sqlparser.String(agg)] = name
+			innerExprs = append(innerExprs, &sqlparser.AliasedExpr{Expr: agg, As: sqlparser.NewColIdent(name)})
+			return name
+		})
+	}
+	aliases := map[string]bool{}
+	for _, se := range outer.SelectExprs {
+		ae, ok := se.(*sqlparser.AliasedExpr)
+		if !ok {
+			return "", false
+		}
+		if ae.As.IsEmpty() {
+			if c, isCol := ae.Expr.(*sqlparser.ColName); isCol {
+				ae.As = c.Name
+			} else {
+				ae.As = sqlparser.NewColIdent(sqlparser.String(ae.Expr))
+			}
+		}
+		aliases[ae.As.Lowered()] = true
+		ae.Expr = replace(ae.Expr)
+	}
+	for _, o := range outer.OrderBy {
+		if c, isCol := o.Expr.(*sqlparser.ColName); isCol && c.Qualifier.IsEmpty() && aliases[c.Name.Lowered()] {
+			continue
+		}
+		o.Expr = replace(o.Expr)
+	}
+	if readsUngrouped(outer.SelectExprs, nil) || readsUngrouped(outer.OrderBy, aliases) {
+		return "", false
+	}
+	inner.SelectExprs, inner.OrderBy, inner.Limit, inner.With = innerExprs, nil, nil, nil
+	derived, err := sqlparser.Parse("SELECT 1 FROM (" + sqlparser.String(inner) + ") AS imago_grouped")
+	if err != nil {
+		return "", false
+	}
+	outer.From = derived.(*sqlparser.Select).From
+	outer.Where, outer.GroupBy, outer.Having = nil, nil, nil
+	return sqlparser.String(outer), true
+}
+
+// windowOverAggregate tells whether a window function of exprs reads an
+// aggregate.
+func windowOverAggregate(exprs sqlparser.SelectExprs) bool {
+	found := false
+	sqlparser.Walk(func(n sqlparser.SQLNode) (bool, error) {
+		if f, ok := n.(*sqlparser.FuncExpr); ok && f.Over != nil {
+			sqlparser.Walk(func(m sqlparser.SQLNode) (bool, error) {
+				if g, ok := m.(*sqlparser.FuncExpr); ok && g != f && g.Over == nil && isAggregateName(g.Name.Lowered()) {
+					found = true
+				}
+				return !found, nil
+			}, f.Exprs, f.Over.PartitionBy, f.Over.OrderBy)
+		}
+		return !found, nil
+	}, exprs)
+	return found
+}
+
+// groupedRef is e with each grouped expression and each aggregate outside
+// a window replaced by its column of the derived table imago_grouped
+// (added names a new aggregate's).
+func groupedRef(e sqlparser.Expr, refs map[string]string, added func(sqlparser.Expr) string) sqlparser.Expr {
+	col := func(name string) sqlparser.Expr {
+		return &sqlparser.ColName{Name: sqlparser.NewColIdent(name), Qualifier: sqlparser.TableName{Name: sqlparser.NewTableIdent("imago_grouped")}}
+	}
+	if name, ok := refs[sqlparser.String(e)]; ok {
+		return col(name)
+	}
+	rec := func(x sqlparser.Expr) sqlparser.Expr { return groupedRef(x, refs, added) }
+	switch x := e.(type) {
+	case *sqlparser.FuncExpr:
+		if x.Over == nil && isAggregateName(x.Name.Lowered()) {
+			return col(added(x))
+		}
+		for _, a := range x.Exprs {
+			if ae, ok := a.(*sqlparser.AliasedExpr); ok {
+				ae.Expr = rec(ae.Expr)
+			}
+		}
+		if x.Over != nil {
+			for i, p := range x.Over.PartitionBy {
+				x.Over.PartitionBy[i] = rec(p)
+			}
+			for _, o := range x.Over.OrderBy {
+				o.Expr = rec(o.Expr)
+			}
+		}
+	case *sqlparser.BinaryExpr:
+		x.Left, x.Right = rec(x.Left), rec(x.Right)
+	case *sqlparser.ParenExpr:
+		x.Expr = rec(x.Expr)
+	case *sqlparser.UnaryExpr:
+		x.Expr = rec(x.Expr)
+	case *sqlparser.ComparisonExpr:
+		x.Left, x.Right = rec(x.Left), rec(x.Right)
+	case *sqlparser.AndExpr:
+		x.Left, x.Right = rec(x.Left), rec(x.Right)
+	case *sqlparser.OrExpr:
+		x.Left, x.Right = rec(x.Left), rec(x.Right)
+	case *sqlparser.NotExpr:
+		x.Expr = rec(x.Expr)
+	case *sqlparser.CaseExpr:
+		if x.Expr != nil {
+			x.Expr = rec(x.Expr)
+		}
+		for _, w := range x.Whens {
+			w.Cond, w.Val = rec(w.Cond), rec(w.Val)
+		}
+		if x.Else != nil {
+			x.Else = rec(x.Else)
+		}
+	case *sqlparser.ConvertExpr:
+		x.Expr = rec(x.Expr)
+	}
+	return e
+}
+
+// readsUngrouped tells whether n still reads a column other than the
+// derived table's or one of aliases (the select list's, for ORDER BY).
+func readsUngrouped(n sqlparser.SQLNode, aliases map[string]bool) bool {
+	found := false
+	visit := func(n sqlparser.SQLNode) (bool, error) {
+		switch x := n.(type) {
+		case *sqlparser.Subquery:
+			found = true
+		case *sqlparser.ColName:
+			q := x.Qualifier.Name.String()
+			if q != "imago_grouped" && !(q == "" && aliases[x.Name.Lowered()]) {
+				found = true
+			}
+		}
+		return !found, nil
+	}
+	sqlparser.Walk(visit, n)
+	return found
+}

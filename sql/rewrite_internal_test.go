@@ -97,3 +97,25 @@ func TestCommonConjuncts(t *testing.T) {
 		}
 	}
 }
+
+func TestGroupedWindows(t *testing.T) {
+	got, ok := groupedWindows("SELECT status, COUNT(*) AS n, RANK() OVER (ORDER BY COUNT(*) DESC) AS r FROM orders WHERE x > 1 GROUP BY status HAVING COUNT(*) > 2 ORDER BY status, r LIMIT 3")
+	if !ok {
+		t.Fatal("not rewritten")
+	}
+	reparsed, err := sqlparser.Parse(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameSQL(t, sqlparser.String(reparsed), "SELECT imago_grouped.imago_g0 AS status, imago_grouped.imago_a1 AS n, RANK() OVER (ORDER BY imago_grouped.imago_a1 DESC) AS r "+
+		"FROM (SELECT status AS imago_g0, COUNT(*) AS imago_a1 FROM orders WHERE x > 1 GROUP BY status HAVING COUNT(*) > 2) AS imago_grouped ORDER BY status ASC, r ASC LIMIT 3")
+	for _, q := range []string{
+		"SELECT status, RANK() OVER (ORDER BY status) FROM orders GROUP BY status", // no aggregate in the window
+		"SELECT status, name, SUM(COUNT(*)) OVER () FROM orders GROUP BY status",   // name is not grouped
+		"SELECT status, COUNT(*) FROM orders GROUP BY status",
+	} {
+		if got, ok := groupedWindows(q); ok {
+			t.Errorf("%s rewritten to %s", q, got)
+		}
+	}
+}

@@ -46,7 +46,9 @@ func (namedWindows) Priority() int { return 2 }
 
 // rewriteStatement is query in the form GMS runs with MySQL's answer, or
 // plans well: WITH ROLLUP as a union (rollupUnion), named windows inlined,
-// ordered window aggregates with their default frame (rangeFrames),
+// window functions over a grouped query's aggregates over it as a derived
+// table (groupedWindows), ordered window aggregates with their default
+// frame (rangeFrames),
 // scalar subqueries of grouped SELECTs added to the GROUP BY
 // (groupedSubqueries), grouped IN subqueries as derived tables
 // (derivedSubqueries), what every branch of an OR holds taken out of it
@@ -60,6 +62,11 @@ func rewriteStatement(query string, stmt sqlparser.Statement, schema schemaColum
 	}
 	query = inlineWindows(query, stmt)
 	if containsFold(query, "over") {
+		if containsFold(query, "group") {
+			if q, ok := groupedWindows(query); ok {
+				query = q
+			}
+		}
 		query = rangeFrames(query)
 	}
 	subqueries := containsFold(query, "select", 2) && (containsFold(query, "group") || containsFold(query, "limit") || containsFold(query, "distinct"))
