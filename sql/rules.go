@@ -16,15 +16,24 @@ import (
 // Analyzer rules of Imago's own, mending go-mysql-server's answers where
 // they differ from MySQL's (each found by sql/difftest against MariaDB).
 
-// newAnalyzer is GMS's default analyzer with Imago's rules after its own.
+// newAnalyzer is GMS's default analyzer with Imago's rules after its own,
+// the image's statistics and the coster that reads them (plans.go).
 func newAnalyzer(pro gsql.DatabaseProvider) *analyzer.Analyzer {
-	return analyzer.NewBuilder(pro).
+	a := analyzer.NewBuilder(pro).
 		AddPostAnalyzeRule(ruleExactAggregates, exactAggregates).
+		AddPostAnalyzeRule(ruleHashSemiJoins, hashSemiJoins).
 		Build()
+	stats := newStatsProvider()
+	a.Catalog.StatsProvider = stats
+	a.Coster = lookupCoster{Coster: a.Coster, stats: stats}
+	return a
 }
 
 // Rule ids of Imago's rules (past GMS's own).
-const ruleExactAggregates analyzer.RuleId = 10_000
+const (
+	ruleExactAggregates analyzer.RuleId = 10_000 + iota
+	ruleHashSemiJoins
+)
 
 // exactAggregates gives SUM and AVG of exact values (integers, decimals)
 // MySQL's result type, DECIMAL: SUM(x) is DECIMAL(65, scale of x), AVG(x)

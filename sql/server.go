@@ -131,7 +131,7 @@ func NewServer(cfg Config) (*Server, error) {
 	var chain server.InterceptorChain
 	chain.WithInterceptor(okInfo{})
 	chain.WithInterceptor(mysqlErrors{})
-	chain.WithInterceptor(namedWindows{})
+	chain.WithInterceptor(newNamedWindows(cfg.Tables))
 	chain.WithInterceptor(explainNulls{})
 	chain.WithInterceptor(readOnlyGuard{limits: newStatementLimits(cfg)})
 	chain.WithInterceptor(newReaderGrants(cfg.Users, cfg.Database, SystemDatabase, PerformanceSchema))
@@ -179,7 +179,6 @@ func newEngine(cfg Config) (*sqle.Engine, *database, error) {
 	p := newProvider(functions, app, newSystemDatabase(cfg), newPerformanceSchema())
 	installPast(p, cfg.Past)
 	a := newAnalyzer(p)
-	a.Catalog.StatsProvider = newStatsProvider()
 	engine := sqle.New(a, &sqle.Config{IsReadOnly: true})
 	return engine, app, nil
 }

@@ -1,6 +1,7 @@
 package sql
 
 import (
+	"bytes"
 	"strings"
 	"sync"
 	"time"
@@ -13,10 +14,12 @@ import (
 // rebuilding them for every statement. Finding no statistics, GMS builds
 // uniform-distribution ones for every index of a table each time it plans a
 // statement over it (a tenth of a point select's CPU, measured with pprof
-// under sysbench). These are the same statistics (row count, distinct
-// values, functional dependencies; no histogram), kept per table and rebuilt
-// when the row count has moved by more than an eighth. Row counts are
-// exact: the snapshot's.
+// under sysbench), assuming every index 90% distinct. These are read from
+// the image instead: row count, each index's distinct keys (counted on one
+// pass over the index, for every prefix of its columns), functional
+// dependencies; no histogram. They are kept per table and rebuilt when the
+// row count has moved by more than an eighth. Row counts are exact: the
+// snapshot's.
 type statsProvider struct {
 	mu    sync.Mutex
 	cache map[*table]*tableStats
@@ -25,6 +28,9 @@ type statsProvider struct {
 type tableStats struct {
 	rows  uint64
 	stats []gsql.Statistic
+	// distinct holds, per index (by its memdb name), the number of distinct
+	// keys of each prefix of its columns: distinct[ix][k-1] for k columns.
+	distinct map[string][]uint64
 }
 
 var _ gsql.StatsProvider = (*statsProvider)(nil)
@@ -38,21 +44,58 @@ func (p *statsProvider) GetTableStats(ctx *gsql.Context, _ string, t gsql.Table)
 	if !ok {
 		return nil, nil
 	}
+	ts, err := p.of(ctx, tb)
+	if err != nil {
+		return nil, err
+	}
+	return ts.stats, nil
+}
+
+// of is tb's statistics, from the cache while its row count has not moved.
+func (p *statsProvider) of(ctx *gsql.Context, tb *table) (*tableStats, error) {
 	rows, _, _ := tb.RowCount(ctx)
 	p.mu.Lock()
 	cached := p.cache[tb]
 	p.mu.Unlock()
 	if cached != nil && !moved(cached.rows, rows) {
-		return cached.stats, nil
+		return cached, nil
 	}
-	st, err := tb.statistics(ctx, rows)
+	distinct, err := tb.distinctKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
+	st, err := tb.statistics(ctx, rows, distinct)
+	if err != nil {
+		return nil, err
+	}
+	ts := &tableStats{rows: rows, stats: st, distinct: distinct}
 	p.mu.Lock()
-	p.cache[tb] = &tableStats{rows: rows, stats: st}
+	p.cache[tb] = ts
 	p.mu.Unlock()
-	return st, nil
+	return ts, nil
+}
+
+// rowsPerKey is how many rows of ix's table one lookup with keys for its
+// first k columns reads, on average; ok is false for an index that is not
+// an app table's.
+func (p *statsProvider) rowsPerKey(ctx *gsql.Context, ix gsql.Index, k int) (float64, bool) {
+	mine, isMine := ix.(*index)
+	if !isMine || k < 1 {
+		return 0, false
+	}
+	if mine.IsUnique() && k >= len(mine.types) {
+		return 1, true
+	}
+	ts, err := p.of(ctx, mine.table)
+	if err != nil {
+		return 0, false
+	}
+	d := ts.distinct[mine.ix.Name]
+	if len(d) == 0 {
+		return 0, false
+	}
+	distinct := d[min(k, len(d))-1]
+	return float64(ts.rows) / float64(max(distinct, 1)), true
 }
 
 // moved reports whether a row count has changed enough to re-plan with it.
@@ -90,10 +133,44 @@ func (p *statsProvider) DropStats(*gsql.Context, gsql.StatQualifier, []string) e
 }
 func (p *statsProvider) DropDbStats(*gsql.Context, string, bool) error { return nil }
 
-// statistics are GMS's default statistics for each index of t, as its
-// analyzer builds them (uniformDistStatisticsForIndex): non-unique indexes
-// are assumed 90% distinct and 3% NULL.
-func (t *table) statistics(ctx *gsql.Context, rows uint64) ([]gsql.Statistic, error) {
+// distinctKeys counts, for every index of t and every prefix of its
+// columns, the distinct keys in the statement's snapshot: one pass over
+// each secondary index in key order, comparing each row's key prefixes
+// with the previous row's (the primary key is unique: every prefix but the
+// whole key is counted the same way).
+func (t *table) distinctKeys(ctx *gsql.Context) (map[string][]uint64, error) {
+	snap := snapshotOf(ctx, t.db.src)
+	out := map[string][]uint64{}
+	for _, gi := range t.indexes {
+		ix := gi.(*index).ix
+		cols := ix.Columns()
+		counts := make([]uint64, len(cols))
+		it, err := snap.Scan(ix, nil)
+		if err != nil {
+			return nil, err
+		}
+		prev := make([][]byte, len(cols))
+		for row := it.NextRow(); row != nil; row = it.NextRow() {
+			var key []byte
+			for k, c := range cols {
+				if key, err = ix.AppendColumnKey(key, k, row[c]); err != nil {
+					return nil, err
+				}
+				if counts[k] == 0 || !bytes.Equal(key, prev[k]) {
+					counts[k]++
+					prev[k] = append(prev[k][:0], key...)
+				}
+			}
+		}
+		out[ix.Name] = counts
+	}
+	return out, nil
+}
+
+// statistics are the statistics of each index of t: its distinct keys
+// counted in the image (distinct), NULLs assumed 3% as GMS's default
+// statistics do (uniformDistStatisticsForIndex).
+func (t *table) statistics(ctx *gsql.Context, rows uint64, distinctKeys map[string][]uint64) ([]gsql.Statistic, error) {
 	size, err := t.DataLength(ctx)
 	if err != nil {
 		return nil, err
@@ -114,8 +191,8 @@ func (t *table) statistics(ctx *gsql.Context, rows uint64) ([]gsql.Statistic, er
 	for _, gi := range t.indexes {
 		ix := gi.(*index)
 		distinct := rows
-		if !ix.IsUnique() {
-			distinct = uint64(float64(rows) * .90)
+		if d := distinctKeys[ix.ix.Name]; !ix.IsUnique() && len(d) > 0 {
+			distinct = d[len(d)-1]
 		}
 		var cols []string
 		var types []gsql.Type

@@ -9,6 +9,8 @@ import (
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 	"github.com/dolthub/vitess/go/vt/sqlparser"
+
+	"github.com/imagodb/imago/memdb"
 )
 
 // namedWindows applies rewriteStatement; it rewrites statements with a
@@ -18,7 +20,23 @@ import (
 // beside an inline one ("window ” cannot inherit ”") and, worse, drops a
 // named window's ORDER BY for aggregates (SUM(x) OVER w then sums the whole
 // partition). Statements without WINDOW pass untouched.
-type namedWindows struct{ passThrough }
+type namedWindows struct {
+	passThrough
+	schema schemaColumns // the app's tables, for derivedSubqueries
+}
+
+// newNamedWindows rewrites statements over the app's tables.
+func newNamedWindows(tables []*memdb.Table) namedWindows {
+	schema := schemaColumns{}
+	for _, t := range tables {
+		cols := map[string]bool{}
+		for _, c := range t.Columns() {
+			cols[strings.ToLower(c.Name)] = true
+		}
+		schema[strings.ToLower(t.Name())] = cols
+	}
+	return namedWindows{schema: schema}
+}
 
 var _ server.Interceptor = namedWindows{}
 
@@ -26,32 +44,54 @@ var _ server.Interceptor = namedWindows{}
 // the client sent.
 func (namedWindows) Priority() int { return 2 }
 
-// rewriteStatement is query in the form GMS runs with MySQL's answer:
-// WITH ROLLUP as a union (rollupUnion), named windows inlined, scalar
-// subqueries of grouped SELECTs in ANY_VALUE (groupedSubqueries). Anything
-// else passes untouched, and so does what a rewrite cannot handle (GMS then
-// reports it).
-func rewriteStatement(query string, stmt sqlparser.Statement) string {
+// rewriteStatement is query in the form GMS runs with MySQL's answer, or
+// plans well: WITH ROLLUP as a union (rollupUnion), named windows inlined,
+// window functions over a grouped query's aggregates over it as a derived
+// table (groupedWindows), ordered window aggregates with their default
+// frame (rangeFrames),
+// scalar subqueries of grouped SELECTs added to the GROUP BY
+// (groupedSubqueries), grouped IN subqueries as derived tables
+// (derivedSubqueries), what every branch of an OR holds taken out of it
+// (commonConjuncts). Anything else passes untouched, and so does what a
+// rewrite cannot handle (GMS then reports it).
+func rewriteStatement(query string, stmt sqlparser.Statement, schema schemaColumns) string {
 	if containsFold(query, "rollup") {
 		if q, ok := rollupUnion(query); ok {
 			query, stmt = q, nil
 		}
 	}
 	query = inlineWindows(query, stmt)
-	if !containsFold(query, "group") || !containsFold(query, "select", 2) {
+	if containsFold(query, "over") {
+		if containsFold(query, "group") {
+			if q, ok := groupedWindows(query); ok {
+				query = q
+			}
+		}
+		query = rangeFrames(query)
+	}
+	subqueries := containsFold(query, "select", 2) && (containsFold(query, "group") || containsFold(query, "limit") || containsFold(query, "distinct"))
+	if !subqueries && !orWord.MatchString(query) {
 		return query
 	}
 	parsed, err := sqlparser.Parse(query)
 	if err != nil {
 		return query
 	}
-	changed := false
+	changed, derived := false, 0
+	var root sqlparser.SQLNode = parsed
+	if e, ok := parsed.(*sqlparser.Explain); ok {
+		root = e.Statement // EXPLAIN shows the plan of what runs
+	}
 	sqlparser.Walk(func(n sqlparser.SQLNode) (bool, error) {
-		if s, ok := n.(*sqlparser.Select); ok && groupedSubqueries(s) {
-			changed = true
+		if s, ok := n.(*sqlparser.Select); ok {
+			// Both: a statement can hold both kinds of subquery.
+			grouped := groupedSubqueries(s)
+			wrapped := derivedSubqueries(s, schema, &derived)
+			factored := commonConjuncts(s)
+			changed = changed || grouped || wrapped || factored
 		}
 		return true, nil
-	}, parsed)
+	}, root)
 	if !changed {
 		return query
 	}
@@ -148,18 +188,46 @@ func containsFold(s, sub string, n ...int) bool {
 	return strings.Count(strings.ToLower(s), sub) >= want
 }
 
-func (namedWindows) Query(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, callback func(*sqltypes.Result, bool) error) error {
-	return chain.ComQuery(ctx, c, rewriteStatement(query, nil), callback)
+func (w namedWindows) Query(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, callback func(*sqltypes.Result, bool) error) error {
+	return chain.ComQuery(ctx, c, rewriteStatement(query, nil, w.schema), callback)
 }
 
-func (namedWindows) ParsedQuery(chain server.Chain, c *mysql.Conn, query string, parsed sqlparser.Statement, callback func(*sqltypes.Result, bool) error) error {
-	return chain.ComQuery(context.Background(), c, rewriteStatement(query, parsed), callback)
+func (w namedWindows) ParsedQuery(chain server.Chain, c *mysql.Conn, query string, parsed sqlparser.Statement, callback func(*sqltypes.Result, bool) error) error {
+	return chain.ComQuery(context.Background(), c, rewriteStatement(query, parsed, w.schema), callback)
 }
 
-func (namedWindows) Prepare(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
-	if q := rewriteStatement(query, nil); q != query {
+func (w namedWindows) Prepare(ctx context.Context, chain server.Chain, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
+	if q := rewriteStatement(query, nil, w.schema); q != query {
 		query = q
 		prepare.PrepareStmt = q
 	}
 	return chain.ComPrepare(ctx, c, query, prepare)
+}
+
+// rangeFrames gives every aggregate over an ordered window without a frame
+// MySQL's default frame written out, RANGE BETWEEN UNBOUNDED PRECEDING AND
+// CURRENT ROW: GMS's default frame stops at the current row, leaving out
+// its peers (rows with the same ORDER BY values), so a running SUM over
+// ties was wrong; its explicit RANGE frame includes them.
+func rangeFrames(query string) string {
+	stmt, err := sqlparser.Parse(query)
+	if err != nil {
+		return query
+	}
+	changed := false
+	sqlparser.Walk(func(n sqlparser.SQLNode) (bool, error) {
+		f, ok := n.(*sqlparser.FuncExpr)
+		if ok && f.Over != nil && f.Over.NameRef.IsEmpty() && len(f.Over.OrderBy) > 0 && f.Over.Frame == nil && isAggregateName(f.Name.Lowered()) {
+			f.Over.Frame = &sqlparser.Frame{Unit: sqlparser.RangeUnit, Extent: &sqlparser.FrameExtent{
+				Start: &sqlparser.FrameBound{Type: sqlparser.UnboundedPreceding},
+				End:   &sqlparser.FrameBound{Type: sqlparser.CurrentRow},
+			}}
+			changed = true
+		}
+		return true, nil
+	}, stmt)
+	if !changed {
+		return query
+	}
+	return sqlparser.String(stmt)
 }

@@ -36,3 +36,8 @@ func TestInlineWindows(t *testing.T) {
 		}
 	}
 }
+
+func TestRangeFrames(t *testing.T) {
+	sameSQL(t, rewriteStatement("SELECT SUM(x) OVER (PARTITION BY p ORDER BY y), ROW_NUMBER() OVER (ORDER BY y), COUNT(*) OVER (ORDER BY y ROWS 1 PRECEDING), AVG(x) OVER () FROM t", nil, nil),
+		"SELECT SUM(x) OVER (PARTITION BY p ORDER BY y RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), ROW_NUMBER() OVER (ORDER BY y), COUNT(*) OVER (ORDER BY y ROWS 1 PRECEDING), AVG(x) OVER () FROM t")
+}

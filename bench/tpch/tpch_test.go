@@ -33,7 +33,8 @@ import (
 	"github.com/imagodb/imago/writer"
 )
 
-// query is one of queries.sql.
+// query is one of queries.sql: TPC-H's qN, or qNw, a working form of a
+// query listed in deviations.txt.
 type query struct{ name, text string }
 
 func readQueries(t *testing.T) []query {
@@ -61,8 +62,14 @@ func readQueries(t *testing.T) []query {
 			b.Reset()
 		}
 	}
-	if len(out) != 22 {
-		t.Fatalf("testdata/queries.sql holds %d queries, want 22", len(out))
+	tpch := 0
+	for _, q := range out {
+		if !strings.HasSuffix(q.name, "w") {
+			tpch++
+		}
+	}
+	if tpch != 22 {
+		t.Fatalf("testdata/queries.sql holds %d TPC-H queries, want 22", tpch)
 	}
 	return out
 }
@@ -242,12 +249,12 @@ func TestTPCH(t *testing.T) {
 			t.Errorf("%s agrees with MariaDB: remove it from testdata/deviations.txt", q.name)
 		}
 		ratio := float64(got.took) / float64(max(want.took, time.Microsecond))
-		if got.err == nil {
+		if got.err == nil && !strings.HasSuffix(q.name, "w") {
 			ratios = append(ratios, ratio)
 		}
 		fmt.Fprintf(&report, "%-4s %12v %12v %7.1fx  %s\n", q.name, got.took.Round(time.Microsecond), want.took.Round(time.Microsecond), ratio, status)
 	}
-	fmt.Fprintf(&report, "median ratio %.1fx over the %d queries Imago answered\n", median(ratios), len(ratios))
+	fmt.Fprintf(&report, "median ratio %.1fx over the %d TPC-H queries Imago answered\n", median(ratios), len(ratios))
 	t.Log("\n" + report.String())
 }
 

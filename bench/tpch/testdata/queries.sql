@@ -225,3 +225,28 @@ FROM (
 ) AS custsale
 GROUP BY cntrycode
 ORDER BY cntrycode;
+
+-- Working forms of the queries go-mysql-server answers wrongly (see
+-- deviations.txt), compared with MariaDB's answer to the same form.
+
+-- q2w
+SELECT s_acctbal, s_name, n_name, p_partkey, p_mfgr, s_address, s_phone, s_comment
+FROM part, supplier, partsupp, nation, region,
+  (SELECT ps_partkey AS m_partkey, MIN(ps_supplycost) AS m_cost FROM partsupp, supplier, nation, region
+   WHERE s_suppkey = ps_suppkey AND s_nationkey = n_nationkey AND n_regionkey = r_regionkey AND r_name = 'EUROPE'
+   GROUP BY ps_partkey) m
+WHERE p_partkey = ps_partkey AND s_suppkey = ps_suppkey AND p_size = 15 AND p_type LIKE '%BRASS'
+  AND s_nationkey = n_nationkey AND n_regionkey = r_regionkey AND r_name = 'EUROPE'
+  AND m_partkey = p_partkey AND ps_supplycost = m_cost
+ORDER BY s_acctbal DESC, n_name, s_name, p_partkey
+LIMIT 100;
+
+-- q11w
+SELECT ps.ps_partkey, SUM(ps.ps_supplycost * ps.ps_availqty) AS value
+FROM partsupp ps, supplier s, nation n
+WHERE ps.ps_suppkey = s.s_suppkey AND s.s_nationkey = n.n_nationkey AND n.n_name = 'GERMANY'
+GROUP BY ps.ps_partkey
+HAVING SUM(ps.ps_supplycost * ps.ps_availqty) > (
+  SELECT SUM(ps2.ps_supplycost * ps2.ps_availqty) * 0.0001 FROM partsupp ps2, supplier s2, nation n2
+  WHERE ps2.ps_suppkey = s2.s_suppkey AND s2.s_nationkey = n2.n_nationkey AND n2.n_name = 'GERMANY')
+ORDER BY value DESC, ps_partkey;
