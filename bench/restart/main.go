@@ -17,7 +17,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -31,8 +30,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/imagodb/imago"
@@ -40,7 +37,7 @@ import (
 	"github.com/imagodb/imago/envelope"
 	"github.com/imagodb/imago/examples/shop"
 	"github.com/imagodb/imago/examples/shop/demo"
-	"github.com/imagodb/imago/examples/shop/workload"
+	"github.com/imagodb/imago/gcpolicy"
 	"github.com/imagodb/imago/wal"
 	"github.com/imagodb/imago/writer"
 )
@@ -180,11 +177,9 @@ type result struct {
 	Heap          int64   // bytes in use, after a GC
 	WriteMS       float64 // checkpoint written
 	FileBytes     int64
-	FloorEntries  int64   // index entries of the image
-	Rounds        []round // checkpoint loads, each with the floor (floor.go)
-	BaseRate      float64 // commands/s without a checkpoint
-	DuringRate    float64 // commands/s while one is written
-	DuringMS      float64 // the checkpoint written meanwhile
+	FloorEntries  int64    // index entries of the image
+	Rounds        []round  // checkpoint loads, each with the floor (floor.go)
+	Windows       []window // of the writes phase (writes.go)
 }
 
 func spawn(o options, phase string) (result, error) {
@@ -224,6 +219,9 @@ func child(o options) error {
 		}
 		return json.NewEncoder(os.Stdout).Encode(r)
 	}
+	// The collector's policy of `imago serve` (GOGC 400 under a memory
+	// limit, unless the environment sets them).
+	defer gcpolicy.Default().Apply()()
 	start := time.Now()
 	db, err := imago.Open(o.data, shop.App(), imago.Options{Durability: durability, Logger: logger, CheckpointShare: o.share})
 	if err != nil {
@@ -252,7 +250,7 @@ func child(o options) error {
 		}
 		r.WriteMS, r.FileBytes = ms(time.Since(start)), info.Bytes
 	case "writes":
-		if r.BaseRate, r.DuringRate, r.DuringMS, err = writes(db, o.writeFor); err != nil {
+		if r.Windows, err = writes(db, o.writeFor); err != nil {
 			return err
 		}
 	}
@@ -301,9 +299,7 @@ func report(results map[string][]result) {
 		reportFloor(w, floors[0])
 	}
 	if writes := results["writes"]; len(writes) > 0 {
-		writes := writes[0]
-		fmt.Fprintf(w, "writes while checkpointing: %.0f commands/s before, %.0f during (the checkpoint took %.0f ms) = %.1f%% drop   (target < 20%%)\n",
-			writes.BaseRate, writes.DuringRate, writes.DuringMS, 100*(1-writes.DuringRate/writes.BaseRate))
+		reportWrites(w, writes[0].Windows)
 	}
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Fprintf(w, "load average at the end: %s", load)
@@ -333,62 +329,6 @@ func median(xs []float64) float64 {
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
-
-// writes runs the shop's write benchmark (orders of three lines from many
-// clients) for d, then again while a checkpoint is written, and returns the
-// two rates in commands/s.
-func writes(db *imago.DB, d time.Duration) (base, during, duringMS float64, err error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if _, found, _ := shop.Customers.Get(db.View().Snapshot, "bench"); !found {
-		for _, c := range workload.BenchSetup() {
-			if _, err := db.Submit(ctx, c); err != nil {
-				return 0, 0, 0, err
-			}
-		}
-	}
-	var done atomic.Int64
-	var wg sync.WaitGroup
-	next := atomic.Int64{}
-	next.Store(time.Now().UnixNano()) // order ids unique across runs on one data dir
-	failed := make(chan error, 1)
-	for range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				if _, err := db.Submit(ctx, workload.BenchOrder(next.Add(1))); err != nil && ctx.Err() == nil {
-					select {
-					case failed <- err:
-					default:
-					}
-					return
-				}
-				done.Add(1)
-			}
-		}()
-	}
-	defer wg.Wait()
-	defer cancel()
-	rate := func(f func() error) (float64, float64, error) {
-		n0, t0 := done.Load(), time.Now()
-		err := f()
-		took := time.Since(t0)
-		return float64(done.Load()-n0) / took.Seconds(), ms(took), err
-	}
-	time.Sleep(time.Second) // warm up
-	if base, _, err = rate(func() error { time.Sleep(d); return nil }); err != nil {
-		return 0, 0, 0, err
-	}
-	if during, duringMS, err = rate(func() error { _, err := db.Checkpoint(); return err }); err != nil {
-		return 0, 0, 0, err
-	}
-	select {
-	case err = <-failed:
-	default:
-	}
-	return base, during, duringMS, err
-}
 
 // startProfile profiles the CPU of the phase until stop, which also writes
 // the heap profile if asked.
