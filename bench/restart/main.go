@@ -205,12 +205,18 @@ func child(o options) error {
 	if err != nil {
 		return err
 	}
-	if o.profile != "" && o.phase != "floor" {
-		stop, err := startProfile(o.profile, o.phase, true)
-		if err != nil {
-			return err
+	// Profiles: <phase>-open.cpu.pprof of imago.Open (the replay or the
+	// restore), <phase>.cpu.pprof and .heap.pprof of the rest.
+	profile := func(name string, heap bool) func() {
+		if o.profile == "" {
+			return func() {}
 		}
-		defer stop()
+		stop, err := startProfile(o.profile, name, heap)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "restart: profile:", err)
+			return func() {}
+		}
+		return stop
 	}
 	if o.phase == "floor" {
 		var r result
@@ -222,12 +228,15 @@ func child(o options) error {
 	// The collector's policy of `imago serve` (GOGC 400 under a memory
 	// limit, unless the environment sets them).
 	defer gcpolicy.Default().Apply()()
+	stopOpen := profile(o.phase+"-open", false)
 	start := time.Now()
 	db, err := imago.Open(o.data, shop.App(), imago.Options{Durability: durability, Logger: logger, CheckpointShare: o.share})
+	stopOpen()
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	defer profile(o.phase, true)()
 	var r result
 	r.OpenMS = ms(time.Since(start))
 	r.Commands = db.Recovery().Commands
