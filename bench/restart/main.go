@@ -230,7 +230,8 @@ func child(o options) error {
 	defer gcpolicy.Default().Apply()()
 	stopOpen := profile(o.phase+"-open", false)
 	start := time.Now()
-	db, err := imago.Open(o.data, shop.App(), imago.Options{Durability: durability, Logger: logger, CheckpointShare: o.share})
+	obs := &batchObserver{}
+	db, err := imago.Open(o.data, shop.App(), imago.Options{Durability: durability, Logger: logger, CheckpointShare: o.share, Observer: obs})
 	stopOpen()
 	if err != nil {
 		return err
@@ -259,7 +260,7 @@ func child(o options) error {
 		}
 		r.WriteMS, r.FileBytes = ms(time.Since(start)), info.Bytes
 	case "writes":
-		if r.Windows, err = writes(db, o.writeFor); err != nil {
+		if r.Windows, err = writes(db, obs, o.writeFor); err != nil {
 			return err
 		}
 	}

@@ -31,6 +31,9 @@ type window struct {
 	GCCPU       float64 // of which the collector's (runtime/metrics estimate)
 	GCs         uint64  // collections completed
 	AllocMB     float64 // heap allocated meanwhile
+	Batches     int64   // the writer's
+	ApplyMS     float64 // per batch: applying it to the image
+	LogMS       float64 // per batch: logging it (an fsync)
 	MachineBusy float64 // the machine's busy share of all its cores (/proc/stat)
 }
 
@@ -48,7 +51,7 @@ type window struct {
 // rows), so a window that happens to hold a collection measures the
 // collector, not the checkpoint. The windows show the collections they
 // held; the serving policy (GOGC 400) leaves none in a window this long.
-func writes(db *imago.DB, d time.Duration) ([]window, error) {
+func writes(db *imago.DB, obs *batchObserver, d time.Duration) ([]window, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if _, found, _ := shop.Customers.Get(db.View().Snapshot, "bench"); !found {
@@ -81,13 +84,15 @@ func writes(db *imago.DB, d time.Duration) ([]window, error) {
 	defer cancel()
 	measure := func(name string, f func() error) (window, error) {
 		runtime.GC()
-		n0, s0 := done.Load(), sample()
+		n0, s0, b0 := done.Load(), sample(), obs.read()
 		t0 := time.Now()
 		err := f()
 		took := time.Since(t0)
-		n1, s1 := done.Load(), sample()
+		n1, s1, b1 := done.Load(), sample(), obs.read()
 		sec := took.Seconds()
-		return window{Name: name, MS: ms(took), Rate: float64(n1-n0) / sec,
+		batches := max(b1.batches-b0.batches, 1)
+		return window{Batches: b1.batches - b0.batches,
+			ApplyMS: ms(time.Duration(b1.apply-b0.apply)) / float64(batches), LogMS: ms(time.Duration(b1.log-b0.log)) / float64(batches), Name: name, MS: ms(took), Rate: float64(n1-n0) / sec,
 			CPU: (s1.cpu - s0.cpu).Seconds() / sec, GCCPU: (s1.gcCPU - s0.gcCPU) / sec, GCs: s1.gcs - s0.gcs, AllocMB: float64(s1.alloc-s0.alloc) / (1 << 20),
 			MachineBusy: s1.machine.busySince(s0.machine)}, err
 	}
@@ -116,8 +121,8 @@ func writes(db *imago.DB, d time.Duration) ([]window, error) {
 func reportWrites(w io.Writer, windows []window) {
 	fmt.Fprintln(w, "writes (place_order, 64 clients):")
 	for _, win := range windows {
-		fmt.Fprintf(w, "  %-10s %6.0f ms %7.0f commands/s   process CPU %.2f cores (collector %.2f, %d GCs, %.0f MB allocated), machine %.0f%% busy\n",
-			win.Name, win.MS, win.Rate, win.CPU, win.GCCPU, win.GCs, win.AllocMB, 100*win.MachineBusy)
+		fmt.Fprintf(w, "  %-10s %6.0f ms %7.0f commands/s   %d batches: apply %.2f ms, log %.2f ms each   process CPU %.2f cores (collector %.2f, %d GCs, %.0f MB allocated), machine %.0f%% busy\n",
+			win.Name, win.MS, win.Rate, win.Batches, win.ApplyMS, win.LogMS, win.CPU, win.GCCPU, win.GCs, win.AllocMB, 100*win.MachineBusy)
 	}
 	if len(windows) == 3 {
 		around := (windows[0].Rate + windows[2].Rate) / 2
@@ -171,4 +176,22 @@ func (t machineTimes) busySince(from machineTimes) float64 {
 		return 0
 	}
 	return float64(t.busy-from.busy) / float64(t.total-from.total)
+}
+
+// batchObserver sums the writer's batches and the time they took
+// (writer.Observer).
+type batchObserver struct{ batches, apply, log atomic.Int64 }
+
+func (*batchObserver) Accepted(string) {}
+func (*batchObserver) Refused(string)  {}
+func (o *batchObserver) Batch(_ int, apply, log time.Duration) {
+	o.batches.Add(1)
+	o.apply.Add(int64(apply))
+	o.log.Add(int64(log))
+}
+
+type batchTotals struct{ batches, apply, log int64 }
+
+func (o *batchObserver) read() batchTotals {
+	return batchTotals{o.batches.Load(), o.apply.Load(), o.log.Load()}
 }
