@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -188,8 +189,10 @@ func checkSum(f *os.File, size int64) error {
 }
 
 // loadBody decodes the tables from r into im and returns the rows loaded.
-// A table's indexes are built (memdb.Image.Load) while the next table is
-// decoded.
+// A table's indexes are built (memdb.Image.Load) as soon as it is decoded,
+// while the next tables are decoded and the earlier ones still build: a
+// table waiting for the previous one's build left a core idle whenever
+// fewer indexes than cores were left to build.
 func loadBody(r *bufio.Reader, im *memdb.Image) (int64, error) {
 	tables := im.Tables()
 	n, err := binary.ReadUvarint(r)
@@ -200,27 +203,26 @@ func loadBody(r *bufio.Reader, im *memdb.Image) (int64, error) {
 		return 0, fmt.Errorf("%d tables, the image has %d", n, len(tables))
 	}
 	var total int64
-	building := make(chan error, 1)
-	building <- nil
-	for _, t := range tables {
+	var builds sync.WaitGroup
+	defer builds.Wait() // no build touches im after an error is returned
+	errs := make([]error, len(tables))
+	for i, t := range tables {
 		rows, err := readTable(r, t)
-		if buildErr := <-building; err == nil {
-			err = buildErr
-		}
 		if err != nil {
 			return 0, err
 		}
-		go func() {
+		builds.Go(func() {
 			if err := im.Load(t, rows); err != nil {
-				building <- fmt.Errorf("table %s: %w", t.Name(), err)
-				return
+				errs[i] = fmt.Errorf("table %s: %w", t.Name(), err)
 			}
-			building <- nil
-		}()
+		})
 		total += int64(len(rows))
 	}
-	if err := <-building; err != nil {
-		return 0, err
+	builds.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return 0, err
+		}
 	}
 	if _, err := r.ReadByte(); err != io.EOF {
 		return 0, errors.New("data after the last table")

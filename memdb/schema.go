@@ -278,25 +278,32 @@ func (ix *Index) Key(row Row) ([]byte, error) {
 }
 
 func (ix *Index) appendKeyTo(key []byte, row Row) ([]byte, error) {
+	key, _, err := ix.appendKeyParts(key, row)
+	return key, err
+}
+
+// appendKeyParts is appendKeyTo that also returns where the indexed values
+// end in the key (the appended primary key follows).
+func (ix *Index) appendKeyParts(key []byte, row Row) (_ []byte, valuesEnd int, err error) {
 	hasNull := false
-	var err error
 	for _, p := range ix.cols {
 		if row[p] == nil {
 			hasNull = true
 		}
 		if key, err = appendKey(key, ix.table.def.Columns[p].Type.Kind, row[p]); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
+	valuesEnd = len(key)
 	if ix.Primary || (ix.Unique && !hasNull) {
-		return key, nil
+		return key, valuesEnd, nil
 	}
 	for _, p := range ix.suffix {
 		if key, err = appendKey(key, ix.table.def.Columns[p].Type.Kind, row[p]); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
-	return key, nil
+	return key, valuesEnd, nil
 }
 
 // KeyPrefix encodes values for the first len(vals) indexed columns: the lower

@@ -17,10 +17,10 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -30,8 +30,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/imagodb/imago"
@@ -39,7 +37,7 @@ import (
 	"github.com/imagodb/imago/envelope"
 	"github.com/imagodb/imago/examples/shop"
 	"github.com/imagodb/imago/examples/shop/demo"
-	"github.com/imagodb/imago/examples/shop/workload"
+	"github.com/imagodb/imago/gcpolicy"
 	"github.com/imagodb/imago/wal"
 	"github.com/imagodb/imago/writer"
 )
@@ -56,7 +54,8 @@ func main() {
 	flag.StringVar(&o.profile, "profile", "", "write CPU and heap profiles of each phase to this directory")
 	flag.StringVar(&o.durability, "durability", "always", "durability of the write phase: always, interval=<duration> or none")
 	flag.Float64Var(&o.share, "checkpoint-share", 0, "imago.Options.CheckpointShare of the write phase (0: Imago's default)")
-	phases := flag.String("phases", "replay,restore,writes", "the phases to run (restore and writes need the checkpoint replay writes, kept in -data)")
+	flag.IntVar(&o.pairs, "pairs", 3, "rounds of the floor phase: a checkpoint load, then go-memdb alone inserting the same index entries")
+	phases := flag.String("phases", "replay,restore,floor,writes", "the phases to run (restore, floor and writes need the checkpoint replay writes, kept in -data)")
 	flag.Parse()
 	o.phases = strings.Split(*phases, ",")
 	if err := run(o); err != nil {
@@ -74,6 +73,7 @@ type options struct {
 	share      float64
 	profile    string
 	phases     []string
+	pairs      int
 }
 
 func run(o options) error {
@@ -96,8 +96,8 @@ func run(o options) error {
 			return err
 		}
 	}
-	results := map[string]result{}
-	for _, phase := range []string{"replay", "restore", "writes"} {
+	results := map[string][]result{}
+	for _, phase := range []string{"replay", "restore", "floor", "writes"} {
 		if !slices.Contains(o.phases, phase) {
 			continue
 		}
@@ -105,7 +105,7 @@ func run(o options) error {
 		if err != nil {
 			return fmt.Errorf("phase %s: %w", phase, err)
 		}
-		results[phase] = r
+		results[phase] = append(results[phase], r)
 	}
 	report(results)
 	return nil
@@ -177,9 +177,9 @@ type result struct {
 	Heap          int64   // bytes in use, after a GC
 	WriteMS       float64 // checkpoint written
 	FileBytes     int64
-	BaseRate      float64 // commands/s without a checkpoint
-	DuringRate    float64 // commands/s while one is written
-	DuringMS      float64 // the checkpoint written meanwhile
+	FloorEntries  int64    // index entries of the image
+	Rounds        []round  // checkpoint loads, each with the floor (floor.go)
+	Windows       []window // of the writes phase (writes.go)
 }
 
 func spawn(o options, phase string) (result, error) {
@@ -187,7 +187,7 @@ func spawn(o options, phase string) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	cmd := exec.Command(exe, "-data", o.data, "-phase", phase, "-write-for", o.writeFor.String(), "-durability", o.durability,
+	cmd := exec.Command(exe, "-data", o.data, "-phase", phase, "-pairs", strconv.Itoa(o.pairs), "-write-for", o.writeFor.String(), "-durability", o.durability,
 		"-checkpoint-share", strconv.FormatFloat(o.share, 'g', -1, 64), "-profile", o.profile)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
@@ -205,19 +205,39 @@ func child(o options) error {
 	if err != nil {
 		return err
 	}
-	if o.profile != "" {
-		stop, err := startProfile(o.profile, o.phase)
+	// Profiles: <phase>-open.cpu.pprof of imago.Open (the replay or the
+	// restore), <phase>.cpu.pprof and .heap.pprof of the rest.
+	profile := func(name string, heap bool) func() {
+		if o.profile == "" {
+			return func() {}
+		}
+		stop, err := startProfile(o.profile, name, heap)
 		if err != nil {
+			fmt.Fprintln(os.Stderr, "restart: profile:", err)
+			return func() {}
+		}
+		return stop
+	}
+	if o.phase == "floor" {
+		var r result
+		if r.CheckpointRow, r.FloorEntries, r.Rounds, err = floorRounds(o.data, o.pairs, o.profile); err != nil {
 			return err
 		}
-		defer stop()
+		return json.NewEncoder(os.Stdout).Encode(r)
 	}
+	// The collector's policy of `imago serve` (GOGC 400 under a memory
+	// limit, unless the environment sets them).
+	defer gcpolicy.Default().Apply()()
+	stopOpen := profile(o.phase+"-open", false)
 	start := time.Now()
-	db, err := imago.Open(o.data, shop.App(), imago.Options{Durability: durability, Logger: logger, CheckpointShare: o.share})
+	obs := &batchObserver{}
+	db, err := imago.Open(o.data, shop.App(), imago.Options{Durability: durability, Logger: logger, CheckpointShare: o.share, Observer: obs})
+	stopOpen()
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	defer profile(o.phase, true)()
 	var r result
 	r.OpenMS = ms(time.Since(start))
 	r.Commands = db.Recovery().Commands
@@ -240,7 +260,7 @@ func child(o options) error {
 		}
 		r.WriteMS, r.FileBytes = ms(time.Since(start)), info.Bytes
 	case "writes":
-		if r.BaseRate, r.DuringRate, r.DuringMS, err = writes(db, o.writeFor); err != nil {
+		if r.Windows, err = writes(db, obs, o.writeFor); err != nil {
 			return err
 		}
 	}
@@ -266,90 +286,63 @@ func rss() int64 {
 	return 0
 }
 
-func report(results map[string]result) {
+func report(results map[string][]result) {
 	w := os.Stdout
 	rate := func(n float64, msec float64) float64 { return n / (msec / 1000) }
-	if replay, ok := results["replay"]; ok {
+	if replays := results["replay"]; len(replays) > 0 {
+		replay := replays[0]
 		fmt.Fprintf(w, "\nimage: %d rows\n", replay.Rows)
-		fmt.Fprintf(w, "replay (no checkpoint):  %d commands in %.0f ms = %.0f commands/s   (target 200,000)\n",
+		fmt.Fprintf(w, "replay (no checkpoint):  %d commands in %.0f ms = %.0f commands/s   (target 100,000)\n",
 			replay.Commands, replay.OpenMS, rate(float64(replay.Commands), replay.OpenMS))
 		fmt.Fprintf(w, "checkpoint write:        %d rows in %.0f ms = %.0f rows/s, %d bytes = %.1f bytes/row\n",
 			replay.Rows, replay.WriteMS, rate(float64(replay.Rows), replay.WriteMS), replay.FileBytes, float64(replay.FileBytes)/float64(replay.Rows))
 	}
-	if restore, ok := results["restore"]; ok {
-		fmt.Fprintf(w, "restore:                 %d rows loaded in %.0f ms = %.0f rows/s   (target 500,000, stretch 1,000,000)\n",
+	if restores := results["restore"]; len(restores) > 0 {
+		restore := restores[0]
+		fmt.Fprintf(w, "restore:                 %d rows loaded in %.0f ms = %.0f rows/s\n",
 			restore.CheckpointRow, restore.LoadMS, rate(float64(restore.CheckpointRow), restore.LoadMS))
 		fmt.Fprintf(w, "restart total:           %.0f ms (open: checkpoint + %d commands replayed)\n", restore.OpenMS, restore.Commands)
 		fmt.Fprintf(w, "memory after restore:    RSS %s, heap %s = %.0f heap bytes/row\n",
 			mib(restore.RSS), mib(restore.Heap), float64(restore.Heap)/float64(restore.Rows))
 	}
-	if writes, ok := results["writes"]; ok {
-		fmt.Fprintf(w, "writes while checkpointing: %.0f commands/s before, %.0f during (the checkpoint took %.0f ms) = %.1f%% drop   (target < 20%%)\n",
-			writes.BaseRate, writes.DuringRate, writes.DuringMS, 100*(1-writes.DuringRate/writes.BaseRate))
+	if floors := results["floor"]; len(floors) > 0 {
+		reportFloor(w, floors[0])
 	}
+	if writes := results["writes"]; len(writes) > 0 {
+		reportWrites(w, writes[0].Windows)
+	}
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Fprintf(w, "load average at the end: %s", load)
+}
+
+// reportFloor prints the checkpoint loads against go-memdb's floor, each
+// round and the median ratio (floor time over load time: restore rate over
+// floor rate).
+func reportFloor(w io.Writer, f result) {
+	fmt.Fprintf(w, "restore against go-memdb's floor (%d rows, %d index entries; rows/s, wall and CPU ms):\n", f.CheckpointRow, f.FloorEntries)
+	var wall, cpu []float64
+	for _, r := range f.Rounds {
+		wall, cpu = append(wall, r.FloorMS/r.LoadMS), append(cpu, r.FloorCPUMS/r.LoadCPUMS)
+		fmt.Fprintf(w, "  restore %9.0f rows/s (%6.0f ms, CPU %6.0f)   floor %9.0f rows/s (%6.0f ms, CPU %6.0f)   restore/floor %.2f (CPU %.2f)\n",
+			float64(f.CheckpointRow)/r.LoadMS*1000, r.LoadMS, r.LoadCPUMS, float64(f.CheckpointRow)/r.FloorMS*1000, r.FloorMS, r.FloorCPUMS, wall[len(wall)-1], cpu[len(cpu)-1])
+	}
+	fmt.Fprintf(w, "restore/floor:           median %.2f of %d rounds, CPU time %.2f   (target >= 0.7)\n", median(wall), len(wall), median(cpu))
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 
-// writes runs the shop's write benchmark (orders of three lines from many
-// clients) for d, then again while a checkpoint is written, and returns the
-// two rates in commands/s.
-func writes(db *imago.DB, d time.Duration) (base, during, duringMS float64, err error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if _, found, _ := shop.Customers.Get(db.View().Snapshot, "bench"); !found {
-		for _, c := range workload.BenchSetup() {
-			if _, err := db.Submit(ctx, c); err != nil {
-				return 0, 0, 0, err
-			}
-		}
-	}
-	var done atomic.Int64
-	var wg sync.WaitGroup
-	next := atomic.Int64{}
-	next.Store(time.Now().UnixNano()) // order ids unique across runs on one data dir
-	failed := make(chan error, 1)
-	for range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				if _, err := db.Submit(ctx, workload.BenchOrder(next.Add(1))); err != nil && ctx.Err() == nil {
-					select {
-					case failed <- err:
-					default:
-					}
-					return
-				}
-				done.Add(1)
-			}
-		}()
-	}
-	defer wg.Wait()
-	defer cancel()
-	rate := func(f func() error) (float64, float64, error) {
-		n0, t0 := done.Load(), time.Now()
-		err := f()
-		took := time.Since(t0)
-		return float64(done.Load()-n0) / took.Seconds(), ms(took), err
-	}
-	time.Sleep(time.Second) // warm up
-	if base, _, err = rate(func() error { time.Sleep(d); return nil }); err != nil {
-		return 0, 0, 0, err
-	}
-	if during, duringMS, err = rate(func() error { _, err := db.Checkpoint(); return err }); err != nil {
-		return 0, 0, 0, err
-	}
-	select {
-	case err = <-failed:
-	default:
-	}
-	return base, during, duringMS, err
-}
-
 // startProfile profiles the CPU of the phase until stop, which also writes
-// the heap profile.
-func startProfile(dir, phase string) (stop func(), err error) {
+// the heap profile if asked.
+func startProfile(dir, phase string, heap bool) (stop func(), err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -363,6 +356,9 @@ func startProfile(dir, phase string) (stop func(), err error) {
 	return func() {
 		pprof.StopCPUProfile()
 		cpu.Close()
+		if !heap {
+			return
+		}
 		if heap, err := os.Create(filepath.Join(dir, phase+".heap.pprof")); err == nil {
 			pprof.WriteHeapProfile(heap)
 			heap.Close()
