@@ -45,6 +45,11 @@ type Envelope struct {
 	// Its Time, Actor and ID are then the original system's, not stamped
 	// here.
 	ImportedBy string
+	// PayloadMap is Payload decoded, when the log's upcaster changed the
+	// payload (nil otherwise): the command's decoder reads it directly
+	// (Envelope.DecodePayload) instead of decoding Payload again. Readers
+	// must not change it.
+	PayloadMap map[string]any
 	// Stored is the envelope as the log stores it, when the log's upcaster
 	// changed it (nil: Name, Version and Payload are as stored).
 	Stored *Envelope
