@@ -13,6 +13,8 @@
 //     duplicate map keys, naming the seq in its error.
 //   - A payload is a generic map by the command's JSON field names: it
 //     decodes and renders as JSON without the command's Go type.
+//   - Envelope.DecodePayload gives the command that decoding Payload
+//     gives, whether it reads the upcast map directly or the bytes.
 package envelope
 
 import (
