@@ -208,20 +208,31 @@ func setString(v reflect.Value, x any) error {
 	return nil
 }
 
-func setInt(v reflect.Value, x any) error {
-	var n int64
+// integer reads a map value's integer as CBOR holds one: its sign and the
+// argument (n, or -1-n of a negative n).
+func integer(x any) (negative bool, arg uint64, ok bool) {
 	switch i := x.(type) {
-	case int64:
-		n = i
-	case int:
-		n = int64(i)
 	case uint64:
-		if i > math.MaxInt64 {
-			return errSlowPath
+		return false, i, true
+	case int64:
+		if i < 0 {
+			return true, uint64(-1 - i), true
 		}
-		n = int64(i)
-	default:
+		return false, uint64(i), true
+	case int:
+		return integer(int64(i))
+	}
+	return false, 0, false
+}
+
+func setInt(v reflect.Value, x any) error {
+	negative, arg, ok := integer(x)
+	if !ok || arg > math.MaxInt64 {
 		return errSlowPath
+	}
+	n := int64(arg)
+	if negative {
+		n = -1 - n
 	}
 	if v.OverflowInt(n) {
 		return errSlowPath
@@ -231,27 +242,11 @@ func setInt(v reflect.Value, x any) error {
 }
 
 func setUint(v reflect.Value, x any) error {
-	var n uint64
-	switch i := x.(type) {
-	case uint64:
-		n = i
-	case int64:
-		if i < 0 {
-			return errSlowPath
-		}
-		n = uint64(i)
-	case int:
-		if i < 0 {
-			return errSlowPath
-		}
-		n = uint64(i)
-	default:
+	negative, arg, ok := integer(x)
+	if !ok || negative || v.OverflowUint(arg) {
 		return errSlowPath
 	}
-	if v.OverflowUint(n) {
-		return errSlowPath
-	}
-	v.SetUint(n)
+	v.SetUint(arg)
 	return nil
 }
 

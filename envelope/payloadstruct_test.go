@@ -68,6 +68,7 @@ func TestDecodeStructMatchesCodec(t *testing.T) {
 			"ratio": 0.25, "blob": []byte{1, 2}, "deltas": []any{int64(-1), uint64(5)}, "inner": map[string]any{"sku": "x"}, "NoTag": "n"}, true},
 		{"unknown and skipped keys are ignored", map[string]any{"id": "o-2", "v2_marker": true, "Skipped": "s", "-": "dash", "hidden": "h"}, true},
 		{"an empty list", map[string]any{"lines": []any{}, "blob": []byte{}}, true},
+		{"integer extremes", map[string]any{"mid": int64(math.MinInt32), "count": int64(math.MinInt64), "small": int64(127), "byte": int64(0)}, true},
 		{"int8 out of range", map[string]any{"small": int64(200)}, false},
 		{"a negative uint", map[string]any{"byte": int64(-1)}, false},
 		{"a uint64 beyond int64", map[string]any{"count": uint64(math.MaxUint64)}, false},
