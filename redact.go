@@ -203,10 +203,8 @@ func (pl *redactionPlan) run(log *wal.Log, to uint64) error {
 			want[f.Seq] = true
 		}
 	}
-	return pl.proof.Run(log, pl.values, to, func(seq uint64, red *memdb.Image) error {
-		if want[seq] {
-			pl.snaps[seq] = red.Snapshot()
-		}
+	return pl.proof.Run(log, pl.values, to, want, func(seq uint64, red *memdb.Image) error {
+		pl.snaps[seq] = red.Snapshot()
 		return nil
 	})
 }

@@ -29,8 +29,8 @@ const redactBenchCustomers = 1000
 // rewrote (the log's flushes and compactions, and the checkpoints written
 // again) against the peer figure of the same run: a replay of the whole
 // log into an empty image, what a start without a checkpoint costs. The
-// proof replays the log twice, a command at a time, from the last
-// checkpoint before the customer's first entry. make bench-redact
+// proof replays the log twice, 1,024 commands per image transaction, from
+// the last checkpoint before the customer's first entry. make bench-redact
 func BenchmarkRedact(b *testing.B) {
 	n := int64(1_000_000)
 	if v := os.Getenv("IMAGO_BENCH_REDACT_COMMANDS"); v != "" {

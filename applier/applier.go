@@ -50,7 +50,7 @@ func Decode(registry *commands.Registry, env envelope.Envelope) *Entry {
 		e.Err = fmt.Errorf("%w: %q is not registered in this build", commands.ErrUnknownCommand, env.Name)
 		return e
 	}
-	e.Cmd, e.Err = def.Decode(env.Payload)
+	e.Cmd, e.Err = def.DecodeEnvelope(&e.Env)
 	return e
 }
 

@@ -70,6 +70,18 @@ func (d *Definition) Decode(payload []byte) (Command, error) {
 	return cmd, nil
 }
 
+// DecodeEnvelope decodes a logged entry's payload into a new command of
+// the definition: from the upcast payload map when the log's upcaster
+// left one (envelope.Envelope.DecodePayload), the same command Decode
+// gives for its Payload.
+func (d *Definition) DecodeEnvelope(env *envelope.Envelope) (Command, error) {
+	cmd := d.New()
+	if err := env.DecodePayload(cmd); err != nil {
+		return nil, fmt.Errorf("commands: %s: %w", d.Name, err)
+	}
+	return cmd, nil
+}
+
 // Type is the command's struct type.
 func (d *Definition) Type() reflect.Type { return d.typ }
 

@@ -13,6 +13,8 @@
 //     duplicate map keys, naming the seq in its error.
 //   - A payload is a generic map by the command's JSON field names: it
 //     decodes and renders as JSON without the command's Go type.
+//   - Envelope.DecodePayload gives the command that decoding Payload
+//     gives, whether it reads the upcast map directly or the bytes.
 package envelope
 
 import (
@@ -45,6 +47,11 @@ type Envelope struct {
 	// Its Time, Actor and ID are then the original system's, not stamped
 	// here.
 	ImportedBy string
+	// PayloadMap is Payload decoded, when the log's upcaster changed the
+	// payload (nil otherwise): the command's decoder reads it directly
+	// (Envelope.DecodePayload) instead of decoding Payload again. Readers
+	// must not change it.
+	PayloadMap map[string]any
 	// Stored is the envelope as the log stores it, when the log's upcaster
 	// changed it (nil: Name, Version and Payload are as stored).
 	Stored *Envelope

@@ -75,6 +75,10 @@ type Chain struct {
 	steps   map[key]*Upcaster
 	retired map[string]*Upcaster // Retire with version 0
 	maxLen  int
+	// paths are the steps from each (command, version) an upcaster reads,
+	// followed once in NewChain: following them per entry allocated the
+	// step list every time.
+	paths map[key][]*Upcaster
 }
 
 var _ envelope.Upcaster = (*Chain)(nil)
@@ -123,10 +127,13 @@ func NewChain(registry *commands.Registry, ups []Upcaster) (*Chain, error) {
 		}
 		c.steps[k] = &u
 	}
+	c.paths = map[key][]*Upcaster{}
 	for k := range c.steps { // every path ends: no cycle
-		if _, _, err := c.path(k); errors.Is(err, errCycle) {
+		steps, _, err := c.path(k)
+		if errors.Is(err, errCycle) {
 			return nil, fmt.Errorf("migrations: the upcasters from %s form a cycle", k)
 		}
+		c.paths[k] = steps
 	}
 	return c, nil
 }
@@ -164,9 +171,13 @@ func (c *Chain) Upcast(env *envelope.Envelope) (bool, error) {
 	if v, ok := c.current[env.Name]; ok && v == env.Version && c.retired[env.Name] == nil {
 		return true, nil // the common case: nothing to do
 	}
-	steps, _, err := c.path(key{env.Name, env.Version})
-	if err != nil || len(steps) == 0 {
-		return true, err
+	k := key{env.Name, env.Version}
+	steps, ok := c.paths[k]
+	var err error
+	if !ok { // a retired command's, or no path
+		if steps, _, err = c.path(k); err != nil || len(steps) == 0 {
+			return true, err
+		}
 	}
 	var payload map[string]any
 	for _, s := range steps {
@@ -187,9 +198,12 @@ func (c *Chain) Upcast(env *envelope.Envelope) (bool, error) {
 		env.Name, env.Version = s.ToCommand, s.ToVersion
 	}
 	if payload != nil {
+		// Payload stays the upcast form's bytes for every reader; the map
+		// goes along, so that the command's decoder need not decode them.
 		if env.Payload, err = envelope.EncodePayload(payload); err != nil {
 			return false, err
 		}
+		env.PayloadMap = payload
 	}
 	return true, nil
 }

@@ -354,7 +354,7 @@ func (r *reactorRun) read(from, to uint64) ([]*Delivery, error) {
 		if r.names[env.Name] && env.Retired == "" && env.ImportedBy == "" {
 			def, _ := r.cfg.Registry.Lookup(env.Name)
 			var err error
-			if d.Command, err = def.Decode(env.Payload); err != nil {
+			if d.Command, err = def.DecodeEnvelope(&env); err != nil {
 				// Never decodable by this build: reported, then passed.
 				r.recordError(fmt.Errorf("seq %d (%s) cannot be decoded and is passed: %w", env.Seq, env.Name, err))
 			}

@@ -5,8 +5,10 @@
 // changes nothing but values derived from the redacted fields.
 //
 // What "derived" means, and how it is known: the proof replays the log
-// twice, as stored and as redacted, one command at a time, and compares
-// each command's outcome and the rows it changed. Every cell that differs
+// twice, as stored and as redacted, and compares each command's outcome
+// and the rows it changed (a batch of commands per image transaction; a
+// batch that differs is replayed again a command at a time, so that the
+// refusal is the one a command-at-a-time replay gives). Every cell that differs
 // must be derived from a redacted field, which the proof accepts only on
 // evidence: the redacted replay's cell is a string holding the marker (the
 // redacted text flowed into it: copied, concatenated, case-folded), or the

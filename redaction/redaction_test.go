@@ -131,7 +131,7 @@ func TestProof(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = proof.Run(log, replaced, 3, nil)
+			err = proof.Run(log, replaced, 3, nil, nil)
 			var refused *redaction.RefusedError
 			switch {
 			case tc.refused == "" && err != nil:
@@ -193,5 +193,102 @@ func TestSelectionCheck(t *testing.T) {
 		if err := s.Check(); err == nil {
 			t.Errorf("%+v accepted", s)
 		}
+	}
+}
+
+// TestProofRefusesMidBatch: a difference in the middle of the second batch
+// of a long log is refused at its exact seq, table, row and column (the
+// batch that differs is replayed again a command at a time), and a
+// redaction whose differences are all derived is proven across batches
+// with the snapshots asked for at their seqs.
+func TestProofRefusesMidBatch(t *testing.T) {
+	registry, err := commands.NewRegistry(commands.Define[signUp]("sign_up", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, target = 2100, 1500 // the proof applies 1,024 commands per batch
+	var cmds []*signUp
+	for i := 1; i <= n; i++ {
+		c := &signUp{User: fmt.Sprint("u", i), Email: fmt.Sprintf("u%d@d%d.example.org", i, i%7)}
+		if i == target {
+			c.Domain = true // the domain count moves to another row when the email is redacted
+		}
+		cmds = append(cmds, c)
+	}
+	log := logOf(t, cmds...)
+	tests := []struct {
+		name    string
+		sel     redaction.Selection
+		refused string // "seq table.column key", "" if proven
+	}{
+		{"every email, the target's domain count differs", redaction.Selection{WhereField: "email", WhereValue: fmt.Sprintf("u%d@d%d.example.org", target, target%7),
+			Fields: []string{"email"}, Derived: []string{"users.email_len"}}, fmt.Sprintf("%d domains. [(a redacted value)]", target)},
+		{"an email just before the target's, without email_len declared", redaction.Selection{Seqs: []uint64{target - 1}, Fields: []string{"email"}},
+			fmt.Sprintf("%d users.email_len [(a redacted value)]", target-1)},
+		{"emails in every batch, email_len declared", redaction.Selection{Seqs: []uint64{5, 1100, 2099}, Fields: []string{"email"}, Derived: []string{"users.email_len"}}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			replaced, err := redaction.Select(log, 1, n, tc.sel)
+			if err != nil || len(replaced) == 0 {
+				t.Fatalf("select: %v %v", replaced, err)
+			}
+			image, err := memdb.NewImage(users, domains, applier.IdempotencyKeys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			proof, err := redaction.NewProof(registry, nil, image, 0, tc.sel.Derived)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stops := map[uint64]bool{1100: true, 2000: true}
+			seen := map[uint64]string{}
+			err = proof.Run(log, replaced, n, stops, func(seq uint64, red *memdb.Image) error {
+				row, _, _ := red.Snapshot().Get(users, "u1100")
+				seen[seq] = fmt.Sprint(row[1])
+				return nil
+			})
+			var refused *redaction.RefusedError
+			if tc.refused != "" {
+				if !errors.As(err, &refused) {
+					t.Fatalf("want a refusal at %s, got %v", tc.refused, err)
+				}
+				if got := fmt.Sprintf("%d %s.%s %v", refused.Seq, refused.Table, refused.Column, refused.Key); got != tc.refused {
+					t.Fatalf("refusal at %s, want %s: %v", got, tc.refused, err)
+				}
+				if proof.Next() != refused.Seq || proof.Commands != refused.Seq-1 {
+					t.Fatalf("after a refusal at %d: next %d, %d commands proven", refused.Seq, proof.Next(), proof.Commands)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if proof.Commands != n || proof.Redacted != 3 || proof.Next() != n+1 {
+				t.Fatalf("proven %d commands, %d redacted, next %d", proof.Commands, proof.Redacted, proof.Next())
+			}
+			if seen[1100] != redaction.Marker(1100) || seen[2000] != redaction.Marker(1100) || len(seen) != 2 {
+				t.Fatalf("u1100's email at the stops: %v", seen)
+			}
+			// The redacted replay is the replay of the redacted log.
+			want, err := memdb.NewImage(users, domains, applier.IdempotencyKeys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := redaction.NewProof(registry, nil, want, 0, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := again.Run(redaction.Overlay{Values: log, Replaced: replaced}, nil, n, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			for _, user := range []string{"u5", "u1100", "u2099", "u2100"} {
+				a, _, _ := proof.Image().Snapshot().Get(users, user)
+				b, _, _ := want.Snapshot().Get(users, user)
+				if fmt.Sprint(a) != fmt.Sprint(b) {
+					t.Fatalf("%s: proof's image %v, replay of the redacted log %v", user, a, b)
+				}
+			}
+		})
 	}
 }

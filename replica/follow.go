@@ -96,7 +96,38 @@ func (r *Replica) rebootstrap(ctx context.Context, gone error) error {
 	if err := r.setAside(); err != nil {
 		return err
 	}
-	return r.open(ctx)
+	return r.reopen(ctx)
+}
+
+// reopen opens the replica's data directory again once its copy was set
+// aside or removed, bootstrapping it from the primary. While the primary
+// does not answer (stopped, unreachable, failing), it retries with the
+// reconnection's backoff, logging each failure, until the bootstrap
+// succeeds or ctx ends: a replica that lost its copy must not stay closed
+// because the primary was away at that moment. A failed bootstrap leaves
+// no log directory (the log is created last), so each try starts over,
+// and a checkpoint download resumes where the last one stopped.
+func (r *Replica) reopen(ctx context.Context) error {
+	wait := r.cfg.MinBackoff
+	for {
+		err := r.open(ctx)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r.mu.Lock()
+		r.st.State, r.st.LastError = "waiting to bootstrap again", err.Error()
+		r.mu.Unlock()
+		r.cfg.Logger.Warn("replica cannot bootstrap again from its primary; retrying", "primary", r.cfg.Primary, "retry_in", wait, "err", err)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		wait = min(2*wait, r.cfg.MaxBackoff)
+	}
 }
 
 // line is a line of GET /v1/log?format=raw: an entry, a heartbeat or the

@@ -100,5 +100,5 @@ func (r *Replica) rebootstrapRedacted(ctx context.Context) error {
 			return err
 		}
 	}
-	return r.open(ctx)
+	return r.reopen(ctx)
 }

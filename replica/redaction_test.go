@@ -1,14 +1,22 @@
 package replica_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/imagodb/imago"
 	"github.com/imagodb/imago/examples/shop"
 	"github.com/imagodb/imago/examples/shop/workload"
 	"github.com/imagodb/imago/internal/ondisk"
@@ -124,3 +132,121 @@ func TestRedactionReachesReplicas(t *testing.T) {
 }
 
 func itoa(n uint64) string { b, _ := json.Marshal(n); return string(b) }
+
+// flakyPrimary is a real primary behind an HTTP proxy that can refuse: a
+// refused request's connection is closed without an answer, as an
+// unreachable primary's would be. Requests under way (the replica's log
+// stream) go on.
+type flakyPrimary struct {
+	refusing atomic.Bool
+	refused  atomic.Int64
+	srv      *httptest.Server
+}
+
+func newFlakyPrimary(t *testing.T, primaryAddr string) *flakyPrimary {
+	target, err := url.Parse("http://" + primaryAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.FlushInterval = -1 // the log stream's lines as they come
+	f := &flakyPrimary{}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if f.refusing.Load() {
+			f.refused.Add(1)
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
+			return
+		}
+		proxy.ServeHTTP(w, req)
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// lockedBuffer is a log the replica writes while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestRebootstrapWaitsForThePrimary: a replica told of a redaction removes
+// its copy and bootstraps again; when the primary does not answer then,
+// it retries with backoff (logged, and shown in its status) instead of
+// staying closed, and bootstraps once the primary answers again.
+func TestRebootstrapWaitsForThePrimary(t *testing.T) {
+	const name = "Qz7Lm2Xw9Rt4Kp1V"
+	pcfg := config(t, shop.App())
+	primary := run(t, pcfg)
+	ctx := context.Background()
+	for _, c := range workload.Setup(20, 10) {
+		if _, err := primary.DB().Submit(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	register := primary.DB().View().Seq + 1
+	if _, err := primary.DB().Submit(ctx, &shop.RegisterCustomer{CustomerID: "ivan", Name: name, Email: "ivan@example.org", Country: "ZZ"}); err != nil {
+		t.Fatal(err)
+	}
+	flaky := newFlakyPrimary(t, primary.HTTPAddr())
+	logs := &lockedBuffer{}
+	rcfg := config(t, shop.App())
+	rcfg.ReplicaOf = flaky.srv.URL
+	rcfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	rsrv := run(t, rcfg)
+	follower := rsrv.Replica()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("the replica did not %s: %+v", what, follower.Status())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor("catch up", func() bool { return follower.DB().View().Seq == primary.DB().View().Seq })
+
+	// The primary goes away for new requests; the stream already open
+	// brings the next heartbeat, with the new redaction epoch.
+	flaky.refusing.Store(true)
+	if _, err := primary.DB().Redact(ctx, imago.Redaction{Selection: redaction.Selection{Seqs: []uint64{register}, Fields: []string{"name"}},
+		Actor: "dpo", Reason: "erasure request"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("retry its bootstrap", func() bool {
+		return flaky.refused.Load() >= 3 && follower.Status().State == "waiting to bootstrap again"
+	})
+	if n := strings.Count(logs.String(), "replica cannot bootstrap again from its primary; retrying"); n < 2 {
+		t.Fatalf("%d retries logged:\n%s", n, logs.String())
+	}
+	flaky.refusing.Store(false)
+	waitFor("bootstrap again once the primary answers", func() bool {
+		c, _, _ := shop.Customers.Get(follower.DB().View().Snapshot, "ivan")
+		return c.Name == redaction.Marker(register) && follower.DB().View().Seq == primary.DB().View().Seq
+	})
+	if st := follower.Status(); st.Bootstraps != 2 {
+		t.Fatalf("replica: %+v", st)
+	}
+	if found := holding(t, rcfg.Data, name); len(found) > 0 {
+		t.Fatalf("%q is still on the replica's disk, in %v", name, found)
+	}
+	// It follows again: a command after the bootstrap reaches it.
+	if _, err := primary.DB().Submit(ctx, &shop.RegisterCustomer{CustomerID: "judy", Name: "Judy", Email: "judy@example.org", Country: "DE"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("follow after the bootstrap", func() bool { return follower.DB().View().Seq == primary.DB().View().Seq })
+}

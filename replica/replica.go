@@ -12,7 +12,10 @@
 //   - A bootstrap checkpoint is verified (checksum, projection fingerprint)
 //     before it is used; an interrupted download resumes (HTTP Range).
 //   - When the primary's log no longer holds what the replica needs (410),
-//     the replica sets its data aside and bootstraps again.
+//     the replica sets its data aside and bootstraps again; after a
+//     redaction it removes its copy and bootstraps again. Either bootstrap
+//     is retried with backoff, logged, until the primary answers: the
+//     replica does not stay closed because the primary was away then.
 //   - Queries on the replica read immutable snapshots: applying the
 //     primary's entries never cancels or waits for a query.
 package replica
