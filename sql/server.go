@@ -133,7 +133,7 @@ func NewServer(cfg Config) (*Server, error) {
 	chain.WithInterceptor(mysqlErrors{})
 	chain.WithInterceptor(newNamedWindows(cfg.Tables))
 	chain.WithInterceptor(explainNulls{})
-	chain.WithInterceptor(readOnlyGuard{limits: newStatementLimits(cfg)})
+	chain.WithInterceptor(newReadOnlyGuard(newStatementLimits(cfg)))
 	chain.WithInterceptor(newReaderGrants(cfg.Users, cfg.Database, SystemDatabase, PerformanceSchema))
 	chain.WithInterceptor(asOfParams{})
 	reads := newPreparedReads(app)
