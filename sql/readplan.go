@@ -332,7 +332,7 @@ func (p *readPlan) aggregate(f *sqlparser.FuncExpr, tn sqlparser.TableName) gsql
 	case "sum":
 		if exact, ok := exactArg(gsql.NewEmptyContext(), arg, 0); ok { // as exactAggregates does
 			if types.IsInteger(c.Type) {
-				return &intSum{Sum: aggregation.NewSum(exact), col: i}
+				return &intSum{Sum: aggregation.NewSum(exact), arg: arg}
 			}
 			return aggregation.NewSum(exact)
 		}

@@ -95,9 +95,17 @@ func (f *typeFixer) expr(ctx *gsql.Context, e gsql.Expression) (gsql.Expression,
 		}
 		return e.WithQuery(q), transform.NewTree, nil
 	case *aggregation.Sum:
-		return f.exact(ctx, e, e.Child, e.Id(), 0)
+		out, same, err := f.exact(ctx, e, e.Child, e.Id(), 0)
+		if err != nil || same {
+			return out, same, err
+		}
+		return withIntSum(ctx, out, e.Child), transform.NewTree, nil
 	case *aggregation.Avg:
-		return f.exact(ctx, e, e.Child, e.Id(), 4)
+		out, same, err := f.exact(ctx, e, e.Child, e.Id(), 4)
+		if err != nil || same {
+			return out, same, err
+		}
+		return withIntAvg(ctx, out), transform.NewTree, nil
 	case *expression.Arithmetic:
 		return intervalArithmetic(ctx, e)
 	case *expression.Alias:
@@ -121,6 +129,20 @@ func (f *typeFixer) expr(ctx *gsql.Context, e gsql.Expression) (gsql.Expression,
 		return gf.WithId(e.Id()), transform.NewTree, nil
 	}
 	return e, transform.SameTree, nil
+}
+
+// withIntSum gives sum, the exact SUM of arg, the buffer that adds
+// integers in an int64 (intSum) when arg is an integer expression (not
+// DISTINCT: GMS's Sum keeps the set of values seen).
+func withIntSum(ctx *gsql.Context, sum, arg gsql.Expression) gsql.Expression {
+	s, ok := sum.(*aggregation.Sum)
+	if !ok || !types.IsInteger(arg.Type(ctx)) {
+		return sum
+	}
+	if _, distinct := arg.(*expression.DistinctExpression); distinct {
+		return sum
+	}
+	return &intSum{Sum: s, arg: arg}
 }
 
 // retyped tells the types this file's rules may give columns.
