@@ -47,7 +47,10 @@ func (im *Image) Load(t *Table, rows []Row) error {
 
 // loadIndex builds the tree of index ix of table ti from rows.
 func (im *Image) loadIndex(ti int, ix *Index, rows []Row) error {
-	order := loadEntries(ix, rows)
+	order, err := loadEntries(ix, rows)
+	if err != nil {
+		return err
+	}
 	for i := 1; i < len(order); i++ {
 		switch c := bytes.Compare(order[i-1].key, order[i].key); {
 		case c == 0:
@@ -80,7 +83,7 @@ func (im *Image) loadIndex(ti int, ix *Index, rows []Row) error {
 // order statuses, countries, the skus of order lines), the entries are
 // grouped by value and only the distinct values sorted; a sort of all the
 // entries was 11% of a load's CPU.
-func loadEntries(ix *Index, rows []Row) []*entry {
+func loadEntries(ix *Index, rows []Row) ([]*entry, error) {
 	entries := make([]entry, len(rows))
 	valuesEnd := make([]int32, len(rows))
 	var chunk []byte
@@ -91,7 +94,7 @@ func loadEntries(ix *Index, rows []Row) []*entry {
 		start := len(chunk)
 		key, end, err := ix.appendKeyParts(chunk, row)
 		if err != nil {
-			panic(fmt.Sprintf("memdb: key of a checked row: %v", err))
+			return nil, fmt.Errorf("memdb: load %s.%s: key of row %d: %w", ix.table.Name(), ix.Name, i+1, err)
 		}
 		chunk = key
 		entries[i] = entry{key: key[start:len(key):len(key)], row: row}
@@ -102,16 +105,16 @@ func loadEntries(ix *Index, rows []Row) []*entry {
 		for i := range entries {
 			order[i] = &entries[i]
 		}
-		return order
+		return order, nil
 	}
 	if !ix.Unique && groupByValues(entries, valuesEnd, order) {
-		return order
+		return order, nil
 	}
 	for i := range entries {
 		order[i] = &entries[i]
 	}
 	slices.SortFunc(order, func(a, b *entry) int { return bytes.Compare(a.key, b.key) })
-	return order
+	return order, nil
 }
 
 // groupByValues fills order with entries grouped by their values (the key

@@ -46,7 +46,11 @@ func (a *intSum) WithChildren(ctx *gsql.Context, children ...gsql.Expression) (g
 
 // WithId keeps the int64 buffer when the analyzer numbers the aggregate.
 func (a *intSum) WithId(id gsql.ColumnId) gsql.IdExpression {
-	return &intSum{Sum: a.Sum.WithId(id).(*aggregation.Sum), arg: a.arg}
+	sum, ok := a.Sum.WithId(id).(*aggregation.Sum)
+	if !ok {
+		return a.Sum.WithId(id)
+	}
+	return &intSum{Sum: sum, arg: a.arg}
 }
 
 func (a *intSum) NewBuffer(*gsql.Context) (gsql.AggregationBuffer, error) {
@@ -150,7 +154,11 @@ func (a *intAvg) WithChildren(ctx *gsql.Context, children ...gsql.Expression) (g
 }
 
 func (a *intAvg) WithId(id gsql.ColumnId) gsql.IdExpression {
-	return &intAvg{Avg: a.Avg.WithId(id).(*aggregation.Avg), arg: a.arg, cast: a.cast}
+	avg, ok := a.Avg.WithId(id).(*aggregation.Avg)
+	if !ok {
+		return a.Avg.WithId(id)
+	}
+	return &intAvg{Avg: avg, arg: a.arg, cast: a.cast}
 }
 
 func (a *intAvg) NewBuffer(*gsql.Context) (gsql.AggregationBuffer, error) {
